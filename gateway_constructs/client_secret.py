@@ -1,0 +1,58 @@
+"""Reads a Cognito app client's secret inside the stack that needs it, so the secret never crosses a stack boundary."""
+
+from __future__ import annotations
+
+from aws_cdk import SecretValue, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from gateway_constructs.nag import acknowledge
+
+_SECRET_PATH = "UserPoolClient.ClientSecret"
+
+
+class UserPoolClientSecret(Construct):
+    """DescribeUserPoolClient through an AWS SDK custom resource.
+
+    `UserPoolClient.user_pool_client_secret` does the same, but in the pool's stack, from where the value
+    could only reach another stack as a CloudFormation export (readable by anyone with ListExports).
+    Here only the pool and client ids cross the boundary; the response is hidden from the handler's logs
+    and only the secret's path is returned to CloudFormation.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, user_pool_id: str, user_pool_client_id: str, log_group: logs.ILogGroup
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        pool_arn = stack.format_arn(service="cognito-idp", resource="userpool", resource_name=user_pool_id)
+        call = cr.AwsSdkCall(
+            service="CognitoIdentityServiceProvider",
+            action="describeUserPoolClient",
+            parameters={"UserPoolId": user_pool_id, "ClientId": user_pool_client_id},
+            physical_resource_id=cr.PhysicalResourceId.of(user_pool_client_id),
+            output_paths=[_SECRET_PATH],
+            logging=cr.Logging.with_data_hidden(),
+        )
+        self.resource = cr.AwsCustomResource(
+            self,
+            "Describe",
+            resource_type="Custom::UserPoolClientSecret",
+            on_create=call,
+            on_update=call,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["cognito-idp:DescribeUserPoolClient"], resources=[pool_arn])]
+            ),
+            install_latest_aws_sdk=False,
+            log_group=log_group,
+        )
+        # The handler is a stack-wide singleton function, created beside this construct, not inside it.
+        handler = stack.node.find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
+        acknowledge(
+            handler.node.find_child("ServiceRole"),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "CDK's AWS SDK custom-resource handler: the managed policy only lets it write its own CloudWatch logs.",
+        )
+        self.secret_value = SecretValue.resource_attribute(self.resource.get_response_field(_SECRET_PATH))

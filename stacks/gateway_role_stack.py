@@ -1,0 +1,21 @@
+"""The gateway's service role, kept apart so its trust policy is reviewed on its own and outlives gateway rebuilds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from app_config import AppConfig
+from gateway_constructs.gateway_role import GatewayServiceRole
+
+
+class GatewayRoleStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        names = config.names
+        self.service_role = GatewayServiceRole(
+            self, "GatewayServiceRole", role_name=f"{names.gateway}-role", gateway_name=names.gateway
+        )
+        self.role = self.service_role.role

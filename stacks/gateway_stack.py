@@ -1,0 +1,46 @@
+"""The AgentCore Gateway: one MCP endpoint with semantic tool search, guarded by the gateway pool's JWTs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from app_config import AppConfig
+from gateway_constructs.m2m_user_pool import M2MUserPool
+
+
+class GatewayStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: AppConfig,
+        role: iam.IRole,
+        inbound_pool: M2MUserPool,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.gateway = agentcore.Gateway(
+            self,
+            "Gateway",
+            gateway_name=config.names.gateway,
+            description=f"Central MCP gateway ({config.env_name})",
+            # Immutable view: targets attach their own least-privilege policies, and the L2 must not add
+            # grants (such as its bedrock-agentcore-identity!* secret wildcard) to the role's stack.
+            role=role.without_policy_updates(),
+            protocol_configuration=agentcore.McpProtocolConfiguration(
+                search_type=agentcore.McpGatewaySearchType.SEMANTIC,
+                supported_versions=[agentcore.MCPProtocolVersion.of(v) for v in config.mcp_versions],
+            ),
+            authorizer_configuration=agentcore.GatewayAuthorizer.using_custom_jwt(
+                discovery_url=inbound_pool.discovery_url,
+                allowed_clients=[inbound_pool.client.user_pool_client_id],
+            ),
+        )
+        CfnOutput(self, "GatewayUrl", value=self.gateway.gateway_url)
+        CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)
