@@ -52,5 +52,14 @@ destroy: setup ## cdk destroy --all
 serve: setup ## Run the MCP server locally on :8000, with the image's entry point
 	cd mcp_server && $(BIN)/python server.py
 
+mcp-check: setup ## Drive any MCP endpoint with the client checks: make mcp-check URL=http://127.0.0.1:8000/mcp
+	$(BIN)/python -m tools.mcp_check --url $(URL)
+
+bench-mcp: setup ## MCP server latency/throughput next to the tutorial's baseline server
+	$(BIN)/python -m tools.bench_mcp
+
+smoke: setup ## After `make deploy`: token, search, list and call tools through the deployed gateway
+	$(BIN)/python -m tools.smoke $(SMOKE_ARGS)
+
 clean: ## Remove build output (keeps the toolchain)
 	rm -rf cdk.out .pytest_cache

@@ -1,0 +1,1 @@
+"""Command-line tools around the app: MCP checks, the post-deploy smoke test, benchmarks."""
