@@ -75,3 +75,5 @@ class McpTargetStack(Stack):
         # pool's token endpoint; neither is referenced by the target, so the L2 would not wait for them.
         self.target.node.add_dependency(self.oauth_policy, runtime_pool.domain)
         CfnOutput(self, "TargetId", value=self.target.target_id)
+        # Gateways expose a target's tools as <target name>___<tool name>.
+        CfnOutput(self, "TargetName", value=config.target_name)
