@@ -3,25 +3,50 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from app_config import load_config
-from stacks import build
+from app_config import ConfigError, load_config
+from stacks import GatewayApp, build
+
+CONTEXT_KEYS = ("env", "environments", "namePrefix", "region", "account", "mcpProtocolVersions", "targetName")
 
 
 def create_app(context: dict | None = None) -> App:
     app = App(context=context) if context is not None else App()
-    config = load_config(_context_of(app))
-    build(app, config)
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    build_stacks(app)
     return app
 
 
-def _context_of(app: App) -> dict:
-    keys = ("env", "environments", "namePrefix", "region", "account", "mcpProtocolVersions", "targetName")
-    return {key: app.node.try_get_context(key) for key in keys if app.node.try_get_context(key) is not None}
+def build_stacks(app: App) -> GatewayApp:
+    stacks = build(app, load_config(_context_of(app)))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stacks
+
+
+def _context_of(app: App) -> dict[str, Any]:
+    context = {}
+    for key in CONTEXT_KEYS:
+        value = app.node.try_get_context(key)
+        # `-c key=[...]` arrives as a string; structured values are JSON on the command line.
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ConfigError(key, value, f"is not valid JSON ({error.msg})") from None
+        if value is not None:
+            context[key] = value
+    return context
 
 
 if __name__ == "__main__":
-    create_app().synth()
+    try:
+        create_app().synth()
+    except ConfigError as error:
+        # A configuration mistake is the user's to fix: say what and where, without a stack trace.
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,1 +1,15 @@
 """Reusable constructs of the gateway app: small, typed, each owning one piece of the architecture."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnResource
+from constructs import IConstruct
+
+
+def name_logical_id(construct: IConstruct, logical_id: str) -> None:
+    """Give a stateful or named resource a logical id that reads as a name and survives refactors.
+
+    CDK derives logical ids from the construct path; moving a construct would then replace the resource.
+    """
+    cfn = construct.node.default_child if not isinstance(construct, CfnResource) else construct
+    cfn.override_logical_id(logical_id)

@@ -21,6 +21,7 @@ class GatewayOutboundOAuthPolicy(Construct):
         construct_id: str,
         *,
         role: iam.IRole,
+        policy_name: str,
         gateway_name: str,
         provider_arn: str,
         provider_secret_arn: str,
@@ -40,6 +41,8 @@ class GatewayOutboundOAuthPolicy(Construct):
         self.policy = iam.Policy(
             self,
             "Policy",
+            # Named, because every target attaches its own policy to the one shared gateway role.
+            policy_name=policy_name,
             roles=[role],
             statements=[
                 iam.PolicyStatement(

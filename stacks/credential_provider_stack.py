@@ -9,6 +9,7 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from constructs import Construct
 
 from app_config import AppConfig
+from gateway_constructs import name_logical_id
 from gateway_constructs.client_secret import UserPoolClientSecret
 from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool
@@ -36,4 +37,5 @@ class CredentialProviderStack(Stack):
             client_id=runtime_pool.client.user_pool_client_id,
             client_secret=client_secret.secret_value,
         )
+        name_logical_id(self.provider, "RuntimeOAuthProvider")
         CfnOutput(self, "CredentialProviderArn", value=self.provider.credential_provider_arn)

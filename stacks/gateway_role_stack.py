@@ -8,6 +8,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from app_config import AppConfig
+from gateway_constructs import name_logical_id
 from gateway_constructs.gateway_role import GatewayServiceRole
 
 
@@ -19,3 +20,4 @@ class GatewayRoleStack(Stack):
             self, "GatewayServiceRole", role_name=f"{names.gateway}-role", gateway_name=names.gateway
         )
         self.role = self.service_role.role
+        name_logical_id(self.role, "GatewayServiceRole")

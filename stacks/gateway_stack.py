@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from app_config import AppConfig
+from gateway_constructs import name_logical_id
 from gateway_constructs.m2m_user_pool import M2MUserPool
 
 
@@ -42,5 +43,6 @@ class GatewayStack(Stack):
                 allowed_clients=[inbound_pool.client.user_pool_client_id],
             ),
         )
+        name_logical_id(self.gateway, "Gateway")
         CfnOutput(self, "GatewayUrl", value=self.gateway.gateway_url)
         CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)

@@ -11,6 +11,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
 from app_config import AppConfig
+from gateway_constructs import name_logical_id
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
 
@@ -25,12 +26,12 @@ class McpServerStack(Stack):
         *,
         config: AppConfig,
         inbound_pool: M2MUserPool,
-        source_dir: Path = MCP_SERVER_DIR,
+        source_dir: Path | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.artifact = agentcore.AgentRuntimeArtifact.from_asset(
-            str(source_dir), platform=ecr_assets.Platform.LINUX_ARM64
+            str(source_dir or MCP_SERVER_DIR), platform=ecr_assets.Platform.LINUX_ARM64
         )
         self.runtime = agentcore.Runtime(
             self,
@@ -43,6 +44,7 @@ class McpServerStack(Stack):
                 inbound_pool.discovery_url, allowed_clients=[inbound_pool.client.user_pool_client_id]
             ),
         )
+        name_logical_id(self.runtime, "McpServerRuntime")
         self._acknowledge_execution_role_wildcards()
         CfnOutput(self, "RuntimeArn", value=self.runtime.agent_runtime_arn)
 

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from app_config import AppConfig
+from gateway_constructs import name_logical_id
 from gateway_constructs.credential_provider import provider_secret_arn
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
@@ -37,6 +38,7 @@ class McpTargetStack(Stack):
             self,
             "GatewayOutboundOAuth",
             role=gateway_role,
+            policy_name=f"{config.names.gateway}-{config.target_name}-oauth",
             gateway_name=config.names.gateway,
             provider_arn=provider.credential_provider_arn,
             provider_secret_arn=secret_arn,
@@ -74,6 +76,8 @@ class McpTargetStack(Stack):
         # Creating the target synchronizes its tools at once, which needs the role's grants and the runtime
         # pool's token endpoint; neither is referenced by the target, so the L2 would not wait for them.
         self.target.node.add_dependency(self.oauth_policy, runtime_pool.domain)
+        name_logical_id(self.target, "McpServerTarget")
+        name_logical_id(self.oauth_policy.policy, "GatewayOutboundOAuthPolicy")
         CfnOutput(self, "TargetId", value=self.target.target_id)
         # Gateways expose a target's tools as <target name>___<tool name>.
         CfnOutput(self, "TargetName", value=config.target_name)
