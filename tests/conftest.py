@@ -1,0 +1,23 @@
+"""Shared fixtures: each synthesized app is built once per test process and read by every test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cdk_helpers import Assembly, load_context
+
+
+def synthesize(**context_overrides) -> Assembly:
+    from app import create_app
+
+    return Assembly.from_cdk_assembly(create_app(load_context(**context_overrides)).synth())
+
+
+@pytest.fixture(scope="session")
+def dev() -> Assembly:
+    return synthesize(env="dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> Assembly:
+    return synthesize(env="prod")

@@ -1,0 +1,61 @@
+"""The real `cdk synth`, through the CLI pinned in package.json, exactly as `make synth` runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cdk_helpers import ROOT
+
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+
+
+def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess:
+    if not CDK.exists():
+        pytest.fail("the pinned CDK CLI is missing: run `make setup` (make test does it)")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    }
+    for credential in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(credential, None)  # synth must not need them
+    return subprocess.run(
+        [str(CDK), "--no-notices", "--no-version-reporting", *args, "--output", str(outdir)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+
+
+def test_cli_version_is_the_pinned_one(tmp_path: Path) -> None:
+    pinned = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    result = run_cdk("--version", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(pinned)
+
+
+def test_cdk_synth_writes_every_stack_offline(tmp_path: Path) -> None:
+    result = run_cdk("synth", "--quiet", outdir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    stacks = sorted(
+        a["properties"]["stackName"] for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"
+    )
+    assert stacks == sorted(
+        f"mcpgw-dev-{c}" for c in ("cognito", "gateway-role", "gateway", "credential-provider", "mcp-server", "mcp-target")
+    )
+    # cdk-nag ran as a validation plugin and reported nothing unacknowledged.
+    assert "AwsSolutions" not in result.stderr.replace("AwsSolutions::", "")
+
+
+def test_cdk_synth_fails_clearly_on_bad_config(tmp_path: Path) -> None:
+    result = run_cdk("synth", "--quiet", "-c", "namePrefix=Bad_Prefix", outdir=tmp_path)
+    assert result.returncode != 0
+    assert "Invalid configuration namePrefix='Bad_Prefix'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.template.json"))

@@ -1,0 +1,78 @@
+"""Config validation: every bad value fails before any resource is declared, naming the key, the value and the rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from app_config import ConfigError, load_config
+from tests.cdk_helpers import load_context
+
+
+def env_override(env_name: str = "dev", **settings) -> dict:
+    context = load_context()
+    context["environments"] = {**context["environments"]}
+    context["environments"][env_name] = {**context["environments"][env_name], **settings}
+    return context
+
+
+def test_defaults_load() -> None:
+    config = load_config(load_context())
+    assert (config.env_name, config.name_prefix, config.region, config.account) == ("dev", "mcpgw", "us-east-1", None)
+    assert config.names.gateway == "mcpgw-dev-gateway"
+    assert config.names.runtime == "mcpgw_dev_mcp_server"
+    assert config.tags["environment"] == "dev" and config.tags["project"] == "agentcore-mcp-gateway"
+
+
+def test_flags_override_the_environment_block() -> None:
+    config = load_config(load_context(env="prod", region="eu-west-1", account="123456789012", namePrefix="acme"))
+    assert (config.env_name, config.region, config.account, config.name_prefix) == ("prod", "eu-west-1", "123456789012", "acme")
+    assert config.retain_data is True
+
+
+@pytest.mark.parametrize(
+    ("context", "key", "value", "rule"),
+    [
+        (load_context(env="staging"), "env", "staging", "must be one of the environments in cdk.json: dev, prod"),
+        (load_context(namePrefix="Bad_Prefix"), "namePrefix", "Bad_Prefix", "lowercase letters or digits"),
+        (load_context(namePrefix="a" * 21), "namePrefix", "a" * 21, "1-20"),
+        (load_context(namePrefix="-lead"), "namePrefix", "-lead", "starting with a letter"),
+        (load_context(namePrefix="myaws"), "namePrefix", "myaws", "must not contain 'aws'"),
+        (load_context(namePrefix="cognitoteam"), "namePrefix", "cognitoteam", "must not contain 'cognito'"),
+        (load_context(region="us-east"), "region", "us-east", "AWS region code"),
+        (load_context(region="US-EAST-1"), "region", "US-EAST-1", "AWS region code"),
+        (load_context(account="12345"), "account", "12345", "12-digit"),
+        (load_context(mcpProtocolVersions=["2024-11-05"]), "mcpProtocolVersions", "2024-11-05", "2025-03-26, 2025-06-18"),
+        (load_context(mcpProtocolVersions=[]), "mcpProtocolVersions", [], "non-empty list"),
+        (load_context(targetName="bad_target"), "targetName", "bad_target", "single hyphens"),
+        (env_override(retainData="yes"), "environments.dev.retainData", "yes", "true or false"),
+        (env_override(logRetentionDays=10), "environments.dev.logRetentionDays", 10, "retention period"),
+        (env_override(tags={"aws:owner": "x"}), "environments.dev.tags.aws:owner", "x", "must not start with 'aws:'"),
+        (env_override(namePrefix=None), "environments.dev.namePrefix", None, "is required"),
+    ],
+)
+def test_bad_values_fail_with_a_message_naming_key_value_and_rule(context: dict, key: str, value, rule: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(context)
+    error = raised.value
+    assert (error.key, error.value) == (key, value)
+    assert rule in error.rule
+    assert str(error).startswith(f"Invalid configuration {key}={value!r}: ")
+
+
+def test_unknown_environment_fails_before_any_stack_exists() -> None:
+    from aws_cdk import App
+
+    from app import build_stacks
+
+    app = App(context=load_context(env="qa"))
+    with pytest.raises(ConfigError, match="env='qa'"):
+        build_stacks(app)
+    assert app.node.children == []
+
+
+def test_derived_names_respect_the_service_rules() -> None:
+    # The longest prefix and environment name still give valid gateway, runtime and stack names.
+    context = env_override(namePrefix="p" * 20)
+    context["environments"]["longname"] = context["environments"].pop("dev")
+    config = load_config({**context, "env": "longname"})
+    assert len(config.names.gateway) <= 48 and len(config.names.runtime) <= 48

@@ -1,0 +1,48 @@
+"""Whole-template snapshots per environment: a pull request shows every infrastructure change as a diff."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from stacks import mcp_server_stack
+from tests.cdk_helpers import ROOT, Assembly, load_context
+from tools import snapshots
+
+
+@pytest.mark.parametrize("env_name", snapshots.ENVIRONMENTS)
+def test_templates_match_the_committed_snapshots(env_name: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(env_name)
+    changes = list(snapshots.diff(env_name, assembly.templates))
+    assert not changes, (
+        "Templates differ from tests/snapshots/. Review the diff below; if intended, run "
+        "`make snapshots` and commit the result.\n" + "".join(changes)
+    )
+
+
+def test_normalization_hides_asset_hashes_only() -> None:
+    digest = "a" * 64
+    template = {"Resources": {"Fn": {"Properties": {"S3Key": f"{digest}.zip", "Name": "keep-me"}}}}
+    text = snapshots.normalize(template)
+    assert digest not in text
+    assert "<asset-hash>.zip" in text and "keep-me" in text
+    assert snapshots.normalize(template) == text  # deterministic
+
+
+def test_snapshots_do_not_churn_on_an_unrelated_source_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev: Assembly
+) -> None:
+    # The image asset's hash changes with any edit of mcp_server/; the normalized template must not.
+    source = tmp_path / "mcp_server"
+    shutil.copytree(ROOT / "mcp_server", source)
+    (source / "server.py").write_text((source / "server.py").read_text() + "\n# an unrelated edit\n")
+    monkeypatch.setattr(mcp_server_stack, "MCP_SERVER_DIR", source)
+
+    edited = create_app(load_context()).synth().get_stack_by_name("mcpgw-dev-mcp-server").template
+
+    before = dev.template("mcpgw-dev-mcp-server")
+    assert edited != before, "the edit should change the asset hash in the raw template"
+    assert snapshots.normalize(edited) == snapshots.normalize(before)

@@ -1,0 +1,274 @@
+"""Fine-grained assertions on the wiring: who trusts whom, which client each authorizer allows, what reaches the target."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from tests.cdk_helpers import Assembly, evaluate
+
+COGNITO = "mcpgw-dev-cognito"
+ROLE = "mcpgw-dev-gateway-role"
+GATEWAY = "mcpgw-dev-gateway"
+PROVIDER = "mcpgw-dev-credential-provider"
+SERVER = "mcpgw-dev-mcp-server"
+TARGET = "mcpgw-dev-mcp-target"
+
+
+def test_one_stack_per_component(dev: Assembly) -> None:
+    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, PROVIDER, SERVER, TARGET])
+
+
+@pytest.mark.parametrize("pool", ["Gateway", "Runtime"])
+def test_each_pool_is_machine_to_machine_with_an_invoke_scope(dev: Assembly, pool: str) -> None:
+    resources = dev.template(COGNITO)["Resources"]
+    server = resources[f"{pool}ResourceServer"]["Properties"]
+    client = resources[f"{pool}UserPoolClient"]["Properties"]
+    domain = resources[f"{pool}UserPoolDomain"]["Properties"]
+    identifier = f"mcpgw-dev-{pool.lower()}"
+
+    assert server["Identifier"] == identifier
+    assert [s["ScopeName"] for s in server["Scopes"]] == ["invoke"]
+    assert server["UserPoolId"] == {"Ref": f"{pool}UserPool"}
+    assert client["UserPoolId"] == {"Ref": f"{pool}UserPool"}
+    assert client["GenerateSecret"] is True
+    assert client["AllowedOAuthFlows"] == ["client_credentials"]
+    refs = {f"{pool}ResourceServer": server["Identifier"]}
+    assert evaluate(client["AllowedOAuthScopes"], lambda kind, arg: refs[arg]) == [f"{identifier}/invoke"]
+    assert client["AllowedOAuthFlowsUserPoolClient"] is True
+    assert domain["UserPoolId"] == {"Ref": f"{pool}UserPool"}
+    assert "Fn::Join" in domain["Domain"] or domain["Domain"].startswith(identifier)
+    assert resources[f"{pool}UserPool"]["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+
+
+def test_gateway_role_trust_is_conditioned_on_our_account_and_gateway(dev: Assembly) -> None:
+    role = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]
+    statements = role["AssumeRolePolicyDocument"]["Statement"]
+    # A single statement: the L2's own role adds an unconditioned one beside it (aws/aws-cdk#38780).
+    assert len(statements) == 1
+    (trust,) = statements
+    assert trust["Principal"] == {"Service": "bedrock-agentcore.amazonaws.com"}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source_arn = evaluate(trust["Condition"]["ArnLike"]["aws:SourceArn"], _pseudo)
+    assert source_arn == "arn:aws:bedrock-agentcore:us-east-1:111122223333:gateway/mcpgw-dev-gateway-*"
+    assert "Policies" not in role and "ManagedPolicyArns" not in role
+
+
+def test_no_role_anywhere_has_an_unconditioned_service_trust(dev: Assembly) -> None:
+    for stack, logical_id, resource in dev.all_resources():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            service = statement["Principal"].get("Service")
+            if service == "bedrock-agentcore.amazonaws.com" and stack == ROLE:
+                assert "Condition" in statement, f"{stack}/{logical_id} trusts AgentCore without conditions"
+
+
+def test_gateway_is_mcp_semantic_and_allows_only_the_gateway_pool_client(dev: Assembly) -> None:
+    gateway = dev.template(GATEWAY)["Resources"]["Gateway"]["Properties"]
+    assert gateway["Name"] == "mcpgw-dev-gateway" == gateway["Name"].lower()
+    assert gateway["ProtocolType"] == "MCP"
+    assert gateway["ProtocolConfiguration"]["Mcp"]["SearchType"] == "SEMANTIC"
+    assert gateway["ProtocolConfiguration"]["Mcp"]["SupportedVersions"] == ["2025-03-26", "2025-06-18"]
+    assert gateway["AuthorizerType"] == "CUSTOM_JWT"
+    jwt = gateway["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
+    (allowed,) = jwt["AllowedClients"]
+    assert dev.resolve_import(allowed) == (COGNITO, {"Ref": "GatewayUserPoolClient"})
+    assert _discovery_pool(dev, jwt["DiscoveryUrl"]) == "GatewayUserPool"
+    assert dev.resolve_import(gateway["RoleArn"]) == (ROLE, {"Fn::GetAtt": ["GatewayServiceRole", "Arn"]})
+
+
+def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: Assembly) -> None:
+    runtime = dev.template(SERVER)["Resources"]["McpServerRuntime"]["Properties"]
+    assert runtime["AgentRuntimeName"] == "mcpgw_dev_mcp_server"
+    assert runtime["ProtocolConfiguration"] == "MCP"
+    jwt = runtime["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
+    (allowed,) = jwt["AllowedClients"]
+    assert dev.resolve_import(allowed) == (COGNITO, {"Ref": "RuntimeUserPoolClient"})
+    assert _discovery_pool(dev, jwt["DiscoveryUrl"]) == "RuntimeUserPool"
+
+    images = _docker_assets(dev, SERVER)
+    assert len(images) == 1
+    (image,) = images
+    assert image["source"]["platform"] == "linux/arm64"
+    assert (dev.outdir / image["source"]["directory"] / "Dockerfile").is_file()
+    assert image["source"]["directory"] and "server.py" in {p.name for p in (dev.outdir / image["source"]["directory"]).iterdir()}
+
+
+def test_credential_provider_uses_the_runtime_pool_and_reads_the_secret_in_its_own_stack(dev: Assembly) -> None:
+    resources = dev.template(PROVIDER)["Resources"]
+    provider = resources["RuntimeOAuthProvider"]["Properties"]
+    assert provider["Name"] == "mcpgw-dev-runtime-oauth"
+    assert provider["CredentialProviderVendor"] == "CustomOauth2"
+    custom = provider["Oauth2ProviderConfigInput"]["CustomOauth2ProviderConfig"]
+    assert dev.resolve_import(custom["ClientId"]) == (COGNITO, {"Ref": "RuntimeUserPoolClient"})
+    assert _discovery_pool(dev, custom["OauthDiscovery"]["DiscoveryUrl"]) == "RuntimeUserPool"
+
+    # The secret is the response of a custom resource in this stack, never a value in the template.
+    (reader_id, reader) = dev.single(PROVIDER, "Custom::UserPoolClientSecret")
+    assert custom["ClientSecret"] == {"Fn::GetAtt": [reader_id, "UserPoolClient.ClientSecret"]}
+    imports = _imports_as_names(dev)
+    call = json.loads(evaluate(reader["Properties"]["Create"], imports))
+    assert call["action"] == "describeUserPoolClient"
+    assert call["outputPaths"] == ["UserPoolClient.ClientSecret"]
+    assert call["logApiResponseData"] is False
+    (_, policy) = dev.single(PROVIDER, "AWS::IAM::Policy")
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "cognito-idp:DescribeUserPoolClient"
+    assert evaluate(statement["Resource"], imports) == "arn:aws:cognito-idp:us-east-1:111122223333:userpool/<RuntimeUserPool>"
+
+
+def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Assembly) -> None:
+    target = dev.template(TARGET)["Resources"]["McpServerTarget"]["Properties"]
+    arn = "arn:aws:bedrock-agentcore:us-east-1:111122223333:runtime/mcpgw_dev_mcp_server-AbC123xYz0"
+
+    def lookup(kind: str, arg: object) -> str:
+        if kind == "ImportValue":
+            producer, value = dev.resolve_import({"Fn::ImportValue": arg})
+            assert (producer, value) == (SERVER, {"Fn::GetAtt": ["McpServerRuntime", "AgentRuntimeArn"]})
+            return arn
+        return _pseudo(kind, arg)
+
+    endpoint = evaluate(target["TargetConfiguration"]["Mcp"]["McpServer"]["Endpoint"], lookup)
+    assert endpoint == (
+        f"https://bedrock-agentcore.us-east-1.amazonaws.com/runtimes/{quote(arn, safe='')}/invocations?qualifier=DEFAULT"
+    )
+    assert "%3A" in endpoint and "%2F" in endpoint and arn not in endpoint
+
+
+def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> None:
+    target = dev.template(TARGET)["Resources"]["McpServerTarget"]["Properties"]
+    assert target["Name"] == "orders-mcp"
+    (config,) = target["CredentialProviderConfigurations"]
+    assert config["CredentialProviderType"] == "OAUTH"
+    oauth = config["CredentialProvider"]["OauthCredentialProvider"]
+    assert oauth["Scopes"] == ["mcpgw-dev-runtime/invoke"]
+    assert dev.resolve_import(oauth["ProviderArn"]) == (
+        PROVIDER, {"Fn::GetAtt": ["RuntimeOAuthProvider", "CredentialProviderArn"]}
+    )
+    assert dev.resolve_import(target["GatewayIdentifier"]) == (GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]})
+
+
+def test_target_waits_for_its_grant_and_the_runtime_pool_domain(dev: Assembly) -> None:
+    target = dev.template(TARGET)["Resources"]["McpServerTarget"]
+    assert "GatewayOutboundOAuthPolicy" in target["DependsOn"]
+    # The domain lives in the Cognito stack, so the dependency is a stack-level one.
+    assert COGNITO in dev.stack_dependencies(TARGET)
+
+
+def test_outbound_oauth_policy_is_scoped_to_this_gateway_and_provider(dev: Assembly) -> None:
+    policy = dev.template(TARGET)["Resources"]["GatewayOutboundOAuthPolicy"]["Properties"]
+    assert policy["PolicyName"] == "mcpgw-dev-gateway-orders-mcp-oauth"
+    (role,) = policy["Roles"]
+    assert dev.resolve_import(role) == (ROLE, {"Ref": "GatewayServiceRole"})
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(statements) == {"WorkloadAccessToken", "ResourceOAuth2Token", "ProviderClientSecret"}
+    for statement in statements.values():
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "*" not in resources
+    secret = evaluate(statements["ProviderClientSecret"]["Resource"], _pseudo)
+    assert secret == (
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:"
+        "bedrock-agentcore-identity!default/oauth2/mcpgw-dev-runtime-oauth-??????"
+    )
+    assert statements["ProviderClientSecret"]["Action"] == "secretsmanager:GetSecretValue"
+    token = statements["ResourceOAuth2Token"]
+    assert token["Action"] == "bedrock-agentcore:GetResourceOauth2Token"
+    workload = [evaluate(r, _pseudo) for r in statements["WorkloadAccessToken"]["Resource"]]
+    assert workload[-1].endswith(":workload-identity-directory/default/workload-identity/mcpgw-dev-gateway-*")
+
+
+def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
+    def outputs(stack: str) -> set[str]:
+        return {key for key in dev.template(stack).get("Outputs", {}) if not key.startswith("ExportsOutput")}
+
+    assert outputs(COGNITO) == {"GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope"}
+    assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId"}
+    assert outputs(SERVER) == {"RuntimeArn"}
+    assert outputs(TARGET) == {"TargetId", "TargetName"}
+    domain = dev.template(COGNITO)["Resources"]["GatewayUserPoolDomain"]["Properties"]["Domain"]
+
+    def lookup(kind: str, arg: object) -> str:
+        return evaluate(domain, _pseudo) if arg == "GatewayUserPoolDomain" else _pseudo(kind, arg)
+
+    token_endpoint = evaluate(dev.template(COGNITO)["Outputs"]["GatewayTokenEndpoint"]["Value"], lookup)
+    assert token_endpoint == "https://mcpgw-dev-gateway-111122223333.auth.us-east-1.amazoncognito.com/oauth2/token"
+
+
+def test_no_secret_reaches_an_output_or_an_export(dev: Assembly) -> None:
+    secret_readers = {
+        (stack, logical_id)
+        for stack, logical_id, resource in dev.all_resources()
+        if resource["Type"] == "Custom::UserPoolClientSecret"
+    }
+    assert secret_readers, "the secret reader this test guards is gone; update the test"
+    for stack, template in dev.templates.items():
+        for key, output in template.get("Outputs", {}).items():
+            text = json.dumps(output["Value"])
+            assert "ClientSecret" not in text, f"{stack} output {key} carries a client secret"
+            assert not any(logical_id in text for s, logical_id in secret_readers if s == stack)
+
+
+def test_no_template_holds_a_literal_secret(dev: Assembly) -> None:
+    for stack, template in dev.templates.items():
+        text = json.dumps(template)
+        for marker in ('"ClientSecret": "', '"SecretString"', "client_secret="):
+            assert marker not in text, f"{stack} contains {marker}"
+
+
+def _discovery_pool(dev: Assembly, discovery_url: object) -> str:
+    """The logical id of the user pool a discovery URL points at, following the cross-stack import."""
+    seen = []
+
+    def lookup(kind: str, arg: object) -> str:
+        if kind == "ImportValue":
+            producer, value = dev.resolve_import({"Fn::ImportValue": arg})
+            assert producer == COGNITO
+            seen.append(value["Ref"])
+            return "us-east-1_POOL"
+        return _pseudo(kind, arg)
+
+    url = evaluate(discovery_url, lookup)
+    assert url == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_POOL/.well-known/openid-configuration"
+    (pool,) = seen
+    return pool
+
+
+def _pseudo(kind: str, arg: object) -> str:
+    values = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com"}
+    assert kind == "Ref" and arg in values, f"unexpected {kind} {arg}"
+    return values[arg]
+
+
+def _imports_as_names(dev: Assembly):
+    """Evaluate imports as `<logical id>` of the resource the producing stack exports."""
+
+    def lookup(kind: str, arg: object) -> str:
+        if kind == "ImportValue":
+            _, value = dev.resolve_import({"Fn::ImportValue": arg})
+            return f"<{value['Ref']}>"
+        return _pseudo(kind, arg)
+
+    return lookup
+
+
+def _docker_assets(dev: Assembly, stack: str) -> list[dict]:
+    artifact = next(
+        a for a in dev.manifest["artifacts"].values()
+        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName") == stack
+    )
+    assets_file = next(
+        a["properties"]["file"] for a in dev.manifest["artifacts"].values()
+        if a["type"] == "cdk:asset-manifest" and a["properties"]["file"].startswith(artifact_id_of(dev, stack))
+    )
+    return list(json.loads((dev.outdir / assets_file).read_text()).get("dockerImages", {}).values())
+
+
+def artifact_id_of(dev: Assembly, stack: str) -> str:
+    return next(
+        artifact_id for artifact_id, a in dev.manifest["artifacts"].items()
+        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName") == stack
+    )

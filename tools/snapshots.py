@@ -1,0 +1,88 @@
+"""Template snapshots: the committed, normalized templates that pull requests diff against (`make diff`)."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
+ENVIRONMENTS = ("dev", "prod")
+
+# Asset hashes (S3 keys, image tags) change with every edit of an asset's source. The snapshot should
+# show that an asset's *use* changed, not churn on its hash; the hash itself is reviewed as code.
+_ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def normalize(template: Mapping[str, Any]) -> str:
+    text = json.dumps(template, indent=2, sort_keys=True)
+    return _ASSET_HASH.sub("<asset-hash>", text) + "\n"
+
+
+def snapshot_path(env_name: str, stack_name: str) -> Path:
+    return SNAPSHOT_DIR / env_name / f"{stack_name}.json"
+
+
+def synthesize(env_name: str) -> dict[str, dict]:
+    """Stack name -> template, synthesized in-process with the committed cdk.json context."""
+    from app import create_app
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context["env"] = env_name
+    assembly = create_app(context).synth()
+    return {stack.stack_name: stack.template for stack in assembly.stacks}
+
+
+def diff(env_name: str, templates: Mapping[str, Mapping]) -> Iterable[str]:
+    """Unified diffs, one per changed, added or removed stack, as a reviewer reads them."""
+    committed = {p.stem: p for p in sorted((SNAPSHOT_DIR / env_name).glob("*.json"))}
+    for stack_name in sorted(set(committed) | set(templates)):
+        before = committed[stack_name].read_text() if stack_name in committed else ""
+        after = normalize(templates[stack_name]) if stack_name in templates else ""
+        if before != after:
+            yield "".join(
+                difflib.unified_diff(
+                    before.splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=f"a/{env_name}/{stack_name}.json" if before else "/dev/null",
+                    tofile=f"b/{env_name}/{stack_name}.json" if after else "/dev/null",
+                )
+            )
+
+
+def write(env_name: str, templates: Mapping[str, Mapping]) -> None:
+    directory = SNAPSHOT_DIR / env_name
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in set(directory.glob("*.json")) - {snapshot_path(env_name, s) for s in templates}:
+        stale.unlink()
+    for stack_name, template in templates.items():
+        snapshot_path(env_name, stack_name).write_text(normalize(template))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Diff synthesized templates against the committed snapshots.")
+    parser.add_argument("--update", action="store_true", help="rewrite the snapshots instead of diffing")
+    parser.add_argument("--env", action="append", choices=ENVIRONMENTS, help="environment(s); default: all")
+    args = parser.parse_args(argv)
+    changed = False
+    for env_name in args.env or ENVIRONMENTS:
+        templates = synthesize(env_name)
+        if args.update:
+            write(env_name, templates)
+            print(f"updated {len(templates)} snapshots in {SNAPSHOT_DIR.relative_to(ROOT) / env_name}")
+            continue
+        for chunk in diff(env_name, templates):
+            changed = True
+            sys.stdout.write(chunk)
+    if not args.update and not changed:
+        print("no infrastructure change against the committed snapshots")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
