@@ -18,7 +18,7 @@ URL ?= http://127.0.0.1:8000/mcp
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth test bench deploy destroy diff diff-live snapshots serve mcp-check bench-mcp smoke clean
+.PHONY: help setup synth test bench deploy destroy diff diff-live snapshots replacement-guard serve mcp-check bench-mcp smoke clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,8 +49,11 @@ diff: setup ## Offline: what the working tree changes in every stack's template,
 snapshots: setup ## Accept the current templates as the new snapshots (commit the result with the change)
 	$(BIN)/python -m tools.snapshots --update
 
-diff-live: setup ## cdk diff --all against the deployed stacks (needs AWS credentials)
-	$(CDK) diff --all $(CDK_FLAGS)
+replacement-guard: setup ## Check prod for replaced pools, clients, gateway, runtime or provider (also in make test)
+	$(BIN)/python -m tools.replacement_guard
+
+diff-live: setup ## cdk diff --all against the deployed stacks (needs AWS credentials; read-only, no Docker)
+	$(CDK) diff --all --method=template $(CDK_FLAGS)
 
 deploy: setup ## cdk deploy --all (needs AWS credentials, a bootstrapped account and Docker with buildx)
 	$(CDK) deploy --all --require-approval broadening --outputs-file outputs.json $(CDK_FLAGS)

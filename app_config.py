@@ -12,6 +12,9 @@ SUPPORTED_MCP_VERSIONS = ("2025-03-26", "2025-06-18")
 # CloudWatch Logs accepts only these retention periods (days); gateway_constructs.log_groups maps them.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
+# Tags every environment must set; `project` and `environment` are added by the app.
+REQUIRED_TAGS = ("owner", "cost-centre")
+
 # Cognito refuses domain prefixes containing these words.
 COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
 
@@ -170,6 +173,9 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     raw_tags = settings.get("tags", {})
     if not isinstance(raw_tags, Mapping):
         raise ConfigError(where + "tags", raw_tags, "must be a map of tag name to value")
+    for required in REQUIRED_TAGS:
+        if required not in raw_tags:
+            raise ConfigError(f"{where}tags.{required}", None, "is required: every resource carries its owner and cost centre")
     for key, value in raw_tags.items():
         if not isinstance(value, str) or not _TAG_VALUE.match(value) or str(key).lower().startswith("aws:"):
             raise ConfigError(f"{where}tags.{key}", value, "must be a 1-256 character string and the key must not start with 'aws:'")

@@ -60,6 +60,11 @@ class M2MUserPool(Construct):
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
         )
+        if retain:
+            # The pool alone is not enough: its clients hold every caller's credentials, its resource
+            # server the scope they were granted.
+            for credentials in (self.client, self.resource_server):
+                credentials.apply_removal_policy(RemovalPolicy.RETAIN)
         self.domain = self.user_pool.add_domain(
             "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix)
         )

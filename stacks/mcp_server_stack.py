@@ -12,6 +12,7 @@ from constructs import Construct
 
 from app_config import AppConfig
 from gateway_constructs import name_logical_id
+from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
 
@@ -45,6 +46,16 @@ class McpServerStack(Stack):
             ),
         )
         name_logical_id(self.runtime, "McpServerRuntime")
+        # The service creates this log group on the first invocation and never deletes it. Declaring it
+        # here, before any invocation (the target that first calls the runtime lives in a later stack),
+        # gives it a retention and lets `cdk destroy` remove it in dev.
+        self.log_group = managed_log_group(
+            self,
+            "RuntimeLogs",
+            log_group_name=f"/aws/bedrock-agentcore/runtimes/{self.runtime.agent_runtime_id}-DEFAULT",
+            retention_days=config.log_retention_days,
+            retain=config.retain_data,
+        )
         self._acknowledge_execution_role_wildcards()
         CfnOutput(self, "RuntimeArn", value=self.runtime.agent_runtime_arn)
 

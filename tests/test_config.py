@@ -46,8 +46,9 @@ def test_flags_override_the_environment_block() -> None:
         (load_context(targetName="bad_target"), "targetName", "bad_target", "single hyphens"),
         (env_override(retainData="yes"), "environments.dev.retainData", "yes", "true or false"),
         (env_override(logRetentionDays=10), "environments.dev.logRetentionDays", 10, "retention period"),
-        (env_override(tags={"aws:owner": "x"}), "environments.dev.tags.aws:owner", "x", "must not start with 'aws:'"),
+        (env_override(tags={"aws:owner": "x", "owner": "o", "cost-centre": "c"}), "environments.dev.tags.aws:owner", "x", "must not start with 'aws:'"),
         (env_override(namePrefix=None), "environments.dev.namePrefix", None, "is required"),
+        (env_override(tags={"owner": "team"}), "environments.dev.tags.cost-centre", None, "is required"),
     ],
 )
 def test_bad_values_fail_with_a_message_naming_key_value_and_rule(context: dict, key: str, value, rule: str) -> None:

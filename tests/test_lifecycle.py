@@ -1,0 +1,143 @@
+"""Environments: what `cdk destroy` removes, what prod keeps, tags everywhere, and no accidental replacement."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.cdk_helpers import ROOT, Assembly
+from tools import replacement_guard
+
+# Every resource type the app declares, with its lifecycle decision. A new type fails
+# test_every_resource_type_has_a_lifecycle_decision until someone decides.
+RETAINED_IN_PROD = {
+    "AWS::Cognito::UserPool": "every client's credentials and scopes",
+    "AWS::Cognito::UserPoolClient": "the client id and secret agents are configured with",
+    "AWS::Cognito::UserPoolResourceServer": "the scopes clients were granted",
+    "AWS::Logs::LogGroup": "audit trail",
+}
+ALWAYS_DELETED = {
+    # A copy of the runtime client's secret; re-created from the pool on the next deploy. Retained, its
+    # fixed name would block that re-creation.
+    "AWS::BedrockAgentCore::OAuth2CredentialProvider",
+    # Recreatable; a retained domain prefix would block the next deploy from claiming it.
+    "AWS::Cognito::UserPoolDomain",
+    "AWS::BedrockAgentCore::Gateway",
+    "AWS::BedrockAgentCore::GatewayTarget",
+    "AWS::BedrockAgentCore::Runtime",
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::Lambda::Function",
+    "Custom::UserPoolClientSecret",
+}
+
+
+def test_every_resource_type_has_a_lifecycle_decision(dev: Assembly, prod: Assembly) -> None:
+    decided = set(RETAINED_IN_PROD) | ALWAYS_DELETED
+    for assembly in (dev, prod):
+        undecided = {
+            f"{stack}/{logical_id}: {resource['Type']}"
+            for stack, logical_id, resource in assembly.all_resources()
+            if resource["Type"] not in decided
+        }
+        assert not undecided, "decide whether prod retains these, then list them here:\n" + "\n".join(sorted(undecided))
+
+
+@pytest.mark.parametrize("env_name", ["dev", "prod"])
+def test_removal_policy_of_every_resource(env_name: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(env_name)
+    for stack, logical_id, resource in assembly.all_resources():
+        retained = env_name == "prod" and resource["Type"] in RETAINED_IN_PROD
+        expected = "Retain" if retained else "Delete"
+        # CloudFormation's default for a missing policy is Delete.
+        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
+            assert resource.get(policy, "Delete") == expected, f"{env_name} {stack}/{logical_id} {policy}"
+
+
+@pytest.mark.parametrize(("env_name", "protected"), [("dev", "INACTIVE"), ("prod", "ACTIVE")])
+def test_user_pool_deletion_protection(env_name: str, protected: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(env_name)
+    pools = assembly.resources(f"mcpgw-{env_name}-cognito", "AWS::Cognito::UserPool")
+    assert len(pools) == 2
+    assert {p["Properties"]["DeletionProtection"] for p in pools.values()} == {protected}
+
+
+@pytest.mark.parametrize(("env_name", "protected"), [("dev", False), ("prod", True)])
+def test_stack_termination_protection(env_name: str, protected: bool, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(env_name)
+    stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
+    assert len(stacks) == 6
+    for artifact in stacks:
+        assert artifact["properties"].get("terminationProtection", False) is protected, artifact["displayName"]
+
+
+@pytest.mark.parametrize(("env_name", "days"), [("dev", 14), ("prod", 365)])
+def test_every_log_group_has_the_environment_retention(env_name: str, days: int, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(env_name)
+    groups = [r for _, _, r in assembly.all_resources() if r["Type"] == "AWS::Logs::LogGroup"]
+    assert len(groups) >= 2  # the runtime's and the SDK custom resource's
+    assert {g["Properties"]["RetentionInDays"] for g in groups} == {days}
+
+
+def test_the_runtime_log_group_is_declared_so_destroy_removes_it(dev: Assembly) -> None:
+    groups = dev.resources("mcpgw-dev-mcp-server", "AWS::Logs::LogGroup")
+    (group,) = groups.values()
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["/aws/bedrock-agentcore/runtimes/", {"Fn::GetAtt": ["McpServerRuntime", "AgentRuntimeId"]}, "-DEFAULT"]]
+    }
+
+
+@pytest.mark.parametrize("env_name", ["dev", "prod"])
+def test_every_taggable_resource_carries_the_tags(env_name: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(env_name)
+    expected = {"project": "agentcore-mcp-gateway", "environment": env_name, "owner": "platform-team",
+                "cost-centre": f"platform-{env_name}"}
+    checked = 0
+    for stack, logical_id, resource in assembly.all_resources():
+        if resource["Type"].startswith("Custom::"):
+            continue
+        tagging = replacement_guard.resource_schema(resource["Type"]).get("tagging", {})
+        if not tagging.get("taggable"):
+            continue
+        raw = resource["Properties"].get(tagging["tagProperty"].removeprefix("/properties/"))
+        tags = {t["Key"]: t["Value"] for t in raw} if isinstance(raw, list) else (raw or {})
+        assert expected.items() <= tags.items(), f"{stack}/{logical_id} ({resource['Type']}) tags: {tags}"
+        checked += 1
+    assert checked >= 10
+
+
+def test_prod_has_no_unreviewed_replacement(prod: Assembly) -> None:
+    recorded = json.loads((ROOT / "tests" / "stable_identities.json").read_text())
+    problems = replacement_guard.replacements(recorded, replacement_guard.identities(prod.templates))
+    assert not problems, (
+        "This change replaces resources prod cannot afford to lose:\n" + "\n".join(problems)
+        + "\nIf deliberate: python -m tools.replacement_guard --update, and say why in the pull request."
+    )
+
+
+def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
+    recorded = replacement_guard.identities(prod.templates)
+    templates = copy.deepcopy(prod.templates)
+    templates["mcpgw-prod-mcp-server"]["Resources"]["McpServerRuntime"]["Properties"]["AgentRuntimeName"] = "renamed"
+    provider = templates["mcpgw-prod-credential-provider"]["Resources"].pop("RuntimeOAuthProvider")
+    templates["mcpgw-prod-credential-provider"]["Resources"]["RenamedProvider"] = provider
+
+    problems = replacement_guard.replacements(recorded, replacement_guard.identities(templates))
+
+    assert problems == [
+        "mcpgw-prod-credential-provider/RuntimeOAuthProvider (AWS::BedrockAgentCore::OAuth2CredentialProvider) is gone:"
+        " a rename of its logical id or stack replaces it",
+        'mcpgw-prod-mcp-server/McpServerRuntime (AWS::BedrockAgentCore::Runtime) would be replaced:'
+        ' AgentRuntimeName "mcpgw_prod_mcp_server" -> "renamed"',
+    ]
+
+
+def test_guard_covers_pools_clients_gateway_runtime_and_provider() -> None:
+    recorded = json.loads((ROOT / "tests" / "stable_identities.json").read_text())
+    types = sorted(v["type"] for v in recorded.values())
+    assert types.count("AWS::Cognito::UserPool") == 2 and types.count("AWS::Cognito::UserPoolClient") == 2
+    for resource_type in ("AWS::BedrockAgentCore::Gateway", "AWS::BedrockAgentCore::Runtime",
+                          "AWS::BedrockAgentCore::OAuth2CredentialProvider"):
+        assert resource_type in types
