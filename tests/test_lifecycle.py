@@ -141,3 +141,20 @@ def test_guard_covers_pools_clients_gateway_runtime_and_provider() -> None:
     for resource_type in ("AWS::BedrockAgentCore::Gateway", "AWS::BedrockAgentCore::Runtime",
                           "AWS::BedrockAgentCore::OAuth2CredentialProvider"):
         assert resource_type in types
+
+
+def test_deploy_order_is_three_waves(dev: Assembly) -> None:
+    # README documents this order; `cdk deploy --all --concurrency N` deploys each wave in parallel.
+    remaining = {name: dev.stack_dependencies(name) for name in dev.templates}
+    waves = []
+    while remaining:
+        ready = sorted(name for name, deps in remaining.items() if not deps & set(remaining))
+        assert ready, f"cyclic stack dependencies: {remaining}"
+        waves.append([name.removeprefix("mcpgw-dev-") for name in ready])
+        for name in ready:
+            del remaining[name]
+    assert waves == [
+        ["cognito", "gateway-role"],
+        ["credential-provider", "gateway", "mcp-server"],
+        ["mcp-target"],
+    ]
