@@ -1,0 +1,1 @@
+"""Custom resource that re-synchronizes one gateway target's tool catalog."""

@@ -1,0 +1,1 @@
+"""Custom resource that waits until a Cognito token endpoint issues client-credentials tokens."""

@@ -1,0 +1,254 @@
+"""What the app's polled custom resources share: the handler asset, bundled locally with a pinned boto3, and
+`PythonHandlerProvider`, the provider framework around an on_event/is_complete pair of Python handlers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, Duration, ILocalBundling, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from gateway_constructs.log_groups import managed_log_group
+from gateway_constructs.nag import acknowledge
+
+HANDLERS_DIR = Path(__file__).resolve().parent.parent / "custom_resources"
+HANDLER_PACKAGE = HANDLERS_DIR.name
+# The latest Python that aws-cdk-lib knows, which is what cdk-nag's AwsSolutions-L1 demands.
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
+# arm64 (Graviton): about 20% cheaper per GB-second than x86_64 for the same work, and the bundle is pure Python
+# (every wheel is py3-none-any), so nothing native has to match the host: the choice costs nothing here.
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+# pip's platform tag and Python version for the runtime and architecture above, so that the three cannot drift.
+_PIP_PLATFORM = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}[LAMBDA_ARCHITECTURE.name]
+_PIP_PYTHON = LAMBDA_RUNTIME.name.removeprefix("python")
+# Wheels are chosen for the Lambda's platform and Python, not the synthesizing machine's; binary-only so that pip
+# never runs a build (an sdist would need a compiler for the target platform).
+PIP_INSTALL_ARGS: tuple[str, ...] = (
+    "install",
+    "--only-binary=:all:",
+    f"--platform={_PIP_PLATFORM}",
+    "--implementation=cp",
+    f"--python-version={_PIP_PYTHON}",
+    # Byte code compiled by the synthesizing Python would not match the runtime's; Lambda compiles on import.
+    "--no-compile",
+    "--disable-pip-version-check",
+    "--quiet",
+    "--requirement=requirements.txt",
+)
+# Kept out of the asset and out of its hash, so running the tests (which writes __pycache__) changes nothing.
+ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache"]
+
+# Added to the handlers' own deadline so that the handler's clear message, not the framework's bare
+# "Operation timed out", is what CloudFormation shows when a wait runs out.
+PROVIDER_TIMEOUT_MARGIN = Duration.seconds(60)
+
+
+@jsii.implements(ILocalBundling)
+class _PipLocalBundling:
+    """`pip install --target` plus a copy of the handler sources, on the synthesizing machine: no Docker."""
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        out = Path(output_dir)
+        command = [sys.executable, "-m", "pip", *PIP_INSTALL_ARGS, f"--target={out}"]
+        result = subprocess.run(command, cwd=HANDLERS_DIR, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            # Raising (not returning False) keeps CDK from falling back to a Docker build that cannot run here.
+            raise RuntimeError(
+                f"Bundling the custom-resource handlers failed: {' '.join(command)}\n{result.stdout}{result.stderr}"
+            )
+        # Console scripts of the dependencies (jmespath's jp.py) are of no use in a Lambda.
+        shutil.rmtree(out / "bin", ignore_errors=True)
+        shutil.copytree(
+            HANDLERS_DIR, out / HANDLER_PACKAGE, ignore=shutil.ignore_patterns(*ASSET_EXCLUDES, "requirements.txt")
+        )
+        return True
+
+
+def bundled_handler_code() -> lambda_.Code:
+    """The handler asset: `custom_resources/` (as a package, so tests and Lambda import it the same way) + boto3.
+
+    A new Code object per function (an asset binds to one stack); CDK bundles once per synthesis and asset hash.
+    """
+    pip = " ".join(PIP_INSTALL_ARGS)
+    return lambda_.Code.from_asset(
+        str(HANDLERS_DIR),
+        exclude=ASSET_EXCLUDES,
+        # SOURCE: the hash is the handler sources + requirements.txt + these bundling options (which spell out the
+        # pip flags), never the downloaded bytes, so it only changes when we change something.
+        asset_hash_type=AssetHashType.SOURCE,
+        bundling=BundlingOptions(
+            local=_PipLocalBundling(),
+            # Never used (local bundling succeeds or raises); the same steps, should Docker bundling ever be forced.
+            image=LAMBDA_RUNTIME.bundling_image,
+            command=[
+                "bash",
+                "-c",
+                (
+                    f"pip {pip} --target=/asset-output && rm -rf /asset-output/bin && "
+                    f"mkdir /asset-output/{HANDLER_PACKAGE} && cp -r /asset-input/. /asset-output/{HANDLER_PACKAGE}/"
+                ),
+            ],
+        ),
+    )
+
+
+def nag_arn_ref(construct: Construct) -> str:
+    """`<LogicalId.Arn>`, the way cdk-nag prints a GetAtt Arn in a finding id."""
+    stack = Stack.of(construct)
+    cfn = construct.node.default_child
+    return f"<{stack.resolve(stack.get_logical_id(cfn))}.Arn>"  # type: ignore[arg-type]
+
+
+class PythonHandlerProvider(Construct):
+    """The provider framework around an `on_event` / `is_complete` pair from one module of `custom_resources/`.
+
+    Every function gets its own role and log group (retention and removal policy from the caller); the roles
+    start empty but for their log group, and the caller grants each handler only what it calls. The framework's
+    functions and waiter state machine are CDK's, given our roles and log groups so that no managed policy and no
+    log group without retention are left.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler_module: str,
+        purpose: str,
+        environment: dict[str, str],
+        on_event_timeout: Duration,
+        is_complete_timeout: Duration,
+        query_interval: Duration,
+        total_timeout: Duration,
+        log_retention_days: int,
+        retain: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.on_event_function, self.on_event_role, self.on_event_log_group = self._handler(
+            "OnEvent", f"{handler_module}.on_event", purpose, environment, on_event_timeout, log_retention_days, retain
+        )
+        self.is_complete_function, self.is_complete_role, self.is_complete_log_group = self._handler(
+            "IsComplete",
+            f"{handler_module}.is_complete",
+            purpose,
+            environment,
+            is_complete_timeout,
+            log_retention_days,
+            retain,
+        )
+
+        self.framework_log_group = managed_log_group(
+            self, "FrameworkLogs", retention_days=log_retention_days, retain=retain
+        )
+        # Two roles, as the framework wants them: with one, the onEvent role's StartExecution grant would make the
+        # state machine wait on a function that waits on that same role policy (a dependency cycle).
+        self.framework_on_event_role = self._framework_role("FrameworkOnEventRole", purpose)
+        self.framework_waiter_role = self._framework_role("FrameworkWaiterRole", purpose)
+        self.waiter_log_group = managed_log_group(self, "WaiterLogs", retention_days=log_retention_days, retain=retain)
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.on_event_function,
+            is_complete_handler=self.is_complete_function,
+            query_interval=query_interval,
+            total_timeout=total_timeout,
+            framework_on_event_role=self.framework_on_event_role,
+            framework_complete_and_timeout_role=self.framework_waiter_role,
+            log_group=self.framework_log_group,
+            disable_waiter_state_machine_logging=False,
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=self.waiter_log_group,
+                level=sfn.LogLevel.ALL,
+                # An execution's input is the CloudFormation event, whose ResponseURL can answer for the resource.
+                include_execution_data=False,
+            ),
+        )
+        self.service_token = self.provider.service_token
+        self._acknowledge_framework()
+
+    def _framework_role(self, construct_id: str, purpose: str) -> iam.Role:
+        role = iam.Role(
+            self,
+            construct_id,
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"CDK provider framework of: {purpose}",
+        )
+        self.framework_log_group.grant_write(role)
+        return role
+
+    def _handler(
+        self,
+        construct_id: str,
+        handler: str,
+        purpose: str,
+        environment: dict[str, str],
+        timeout: Duration,
+        log_retention_days: int,
+        retain: bool,
+    ) -> tuple[lambda_.Function, iam.Role, logs.LogGroup]:
+        log_group = managed_log_group(self, f"{construct_id}Logs", retention_days=log_retention_days, retain=retain)
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{construct_id} handler of: {purpose}",
+        )
+        # Only its own log group: no AWSLambdaBasicExecutionRole, which would allow every log group.
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            construct_id,
+            description=f"{construct_id} handler of: {purpose}"[:256],
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            code=bundled_handler_code(),
+            handler=f"{HANDLER_PACKAGE}.{handler}",
+            role=role,
+            timeout=timeout,
+            memory_size=256,
+            environment=environment,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+        )
+        return function, role, log_group
+
+    def _acknowledge_framework(self) -> None:
+        for role in (self.framework_on_event_role, self.framework_waiter_role):
+            for handler in (self.on_event_function, self.is_complete_function):
+                acknowledge(
+                    role.node.find_child("DefaultPolicy"),
+                    f"AwsSolutions-IAM5[Resource::{nag_arn_ref(handler)}:*]",
+                    "CDK's provider framework lets each of its functions invoke our handlers and their versions "
+                    "(ARN:*); the wildcard is the version qualifier of this one function.",
+                )
+        waiter = self.provider.node.find_child("waiter-state-machine")
+        waiter_policy = waiter.node.find_child("Role").node.find_child("DefaultPolicy")
+        for name in ("framework-isComplete", "framework-onTimeout"):
+            acknowledge(
+                waiter_policy,
+                f"AwsSolutions-IAM5[Resource::{nag_arn_ref(self.provider.node.find_child(name))}:*]",
+                "CDK's waiter state machine invokes the provider framework's function and its versions (ARN:*); "
+                "the wildcard is the version qualifier of this one function.",
+            )
+        acknowledge(
+            waiter_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Step Functions' log delivery (logs:CreateLogDelivery and friends) supports no resource-level "
+            "permissions; the state machine writes only to its own log group.",
+        )
+        acknowledge(
+            waiter.node.find_child("Resource"),
+            "AwsSolutions-SF2",
+            "CDK's waiter state machine offers no tracing setting; it only polls is_complete, whose logs (with "
+            "request ids) and the framework's cover what a trace would show.",
+        )
