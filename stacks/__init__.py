@@ -51,7 +51,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     )
     target = McpTargetStack(
         app, "McpTarget", stack_name=names.stack("mcp-target"), config=config,
-        gateway=gateway.gateway, gateway_role=role.role, runtime=server.runtime,
+        gateway=gateway.gateway, gateway_role=role.role, runtime=server.runtime, image_hash=server.image.asset_hash,
         runtime_pool=cognito.runtime_pool, provider=provider.provider, **common,
     )
     result = GatewayApp(cognito, role, gateway, provider, server, target)

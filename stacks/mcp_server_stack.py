@@ -31,9 +31,11 @@ class McpServerStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.artifact = agentcore.AgentRuntimeArtifact.from_asset(
-            str(source_dir or MCP_SERVER_DIR), platform=ecr_assets.Platform.LINUX_ARM64
+        # An explicit asset (not AgentRuntimeArtifact.from_asset) so its hash can drive the target's re-sync.
+        self.image = ecr_assets.DockerImageAsset(
+            self, "Image", directory=str(source_dir or MCP_SERVER_DIR), platform=ecr_assets.Platform.LINUX_ARM64
         )
+        self.artifact = agentcore.AgentRuntimeArtifact.from_ecr_repository(self.image.repository, self.image.image_tag)
         self.runtime = agentcore.Runtime(
             self,
             "Runtime",

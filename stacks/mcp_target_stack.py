@@ -16,6 +16,8 @@ from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
 from gateway_constructs.outbound_oauth import GatewayOutboundOAuthPolicy
 from gateway_constructs.runtime_url import runtime_invocation_url
+from gateway_constructs.target_sync import GatewayTargetSync
+from gateway_constructs.token_gate import TokenEndpointGate
 
 
 class McpTargetStack(Stack):
@@ -28,6 +30,7 @@ class McpTargetStack(Stack):
         gateway: agentcore.Gateway,
         gateway_role: iam.IRole,
         runtime: agentcore.Runtime,
+        image_hash: str,
         runtime_pool: M2MUserPool,
         provider: agentcore.OAuth2CredentialProvider,
         **kwargs: Any,
@@ -73,9 +76,31 @@ class McpTargetStack(Stack):
             "The gateway role is passed immutable, so the L2's wildcard grant is dropped; "
             "GatewayOutboundOAuth grants the provider's exact secret instead.",
         )
-        # Creating the target synchronizes its tools at once, which needs the role's grants and the runtime
-        # pool's token endpoint; neither is referenced by the target, so the L2 would not wait for them.
-        self.target.node.add_dependency(self.oauth_policy, runtime_pool.domain)
+        # Creating the target synchronizes its tools at once, which needs the role's grants and a token from
+        # the runtime pool; a new Cognito domain takes a while to issue one, so the gate waits for it.
+        self.token_gate = TokenEndpointGate(
+            self,
+            "RuntimeTokenGate",
+            user_pool=runtime_pool.user_pool,
+            client=runtime_pool.client,
+            token_endpoint=runtime_pool.token_endpoint,
+            scope_string=runtime_pool.scope_string,
+            log_retention_days=config.log_retention_days,
+            retain=config.retain_data,
+        )
+        self.target.node.add_dependency(self.oauth_policy, self.token_gate)
+        # An image-only change updates the runtime in place and leaves the target (and the gateway's cached
+        # catalog) untouched; the image hash as trigger makes every new image re-synchronize the target.
+        self.sync = GatewayTargetSync(
+            self,
+            "McpServerTargetSync",
+            gateway_id=gateway.gateway_id,
+            gateway_arn=gateway.gateway_arn,
+            target_id=self.target.target_id,
+            trigger=image_hash,
+            log_retention_days=config.log_retention_days,
+            retain=config.retain_data,
+        )
         name_logical_id(self.target, "McpServerTarget")
         name_logical_id(self.oauth_policy.policy, "GatewayOutboundOAuthPolicy")
         CfnOutput(self, "TargetId", value=self.target.target_id)

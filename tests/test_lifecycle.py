@@ -30,7 +30,10 @@ ALWAYS_DELETED = {
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::Lambda::Function",
+    "AWS::StepFunctions::StateMachine",
     "Custom::UserPoolClientSecret",
+    "Custom::GatewayTargetSync",
+    "Custom::TokenEndpointGate",
 }
 
 

@@ -41,8 +41,31 @@ def test_snapshots_do_not_churn_on_an_unrelated_source_edit(
     (source / "server.py").write_text((source / "server.py").read_text() + "\n# an unrelated edit\n")
     monkeypatch.setattr(mcp_server_stack, "MCP_SERVER_DIR", source)
 
-    edited = create_app(load_context()).synth().get_stack_by_name("mcpgw-dev-mcp-server").template
+    assembly = create_app(load_context()).synth()
 
-    before = dev.template("mcpgw-dev-mcp-server")
-    assert edited != before, "the edit should change the asset hash in the raw template"
-    assert snapshots.normalize(edited) == snapshots.normalize(before)
+    for stack_name in ("mcpgw-dev-mcp-server", "mcpgw-dev-mcp-target"):
+        edited, before = assembly.get_stack_by_name(stack_name).template, dev.template(stack_name)
+        assert edited != before, f"{stack_name}: the edit should change the image hash in the raw template"
+        assert snapshots.normalize(edited) == snapshots.normalize(before)
+    # The edit reaches the sync trigger (a re-sync on deploy) and nothing outside the image's users.
+    sync = next(r for r in assembly.get_stack_by_name("mcpgw-dev-mcp-target").template["Resources"].values()
+                if r["Type"] == "Custom::GatewayTargetSync")
+    assert sync["Properties"]["Trigger"] != next(
+        r for r in dev.template("mcpgw-dev-mcp-target")["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync"
+    )["Properties"]["Trigger"]
+    for stack_name, template in dev.templates.items():
+        if stack_name not in ("mcpgw-dev-mcp-server", "mcpgw-dev-mcp-target"):
+            assert assembly.get_stack_by_name(stack_name).template == template, stack_name
+
+
+def test_sync_trigger_ignores_changes_outside_the_image(dev: Assembly) -> None:
+    # A configuration change that touches the target stack (its tags) must not re-synchronize.
+    context = load_context()
+    context["environments"]["dev"] = {**context["environments"]["dev"], "tags": {"owner": "x", "cost-centre": "y"}}
+    template = create_app(context).synth().get_stack_by_name("mcpgw-dev-mcp-target").template
+
+    def sync_properties(t: dict) -> dict:
+        return next(r for r in t["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync")["Properties"]
+
+    assert template != dev.template("mcpgw-dev-mcp-target")
+    assert sync_properties(template) == sync_properties(dev.template("mcpgw-dev-mcp-target"))

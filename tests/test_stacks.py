@@ -152,11 +152,39 @@ def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> 
     assert dev.resolve_import(target["GatewayIdentifier"]) == (GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]})
 
 
-def test_target_waits_for_its_grant_and_the_runtime_pool_domain(dev: Assembly) -> None:
-    target = dev.template(TARGET)["Resources"]["McpServerTarget"]
-    assert "GatewayOutboundOAuthPolicy" in target["DependsOn"]
-    # The domain lives in the Cognito stack, so the dependency is a stack-level one.
-    assert COGNITO in dev.stack_dependencies(TARGET)
+def test_token_gate_sits_between_the_runtime_pool_domain_and_the_target(dev: Assembly) -> None:
+    resources = dev.template(TARGET)["Resources"]
+    gate_id, gate = dev.single(TARGET, "Custom::TokenEndpointGate")
+    imported = []
+
+    def lookup(kind: str, arg: object) -> str:
+        if kind == "ImportValue":
+            producer, value = dev.resolve_import({"Fn::ImportValue": arg})
+            assert producer == COGNITO
+            imported.append(value["Ref"])
+            return f"<{value['Ref']}>"
+        return _pseudo(kind, arg)
+
+    endpoint = evaluate(gate["Properties"]["TokenEndpoint"], lookup)
+    # Referencing the domain is what makes the gate wait for it.
+    assert endpoint == "https://<RuntimeUserPoolDomain>.auth.us-east-1.amazoncognito.com/oauth2/token"
+    assert "RuntimeUserPoolDomain" in imported
+    assert set(resources["McpServerTarget"]["DependsOn"]) >= {gate_id, "GatewayOutboundOAuthPolicy"}
+    assert "ClientSecret" not in json.dumps(gate["Properties"])
+
+
+def test_sync_follows_the_target_and_the_image(dev: Assembly) -> None:
+    sync_id, sync = dev.single(TARGET, "Custom::GatewayTargetSync")
+    properties = sync["Properties"]
+    assert properties["TargetId"] == {"Fn::GetAtt": ["McpServerTarget", "TargetId"]}
+    assert dev.resolve_import(properties["GatewayIdentifier"]) == (
+        GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]}
+    )
+    (image,) = _docker_assets(dev, SERVER)
+    runtime = dev.template(SERVER)["Resources"]["McpServerRuntime"]["Properties"]
+    image_tag = json.dumps(runtime["AgentRuntimeArtifact"]["ContainerConfiguration"]["ContainerUri"])
+    # The trigger is the hash the runtime's image is tagged with: a new image is a new trigger.
+    assert len(properties["Trigger"]) == 64 and properties["Trigger"] in image_tag
 
 
 def test_outbound_oauth_policy_is_scoped_to_this_gateway_and_provider(dev: Assembly) -> None:
