@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import jsii
@@ -52,21 +55,50 @@ ASSET_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache"]
 PROVIDER_TIMEOUT_MARGIN = Duration.seconds(60)
 
 
+# Installed dependencies, by hash of requirements.txt and the pip flags: every synth (each test, `make bench`)
+# would otherwise pay a pip run of a few seconds for the same bytes. Git-ignored; delete it to force a fresh install.
+DEPENDENCY_CACHE = HANDLERS_DIR.parent / ".cache" / "lambda-dependencies"
+
+
+def _installed_dependencies() -> Path:
+    key = hashlib.sha256(
+        "\n".join([(HANDLERS_DIR / "requirements.txt").read_text(), *PIP_INSTALL_ARGS]).encode()
+    ).hexdigest()[:16]
+    cached = DEPENDENCY_CACHE / key
+    if cached.is_dir():
+        return cached
+    DEPENDENCY_CACHE.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=DEPENDENCY_CACHE))
+    command = [sys.executable, "-m", "pip", *PIP_INSTALL_ARGS, f"--target={staging}"]
+    result = subprocess.run(command, cwd=HANDLERS_DIR, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        # Raising (not returning False) keeps CDK from falling back to a Docker build that cannot run here.
+        raise RuntimeError(f"Bundling the custom-resource handlers failed: {' '.join(command)}\n{result.stdout}{result.stderr}")
+    # Console scripts of the dependencies (jmespath's jp.py) are of no use in a Lambda.
+    shutil.rmtree(staging / "bin", ignore_errors=True)
+    try:
+        staging.rename(cached)  # atomic: a concurrent synth that got there first wins, ours is dropped
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return cached
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system (a temp outdir), or links not supported
+        shutil.copy2(source, destination)
+
+
 @jsii.implements(ILocalBundling)
 class _PipLocalBundling:
-    """`pip install --target` plus a copy of the handler sources, on the synthesizing machine: no Docker."""
+    """`pip install --target` (cached) plus a copy of the handler sources, on the synthesizing machine: no Docker."""
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         out = Path(output_dir)
-        command = [sys.executable, "-m", "pip", *PIP_INSTALL_ARGS, f"--target={out}"]
-        result = subprocess.run(command, cwd=HANDLERS_DIR, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
-            # Raising (not returning False) keeps CDK from falling back to a Docker build that cannot run here.
-            raise RuntimeError(
-                f"Bundling the custom-resource handlers failed: {' '.join(command)}\n{result.stdout}{result.stderr}"
-            )
-        # Console scripts of the dependencies (jmespath's jp.py) are of no use in a Lambda.
-        shutil.rmtree(out / "bin", ignore_errors=True)
+        # Hard links where the file system allows: thousands of botocore files, copied on every synth, cost seconds.
+        shutil.copytree(_installed_dependencies(), out, dirs_exist_ok=True, copy_function=_link_or_copy)
         shutil.copytree(
             HANDLERS_DIR, out / HANDLER_PACKAGE, ignore=shutil.ignore_patterns(*ASSET_EXCLUDES, "requirements.txt")
         )
