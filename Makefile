@@ -18,7 +18,7 @@ URL ?= http://127.0.0.1:8000/mcp
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth test bench deploy destroy diff diff-live snapshots replacement-guard serve mcp-check bench-mcp smoke clean
+.PHONY: help setup synth test bench bench-scale deploy destroy diff diff-live snapshots replacement-guard serve mcp-check bench-mcp smoke clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ test: setup ## Run the whole test suite
 
 bench: setup ## Synth time of the whole app next to a one-bucket app
 	$(BIN)/python -m tools.bench_synth
+
+bench-scale: setup ## Synth time, stacks, resources and template sizes for 1, 10, 50 and 100 targets
+	$(BIN)/python -m tools.bench_scale
 
 diff: setup ## Offline: what the working tree changes in every stack's template, against the committed snapshots
 	$(BIN)/python -m tools.snapshots

@@ -12,14 +12,25 @@ from cdk_nag import AwsSolutionsChecks
 
 from app_config import ConfigError, load_config
 from stacks import GatewayApp, build
+from stacks.limits import LimitError, check_limits
 
-CONTEXT_KEYS = ("env", "environments", "namePrefix", "region", "account", "mcpProtocolVersions", "targetName")
+CONTEXT_KEYS = (
+    "env", "environments", "namePrefix", "region", "account", "mcpProtocolVersions",
+    "targetsFile", "targetShards", "maxTargetsPerGateway",
+)
 
 
 def create_app(context: dict | None = None) -> App:
     app = App(context=context) if context is not None else App()
     build_stacks(app)
     return app
+
+
+def synthesize(app: App):
+    """Synthesize, then refuse what CloudFormation would refuse mid-deploy (stack limits)."""
+    assembly = app.synth()
+    check_limits(assembly)
+    return assembly
 
 
 def build_stacks(app: App) -> GatewayApp:
@@ -32,8 +43,8 @@ def _context_of(app: App) -> dict[str, Any]:
     context = {}
     for key in CONTEXT_KEYS:
         value = app.node.try_get_context(key)
-        # `-c key=[...]` arrives as a string; structured values are JSON on the command line.
-        if isinstance(value, str) and value[:1] in "[{":
+        # `-c key=[...]` arrives as a string; structured values and numbers are JSON on the command line.
+        if isinstance(value, str) and (value[:1] in "[{" or value.isdigit()):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as error:
@@ -45,8 +56,8 @@ def _context_of(app: App) -> dict[str, Any]:
 
 if __name__ == "__main__":
     try:
-        create_app().synth()
-    except ConfigError as error:
+        synthesize(create_app())
+    except (ConfigError, LimitError) as error:
         # A configuration mistake is the user's to fix: say what and where, without a stack trace.
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

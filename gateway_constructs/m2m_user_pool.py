@@ -6,6 +6,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from gateway_constructs import name_logical_id
 from gateway_constructs.nag import acknowledge
 
 INVOKE_SCOPE = "invoke"
@@ -90,3 +91,10 @@ class M2MUserPool(Construct):
             "AwsSolutions-COG8",
             "The Plus feature plan prices user sign-in protection; a pool without users gains nothing from it.",
         )
+
+    def name_logical_ids(self, label: str) -> None:
+        """Logical ids that read as names (`<label>UserPool`, ...) and survive moving this construct."""
+        name_logical_id(self.user_pool, f"{label}UserPool")
+        name_logical_id(self.client, f"{label}UserPoolClient")
+        name_logical_id(self.domain, f"{label}UserPoolDomain")
+        name_logical_id(self.resource_server, f"{label}ResourceServer")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, Duration, ILocalBundling, Stack
@@ -149,6 +150,31 @@ class PythonHandlerProvider(Construct):
     log group without retention are left.
     """
 
+    @classmethod
+    def shared(cls, scope: Construct, construct_id: str, **settings: Any) -> "PythonHandlerProvider":
+        """One provider per stack and `construct_id`, however many custom resources use it.
+
+        A provider is a dozen resources (four functions, their roles and logs, a state machine); one per target
+        would put a gateway with many targets over CloudFormation's per-stack limits.
+        """
+        stack = Stack.of(scope)
+        # Durations are jsii objects without value equality; their seconds compare.
+        key = {k: v.to_seconds() if isinstance(v, Duration) else v for k, v in settings.items()}
+        existing = stack.node.try_find_child(construct_id)
+        if existing is None:
+            provider = cls(stack, construct_id, **settings)
+            provider._settings = key
+            return provider
+        if existing._settings != key:
+            raise ValueError(f"{stack.node.path}/{construct_id} is shared: every user must pass the same settings")
+        return existing
+
+    def grant(self, role: iam.IRole, key: str, statement: iam.PolicyStatement) -> None:
+        """Add `statement` to one of this provider's roles once, however many users ask for it under `key`."""
+        if (id(role), key) not in self._granted:
+            self._granted.add((id(role), key))
+            role.add_to_principal_policy(statement)
+
     def __init__(
         self,
         scope: Construct,
@@ -165,6 +191,8 @@ class PythonHandlerProvider(Construct):
         retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._settings: dict[str, Any] = {}
+        self._granted: set[tuple[int, str]] = set()
         self.on_event_function, self.on_event_role, self.on_event_log_group = self._handler(
             "OnEvent", f"{handler_module}.on_event", purpose, environment, on_event_timeout, log_retention_days, retain
         )

@@ -44,9 +44,9 @@ class GatewayTargetSync(Construct):
         interval = int(SYNC_QUERY_INTERVAL.to_seconds())
         # The framework needs a total timeout that is a whole number of query intervals.
         total = -(-(wait_seconds + int(PROVIDER_TIMEOUT_MARGIN.to_seconds())) // interval) * interval
-        self.handlers = PythonHandlerProvider(
+        self.handlers = PythonHandlerProvider.shared(
             self,
-            "Handlers",
+            "GatewayTargetSyncHandlers",
             handler_module="target_sync.handler",
             purpose="SynchronizeGatewayTargets after an MCP server image change",
             # An environment variable, not a resource property: changing the bound must not trigger a sync.
@@ -59,14 +59,18 @@ class GatewayTargetSync(Construct):
             retain=retain,
         )
         # Target actions are authorized on the gateway resource (there is no target resource type in IAM).
-        self.handlers.on_event_role.add_to_policy(
+        self.handlers.grant(
+            self.handlers.on_event_role,
+            gateway_arn,
             iam.PolicyStatement(
                 actions=[f"{SERVICE}:SynchronizeGatewayTargets", f"{SERVICE}:GetGatewayTarget"],
                 resources=[gateway_arn],
-            )
+            ),
         )
-        self.handlers.is_complete_role.add_to_policy(
-            iam.PolicyStatement(actions=[f"{SERVICE}:GetGatewayTarget"], resources=[gateway_arn])
+        self.handlers.grant(
+            self.handlers.is_complete_role,
+            gateway_arn,
+            iam.PolicyStatement(actions=[f"{SERVICE}:GetGatewayTarget"], resources=[gateway_arn]),
         )
         self.resource = CustomResource(
             self,

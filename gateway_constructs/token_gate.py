@@ -41,9 +41,9 @@ class TokenEndpointGate(Construct):
         interval = int(GATE_QUERY_INTERVAL.to_seconds())
         # The framework needs a total timeout that is a whole number of query intervals.
         total = -(-(wait_seconds + int(PROVIDER_TIMEOUT_MARGIN.to_seconds())) // interval) * interval
-        self.handlers = PythonHandlerProvider(
+        self.handlers = PythonHandlerProvider.shared(
             self,
-            "Handlers",
+            "TokenEndpointGateHandlers",
             handler_module="token_gate.handler",
             purpose="wait for a Cognito token endpoint to issue client-credentials tokens",
             environment={"WAIT_TIMEOUT_SECONDS": str(wait_seconds)},
@@ -56,8 +56,10 @@ class TokenEndpointGate(Construct):
             retain=retain,
         )
         # Only is_complete reads the secret; on_event calls no AWS API and gets no permission beyond its logs.
-        self.handlers.is_complete_role.add_to_policy(
-            iam.PolicyStatement(actions=["cognito-idp:DescribeUserPoolClient"], resources=[user_pool.user_pool_arn])
+        self.handlers.grant(
+            self.handlers.is_complete_role,
+            user_pool.user_pool_arn,
+            iam.PolicyStatement(actions=["cognito-idp:DescribeUserPoolClient"], resources=[user_pool.user_pool_arn]),
         )
         self.resource = CustomResource(
             self,

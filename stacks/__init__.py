@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, Tags
+from aws_cdk import App, Environment, Stack, Tags
 
 from app_config import AppConfig
 from stacks.cognito_stack import CognitoStack
 from stacks.credential_provider_stack import CredentialProviderStack
 from stacks.gateway_role_stack import GatewayRoleStack
 from stacks.gateway_stack import GatewayStack
-from stacks.mcp_server_stack import McpServerStack
-from stacks.mcp_target_stack import McpTargetStack
+from stacks.mcp_servers_stack import McpServersStack
+from stacks.mcp_targets_stack import McpTargetsStack
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,16 @@ class GatewayApp:
     gateway_role: GatewayRoleStack
     gateway: GatewayStack
     credential_provider: CredentialProviderStack
-    mcp_server: McpServerStack
-    mcp_target: McpTargetStack
+    # One pair per shard: entries land by a hash of their name (app_config.shard_of), so adding one
+    # changes its own pair and no other stack.
+    mcp_servers: tuple[McpServersStack, ...]
+    mcp_targets: tuple[McpTargetsStack, ...]
 
     @property
-    def stacks(self) -> tuple:
-        return (self.cognito, self.gateway_role, self.gateway, self.credential_provider, self.mcp_server, self.mcp_target)
+    def stacks(self) -> tuple[Stack, ...]:
+        return (
+            self.cognito, self.gateway_role, self.gateway, self.credential_provider, *self.mcp_servers, *self.mcp_targets
+        )
 
 
 def build(app: App, config: AppConfig) -> GatewayApp:
@@ -45,16 +49,19 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         app, "CredentialProvider", stack_name=names.stack("credential-provider"), config=config,
         runtime_pool=cognito.runtime_pool, **common,
     )
-    server = McpServerStack(
-        app, "McpServer", stack_name=names.stack("mcp-server"), config=config,
-        inbound_pool=cognito.runtime_pool, **common,
-    )
-    target = McpTargetStack(
-        app, "McpTarget", stack_name=names.stack("mcp-target"), config=config,
-        gateway=gateway.gateway, gateway_role=role.role, runtime=server.runtime, image_hash=server.image.asset_hash,
-        runtime_pool=cognito.runtime_pool, provider=provider.provider, **common,
-    )
-    result = GatewayApp(cognito, role, gateway, provider, server, target)
+    servers, targets = [], []
+    for shard in range(config.shards):
+        server_stack = McpServersStack(
+            app, f"McpServers{shard}", stack_name=names.stack(f"mcp-servers-{shard}"), config=config, shard=shard,
+            runtime_pool=cognito.runtime_pool, **common,
+        )
+        targets.append(McpTargetsStack(
+            app, f"McpTargets{shard}", stack_name=names.stack(f"mcp-targets-{shard}"), config=config, shard=shard,
+            gateway=gateway.gateway, gateway_role=role.role, runtime_pool=cognito.runtime_pool,
+            runtime_pool_provider=provider.provider, servers=server_stack, **common,
+        ))
+        servers.append(server_stack)
+    result = GatewayApp(cognito, role, gateway, provider, tuple(servers), tuple(targets))
     for stack in result.stacks:
         for key, value in config.tags.items():
             Tags.of(stack).add(key, value)

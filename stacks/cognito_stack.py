@@ -8,7 +8,6 @@ from aws_cdk import Aws, CfnOutput, Stack
 from constructs import Construct
 
 from app_config import AppConfig
-from gateway_constructs import name_logical_id
 from gateway_constructs.m2m_user_pool import M2MUserPool
 
 
@@ -32,11 +31,8 @@ class CognitoStack(Stack):
 
         self.gateway_pool = pool("GatewayPool", "gateway", "AgentCore Gateway")
         self.runtime_pool = pool("RuntimePool", "runtime", "MCP server runtime")
-        for m2m_pool, name in ((self.gateway_pool, "Gateway"), (self.runtime_pool, "Runtime")):
-            name_logical_id(m2m_pool.user_pool, f"{name}UserPool")
-            name_logical_id(m2m_pool.client, f"{name}UserPoolClient")
-            name_logical_id(m2m_pool.domain, f"{name}UserPoolDomain")
-            name_logical_id(m2m_pool.resource_server, f"{name}ResourceServer")
+        self.gateway_pool.name_logical_ids("Gateway")
+        self.runtime_pool.name_logical_ids("Runtime")
 
         # What an agent needs to get a gateway token; the client secret is read at run time, never output.
         CfnOutput(self, "GatewayUserPoolId", value=self.gateway_pool.user_pool.user_pool_id)

@@ -8,9 +8,9 @@ from tests.cdk_helpers import Assembly, load_context
 
 
 def synthesize(**context_overrides) -> Assembly:
-    from app import create_app
+    from app import create_app, synthesize as synth
 
-    return Assembly.from_cdk_assembly(create_app(load_context(**context_overrides)).synth())
+    return Assembly.from_cdk_assembly(synth(create_app(load_context(**context_overrides))))
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +21,9 @@ def dev() -> Assembly:
 @pytest.fixture(scope="session")
 def prod() -> Assembly:
     return synthesize(env="prod")
+
+
+@pytest.fixture(scope="session")
+def example_three_targets() -> Assembly:
+    """One hosted and two existing servers (config/examples/three-targets.yaml)."""
+    return synthesize(env="dev", targetsFile="config/examples/three-targets.yaml")

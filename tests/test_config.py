@@ -19,7 +19,8 @@ def test_defaults_load() -> None:
     config = load_config(load_context())
     assert (config.env_name, config.name_prefix, config.region, config.account) == ("dev", "mcpgw", "us-east-1", None)
     assert config.names.gateway == "mcpgw-dev-gateway"
-    assert config.names.runtime == "mcpgw_dev_mcp_server"
+    assert config.names.runtime("orders") == "mcpgw_dev_orders"
+    assert [t.name for t in config.targets] == ["orders"] and config.shards == 4
     assert config.tags["environment"] == "dev" and config.tags["project"] == "agentcore-mcp-gateway"
 
 
@@ -43,7 +44,8 @@ def test_flags_override_the_environment_block() -> None:
         (load_context(account="12345"), "account", "12345", "12-digit"),
         (load_context(mcpProtocolVersions=["2024-11-05"]), "mcpProtocolVersions", "2024-11-05", "2025-03-26, 2025-06-18"),
         (load_context(mcpProtocolVersions=[]), "mcpProtocolVersions", [], "non-empty list"),
-        (load_context(targetName="bad_target"), "targetName", "bad_target", "single hyphens"),
+        (load_context(targetShards=0), "targetShards", 0, "from 1 to 20"),
+        (load_context(maxTargetsPerGateway="many"), "maxTargetsPerGateway", "many", "positive integer"),
         (env_override(retainData="yes"), "environments.dev.retainData", "yes", "true or false"),
         (env_override(logRetentionDays=10), "environments.dev.logRetentionDays", 10, "retention period"),
         (env_override(tags={"aws:owner": "x", "owner": "o", "cost-centre": "c"}), "environments.dev.tags.aws:owner", "x", "must not start with 'aws:'"),
@@ -76,4 +78,4 @@ def test_derived_names_respect_the_service_rules() -> None:
     context = env_override(namePrefix="p" * 20)
     context["environments"]["longname"] = context["environments"].pop("dev")
     config = load_config({**context, "env": "longname"})
-    assert len(config.names.gateway) <= 48 and len(config.names.runtime) <= 48
+    assert len(config.names.gateway) <= 48 and len(config.names.runtime("orders")) <= 48

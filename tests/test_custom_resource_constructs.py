@@ -147,7 +147,7 @@ def test_cdk_nag_acknowledgements_are_few_and_each_on_the_violating_construct(sy
     ours = [
         v
         for v in nag["suppressedViolations"]
-        if "/TargetSync/" in v["acknowledgedAt"] + "/" or "/TokenGate/" in v["acknowledgedAt"] + "/"
+        if "/GatewayTargetSyncHandlers/" in v["acknowledgedAt"] + "/" or "/TokenEndpointGateHandlers/" in v["acknowledgedAt"] + "/"
     ]
     for violation in ours:
         (construct,) = violation["violatingConstructs"]
@@ -170,7 +170,7 @@ def test_cdk_nag_fails_the_synth_without_the_acknowledgements(monkeypatch: pytes
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(Exception) as failure:
         app.synth()
-    assert "AwsSolutions-IAM5[Resource::<TargetSyncHandlersOnEvent" in str(failure.value)
+    assert "AwsSolutions-IAM5[Resource::<GatewayTargetSyncHandlersOnEvent" in str(failure.value)
     assert "AwsSolutions-SF2" in str(failure.value)
 
 
@@ -235,8 +235,8 @@ def test_no_role_has_a_managed_policy_or_an_unexplained_wildcard(synth: Synth) -
 
 def test_every_function_and_state_machine_logs_to_a_group_with_retention_and_a_removal_policy(synth: Synth) -> None:
     groups = synth.resources("AWS::Logs::LogGroup")
-    sync_groups = {k: v for k, v in groups.items() if k.startswith("TargetSync")}
-    gate_groups = {k: v for k, v in groups.items() if k.startswith("TokenGate")}
+    sync_groups = {k: v for k, v in groups.items() if k.startswith("GatewayTargetSyncHandlers")}
+    gate_groups = {k: v for k, v in groups.items() if k.startswith("TokenEndpointGateHandlers")}
     assert len(sync_groups) == 4 and len(gate_groups) == 4 and len(groups) == 8
     for group in sync_groups.values():
         assert group["Properties"]["RetentionInDays"] == 30 and group["DeletionPolicy"] == "Delete"
@@ -280,7 +280,7 @@ def test_the_framework_waits_longer_than_the_handlers_deadline(synth: Synth) -> 
         definition = "".join(p for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1] if isinstance(p, str))
         interval = int(re.search(r'"IntervalSeconds":(\d+)', definition).group(1))
         attempts = int(re.search(r'"MaxAttempts":(\d+)', definition).group(1))
-        bounds["sync" if logical_id.startswith("TargetSync") else "gate"] = interval * attempts
+        bounds["sync" if logical_id.startswith("GatewayTargetSyncHandlers") else "gate"] = interval * attempts
     # The handler's deadline (900 s / 600 s) must run out first: its message names the target or endpoint.
     assert bounds == {"sync": 960, "gate": 660}
     service_timeouts = {
@@ -403,3 +403,30 @@ def test_asset_hash_follows_the_sources_not_the_download(
     assert hashes["same"] == code_hashes(synth.template)
     assert hashes["handler"] != hashes["same"] and hashes["requirements"] != hashes["same"]
     assert len(hashes["handler"]) == len(hashes["requirements"]) == 1
+
+
+def test_custom_resources_of_a_stack_share_one_provider_per_kind() -> None:
+    # A provider is a dozen resources; one per target would not fit many targets in a stack.
+    app = App(context=NO_BUNDLING)
+    stack, _, _, pool = build(app, "Shared")
+    for index in range(2):
+        GatewayTargetSync(
+            stack, f"MoreSync{index}", gateway_id=GATEWAY_ID, gateway_arn=GATEWAY_ARN, target_id=f"T{index}",
+            trigger="h", log_retention_days=30, retain=False,
+        )
+    template = app.synth().get_stack_by_name("Shared").template
+    kinds = [r["Type"] for r in template["Resources"].values()]
+    assert kinds.count("Custom::GatewayTargetSync") == 3
+    assert kinds.count("AWS::StepFunctions::StateMachine") == 2  # one waiter for the syncs, one for the gate
+    # The one gateway is granted once, not once per resource.
+    assert json.dumps(template).count('"bedrock-agentcore:SynchronizeGatewayTargets"') == 1
+
+
+def test_a_shared_provider_refuses_different_settings() -> None:
+    app = App(context=NO_BUNDLING)
+    stack, _, _, _ = build(app, "Conflict")
+    with pytest.raises(ValueError, match="is shared: every user must pass the same settings"):
+        GatewayTargetSync(
+            stack, "Other", gateway_id=GATEWAY_ID, gateway_arn=GATEWAY_ARN, target_id="T",
+            trigger="h", log_retention_days=7, retain=False,
+        )

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from app_config import shard_of
 from tests.cdk_helpers import ROOT, Assembly
 from tools import replacement_guard
 
@@ -34,6 +35,7 @@ ALWAYS_DELETED = {
     "Custom::UserPoolClientSecret",
     "Custom::GatewayTargetSync",
     "Custom::TokenEndpointGate",
+    "AWS::CloudFormation::WaitConditionHandle",  # keeps an empty shard's stack deployable
 }
 
 
@@ -71,7 +73,7 @@ def test_user_pool_deletion_protection(env_name: str, protected: str, request: p
 def test_stack_termination_protection(env_name: str, protected: bool, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
     stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
-    assert len(stacks) == 6
+    assert len(stacks) == 12
     for artifact in stacks:
         assert artifact["properties"].get("terminationProtection", False) is protected, artifact["displayName"]
 
@@ -85,10 +87,10 @@ def test_every_log_group_has_the_environment_retention(env_name: str, days: int,
 
 
 def test_the_runtime_log_group_is_declared_so_destroy_removes_it(dev: Assembly) -> None:
-    groups = dev.resources("mcpgw-dev-mcp-server", "AWS::Logs::LogGroup")
+    groups = dev.resources(f"mcpgw-dev-mcp-servers-{shard_of('orders', 4)}", "AWS::Logs::LogGroup")
     (group,) = groups.values()
     assert group["Properties"]["LogGroupName"] == {
-        "Fn::Join": ["", ["/aws/bedrock-agentcore/runtimes/", {"Fn::GetAtt": ["McpServerRuntime", "AgentRuntimeId"]}, "-DEFAULT"]]
+        "Fn::Join": ["", ["/aws/bedrock-agentcore/runtimes/", {"Fn::GetAtt": ["OrdersRuntime", "AgentRuntimeId"]}, "-DEFAULT"]]
     }
 
 
@@ -123,7 +125,8 @@ def test_prod_has_no_unreviewed_replacement(prod: Assembly) -> None:
 def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
     recorded = replacement_guard.identities(prod.templates)
     templates = copy.deepcopy(prod.templates)
-    templates["mcpgw-prod-mcp-server"]["Resources"]["McpServerRuntime"]["Properties"]["AgentRuntimeName"] = "renamed"
+    servers = f"mcpgw-prod-mcp-servers-{shard_of('orders', 4)}"
+    templates[servers]["Resources"]["OrdersRuntime"]["Properties"]["AgentRuntimeName"] = "renamed"
     provider = templates["mcpgw-prod-credential-provider"]["Resources"].pop("RuntimeOAuthProvider")
     templates["mcpgw-prod-credential-provider"]["Resources"]["RenamedProvider"] = provider
 
@@ -132,8 +135,8 @@ def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
     assert problems == [
         "mcpgw-prod-credential-provider/RuntimeOAuthProvider (AWS::BedrockAgentCore::OAuth2CredentialProvider) is gone:"
         " a rename of its logical id or stack replaces it",
-        'mcpgw-prod-mcp-server/McpServerRuntime (AWS::BedrockAgentCore::Runtime) would be replaced:'
-        ' AgentRuntimeName "mcpgw_prod_mcp_server" -> "renamed"',
+        f'{servers}/OrdersRuntime (AWS::BedrockAgentCore::Runtime) would be replaced:'
+        ' AgentRuntimeName "mcpgw_prod_orders" -> "renamed"',
     ]
 
 
@@ -156,8 +159,10 @@ def test_deploy_order_is_three_waves(dev: Assembly) -> None:
         waves.append([name.removeprefix("mcpgw-dev-") for name in ready])
         for name in ready:
             del remaining[name]
+    shard = shard_of("orders", 4)
+    empty = sorted(f"mcp-{kind}-{i}" for kind in ("servers", "targets") for i in range(4) if i != shard)
     assert waves == [
-        ["cognito", "gateway-role"],
-        ["credential-provider", "gateway", "mcp-server"],
-        ["mcp-target"],
+        sorted(["cognito", "gateway-role", *empty]),
+        sorted(["credential-provider", "gateway", f"mcp-servers-{shard}"]),
+        [f"mcp-targets-{shard}"],
     ]

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from stacks import mcp_server_stack
+from app_config import shard_of
 from tests.cdk_helpers import ROOT, Assembly, load_context
 from tools import snapshots
 
 
-@pytest.mark.parametrize("env_name", snapshots.ENVIRONMENTS)
-def test_templates_match_the_committed_snapshots(env_name: str, request: pytest.FixtureRequest) -> None:
-    assembly: Assembly = request.getfixturevalue(env_name)
-    changes = list(snapshots.diff(env_name, assembly.templates))
+@pytest.mark.parametrize("set_name", list(snapshots.SETS))
+def test_templates_match_the_committed_snapshots(set_name: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(set_name.replace("-", "_"))
+    changes = list(snapshots.diff(set_name, assembly.templates))
     assert not changes, (
         "Templates differ from tests/snapshots/. Review the diff below; if intended, run "
         "`make snapshots` and commit the result.\n" + "".join(changes)
@@ -33,28 +33,31 @@ def test_normalization_hides_asset_hashes_only() -> None:
 
 
 def test_snapshots_do_not_churn_on_an_unrelated_source_edit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev: Assembly
+    tmp_path: Path, dev: Assembly
 ) -> None:
     # The image asset's hash changes with any edit of mcp_server/; the normalized template must not.
     source = tmp_path / "mcp_server"
     shutil.copytree(ROOT / "mcp_server", source)
     (source / "server.py").write_text((source / "server.py").read_text() + "\n# an unrelated edit\n")
-    monkeypatch.setattr(mcp_server_stack, "MCP_SERVER_DIR", source)
+    targets_file = tmp_path / "targets.yaml"
+    targets_file.write_text((ROOT / "config" / "targets.yaml").read_text().replace("path: mcp_server", f"path: {source}"))
 
-    assembly = create_app(load_context()).synth()
+    assembly = create_app(load_context(targetsFile=str(targets_file))).synth()
 
-    for stack_name in ("mcpgw-dev-mcp-server", "mcpgw-dev-mcp-target"):
+    shard = shard_of("orders", 4)
+    image_users = (f"mcpgw-dev-mcp-servers-{shard}", f"mcpgw-dev-mcp-targets-{shard}")
+    for stack_name in image_users:
         edited, before = assembly.get_stack_by_name(stack_name).template, dev.template(stack_name)
         assert edited != before, f"{stack_name}: the edit should change the image hash in the raw template"
         assert snapshots.normalize(edited) == snapshots.normalize(before)
     # The edit reaches the sync trigger (a re-sync on deploy) and nothing outside the image's users.
-    sync = next(r for r in assembly.get_stack_by_name("mcpgw-dev-mcp-target").template["Resources"].values()
+    sync = next(r for r in assembly.get_stack_by_name(image_users[1]).template["Resources"].values()
                 if r["Type"] == "Custom::GatewayTargetSync")
     assert sync["Properties"]["Trigger"] != next(
-        r for r in dev.template("mcpgw-dev-mcp-target")["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync"
+        r for r in dev.template(image_users[1])["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync"
     )["Properties"]["Trigger"]
     for stack_name, template in dev.templates.items():
-        if stack_name not in ("mcpgw-dev-mcp-server", "mcpgw-dev-mcp-target"):
+        if stack_name not in image_users:
             assert assembly.get_stack_by_name(stack_name).template == template, stack_name
 
 
@@ -62,10 +65,11 @@ def test_sync_trigger_ignores_changes_outside_the_image(dev: Assembly) -> None:
     # A configuration change that touches the target stack (its tags) must not re-synchronize.
     context = load_context()
     context["environments"]["dev"] = {**context["environments"]["dev"], "tags": {"owner": "x", "cost-centre": "y"}}
-    template = create_app(context).synth().get_stack_by_name("mcpgw-dev-mcp-target").template
+    targets = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
+    template = create_app(context).synth().get_stack_by_name(targets).template
 
     def sync_properties(t: dict) -> dict:
         return next(r for r in t["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync")["Properties"]
 
-    assert template != dev.template("mcpgw-dev-mcp-target")
-    assert sync_properties(template) == sync_properties(dev.template("mcpgw-dev-mcp-target"))
+    assert template != dev.template(targets)
+    assert sync_properties(template) == sync_properties(dev.template(targets))

@@ -7,18 +7,22 @@ from urllib.parse import quote
 
 import pytest
 
+from app_config import shard_of
 from tests.cdk_helpers import Assembly, evaluate
 
 COGNITO = "mcpgw-dev-cognito"
 ROLE = "mcpgw-dev-gateway-role"
 GATEWAY = "mcpgw-dev-gateway"
 PROVIDER = "mcpgw-dev-credential-provider"
-SERVER = "mcpgw-dev-mcp-server"
-TARGET = "mcpgw-dev-mcp-target"
+# The example server's entry lands in the shard its name hashes to.
+SHARD = shard_of("orders", 4)
+SERVER = f"mcpgw-dev-mcp-servers-{SHARD}"
+TARGET = f"mcpgw-dev-mcp-targets-{SHARD}"
 
 
-def test_one_stack_per_component(dev: Assembly) -> None:
-    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, PROVIDER, SERVER, TARGET])
+def test_one_stack_per_component_and_a_server_and_target_stack_per_shard(dev: Assembly) -> None:
+    shards = [f"mcpgw-dev-mcp-{kind}-{i}" for kind in ("servers", "targets") for i in range(4)]
+    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, PROVIDER, *shards])
 
 
 @pytest.mark.parametrize("pool", ["Gateway", "Runtime"])
@@ -82,8 +86,8 @@ def test_gateway_is_mcp_semantic_and_allows_only_the_gateway_pool_client(dev: As
 
 
 def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: Assembly) -> None:
-    runtime = dev.template(SERVER)["Resources"]["McpServerRuntime"]["Properties"]
-    assert runtime["AgentRuntimeName"] == "mcpgw_dev_mcp_server"
+    runtime = dev.template(SERVER)["Resources"]["OrdersRuntime"]["Properties"]
+    assert runtime["AgentRuntimeName"] == "mcpgw_dev_orders"
     assert runtime["ProtocolConfiguration"] == "MCP"
     jwt = runtime["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
     (allowed,) = jwt["AllowedClients"]
@@ -122,13 +126,13 @@ def test_credential_provider_uses_the_runtime_pool_and_reads_the_secret_in_its_o
 
 
 def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Assembly) -> None:
-    target = dev.template(TARGET)["Resources"]["McpServerTarget"]["Properties"]
-    arn = "arn:aws:bedrock-agentcore:us-east-1:111122223333:runtime/mcpgw_dev_mcp_server-AbC123xYz0"
+    target = dev.template(TARGET)["Resources"]["OrdersTarget"]["Properties"]
+    arn = "arn:aws:bedrock-agentcore:us-east-1:111122223333:runtime/mcpgw_dev_orders-AbC123xYz0"
 
     def lookup(kind: str, arg: object) -> str:
         if kind == "ImportValue":
             producer, value = dev.resolve_import({"Fn::ImportValue": arg})
-            assert (producer, value) == (SERVER, {"Fn::GetAtt": ["McpServerRuntime", "AgentRuntimeArn"]})
+            assert (producer, value) == (SERVER, {"Fn::GetAtt": ["OrdersRuntime", "AgentRuntimeArn"]})
             return arn
         return _pseudo(kind, arg)
 
@@ -140,8 +144,8 @@ def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Ass
 
 
 def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> None:
-    target = dev.template(TARGET)["Resources"]["McpServerTarget"]["Properties"]
-    assert target["Name"] == "orders-mcp"
+    target = dev.template(TARGET)["Resources"]["OrdersTarget"]["Properties"]
+    assert target["Name"] == "orders"
     (config,) = target["CredentialProviderConfigurations"]
     assert config["CredentialProviderType"] == "OAUTH"
     oauth = config["CredentialProvider"]["OauthCredentialProvider"]
@@ -169,27 +173,27 @@ def test_token_gate_sits_between_the_runtime_pool_domain_and_the_target(dev: Ass
     # Referencing the domain is what makes the gate wait for it.
     assert endpoint == "https://<RuntimeUserPoolDomain>.auth.us-east-1.amazoncognito.com/oauth2/token"
     assert "RuntimeUserPoolDomain" in imported
-    assert set(resources["McpServerTarget"]["DependsOn"]) >= {gate_id, "GatewayOutboundOAuthPolicy"}
+    assert set(resources["OrdersTarget"]["DependsOn"]) >= {gate_id, "OrdersOAuthPolicy"}
     assert "ClientSecret" not in json.dumps(gate["Properties"])
 
 
 def test_sync_follows_the_target_and_the_image(dev: Assembly) -> None:
     sync_id, sync = dev.single(TARGET, "Custom::GatewayTargetSync")
     properties = sync["Properties"]
-    assert properties["TargetId"] == {"Fn::GetAtt": ["McpServerTarget", "TargetId"]}
+    assert properties["TargetId"] == {"Fn::GetAtt": ["OrdersTarget", "TargetId"]}
     assert dev.resolve_import(properties["GatewayIdentifier"]) == (
         GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]}
     )
     (image,) = _docker_assets(dev, SERVER)
-    runtime = dev.template(SERVER)["Resources"]["McpServerRuntime"]["Properties"]
+    runtime = dev.template(SERVER)["Resources"]["OrdersRuntime"]["Properties"]
     image_tag = json.dumps(runtime["AgentRuntimeArtifact"]["ContainerConfiguration"]["ContainerUri"])
     # The trigger is the hash the runtime's image is tagged with: a new image is a new trigger.
     assert len(properties["Trigger"]) == 64 and properties["Trigger"] in image_tag
 
 
 def test_outbound_oauth_policy_is_scoped_to_this_gateway_and_provider(dev: Assembly) -> None:
-    policy = dev.template(TARGET)["Resources"]["GatewayOutboundOAuthPolicy"]["Properties"]
-    assert policy["PolicyName"] == "mcpgw-dev-gateway-orders-mcp-oauth"
+    policy = dev.template(TARGET)["Resources"]["OrdersOAuthPolicy"]["Properties"]
+    assert policy["PolicyName"] == "mcpgw-dev-gateway-orders-oauth"
     (role,) = policy["Roles"]
     assert dev.resolve_import(role) == (ROLE, {"Ref": "GatewayServiceRole"})
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
@@ -215,8 +219,8 @@ def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
 
     assert outputs(COGNITO) == {"GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope"}
     assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId"}
-    assert outputs(SERVER) == {"RuntimeArn"}
-    assert outputs(TARGET) == {"TargetId", "TargetName"}
+    assert outputs(SERVER) == {"OrdersRuntimeArn"}
+    assert outputs(TARGET) == {"OrdersTargetId"}
     domain = dev.template(COGNITO)["Resources"]["GatewayUserPoolDomain"]["Properties"]["Domain"]
 
     def lookup(kind: str, arg: object) -> str:

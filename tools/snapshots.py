@@ -12,7 +12,12 @@ from typing import Any, Iterable, Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
-ENVIRONMENTS = ("dev", "prod")
+# Each set is a synthesized app: the two environments, and an example with more than one kind of target.
+SETS: dict[str, dict[str, str]] = {
+    "dev": {"env": "dev"},
+    "prod": {"env": "prod"},
+    "example-three-targets": {"env": "dev", "targetsFile": "config/examples/three-targets.yaml"},
+}
 
 # Asset hashes (S3 keys, image tags) change with every edit of an asset's source. The snapshot should
 # show that an asset's *use* changed, not churn on its hash; the hash itself is reviewed as code.
@@ -24,23 +29,24 @@ def normalize(template: Mapping[str, Any]) -> str:
     return _ASSET_HASH.sub("<asset-hash>", text) + "\n"
 
 
-def snapshot_path(env_name: str, stack_name: str) -> Path:
-    return SNAPSHOT_DIR / env_name / f"{stack_name}.json"
+def snapshot_path(set_name: str, stack_name: str) -> Path:
+    return SNAPSHOT_DIR / set_name / f"{stack_name}.json"
 
 
-def synthesize(env_name: str) -> dict[str, dict]:
-    """Stack name -> template, synthesized in-process with the committed cdk.json context."""
+def synthesize(set_name: str) -> dict[str, dict]:
+    """Stack name -> template, synthesized in-process with the committed cdk.json context and the set's overrides."""
     from app import create_app
+    from app import synthesize as synth
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    context["env"] = env_name
-    assembly = create_app(context).synth()
+    context.update(SETS[set_name])
+    assembly = synth(create_app(context))
     return {stack.stack_name: stack.template for stack in assembly.stacks}
 
 
-def diff(env_name: str, templates: Mapping[str, Mapping]) -> Iterable[str]:
+def diff(set_name: str, templates: Mapping[str, Mapping]) -> Iterable[str]:
     """Unified diffs, one per changed, added or removed stack, as a reviewer reads them."""
-    committed = {p.stem: p for p in sorted((SNAPSHOT_DIR / env_name).glob("*.json"))}
+    committed = {p.stem: p for p in sorted((SNAPSHOT_DIR / set_name).glob("*.json"))}
     for stack_name in sorted(set(committed) | set(templates)):
         before = committed[stack_name].read_text() if stack_name in committed else ""
         after = normalize(templates[stack_name]) if stack_name in templates else ""
@@ -49,34 +55,34 @@ def diff(env_name: str, templates: Mapping[str, Mapping]) -> Iterable[str]:
                 difflib.unified_diff(
                     before.splitlines(keepends=True),
                     after.splitlines(keepends=True),
-                    fromfile=f"a/{env_name}/{stack_name}.json" if before else "/dev/null",
-                    tofile=f"b/{env_name}/{stack_name}.json" if after else "/dev/null",
+                    fromfile=f"a/{set_name}/{stack_name}.json" if before else "/dev/null",
+                    tofile=f"b/{set_name}/{stack_name}.json" if after else "/dev/null",
                 )
             )
 
 
-def write(env_name: str, templates: Mapping[str, Mapping]) -> None:
-    directory = SNAPSHOT_DIR / env_name
+def write(set_name: str, templates: Mapping[str, Mapping]) -> None:
+    directory = SNAPSHOT_DIR / set_name
     directory.mkdir(parents=True, exist_ok=True)
-    for stale in set(directory.glob("*.json")) - {snapshot_path(env_name, s) for s in templates}:
+    for stale in set(directory.glob("*.json")) - {snapshot_path(set_name, s) for s in templates}:
         stale.unlink()
     for stack_name, template in templates.items():
-        snapshot_path(env_name, stack_name).write_text(normalize(template))
+        snapshot_path(set_name, stack_name).write_text(normalize(template))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Diff synthesized templates against the committed snapshots.")
     parser.add_argument("--update", action="store_true", help="rewrite the snapshots instead of diffing")
-    parser.add_argument("--env", action="append", choices=ENVIRONMENTS, help="environment(s); default: all")
+    parser.add_argument("--set", action="append", choices=list(SETS), help="snapshot set(s); default: all")
     args = parser.parse_args(argv)
     changed = False
-    for env_name in args.env or ENVIRONMENTS:
-        templates = synthesize(env_name)
+    for set_name in args.set or SETS:
+        templates = synthesize(set_name)
         if args.update:
-            write(env_name, templates)
-            print(f"updated {len(templates)} snapshots in {SNAPSHOT_DIR.relative_to(ROOT) / env_name}")
+            write(set_name, templates)
+            print(f"updated {len(templates)} snapshots in {SNAPSHOT_DIR.relative_to(ROOT) / set_name}")
             continue
-        for chunk in diff(env_name, templates):
+        for chunk in diff(set_name, templates):
             changed = True
             sys.stdout.write(chunk)
     if not args.update and not changed:

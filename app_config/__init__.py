@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
+
+from app_config.targets import (
+    DEFAULT_MAX_TARGETS,
+    DEFAULT_SHARDS,
+    DEFAULT_TARGETS_FILE,
+    ROOT,
+    ExistingTarget,
+    HostedTarget,
+    TargetEntry,
+    TargetsError,
+    load_targets,
+    shard_of,
+)
+
+__all__ = [
+    "AppConfig", "ConfigError", "ExistingTarget", "HostedTarget", "Names", "TargetEntry", "TargetsError",
+    "load_config", "shard_of",
+]
 
 # Protocol versions the AgentCore Gateway accepts (aws_bedrockagentcore.MCPProtocolVersion in aws-cdk-lib 2.275).
 SUPPORTED_MCP_VERSIONS = ("2025-03-26", "2025-06-18")
@@ -31,6 +50,7 @@ NAME_RULES: Mapping[str, tuple[re.Pattern[str], str]] = {
     "target": (re.compile(r"^([0-9a-zA-Z][-]?){1,100}$"), "letters, digits and single hyphens, at most 100 characters"),
     "credential provider": (re.compile(r"^[a-zA-Z0-9\-_]{1,128}$"), "letters, digits, hyphens and underscores, at most 128 characters"),
     "stack": (re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"), "a letter, then letters, digits or hyphens, at most 128 characters"),
+    "cognito domain": (re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"), "lowercase letters, digits and hyphens, at most 63 characters (with the 12-digit account id)"),
 }
 
 
@@ -63,13 +83,17 @@ class Names:
         # Lowercase on purpose: the service lowercases gateway names and the L2's grants assume the given case (aws/aws-cdk#38869).
         return f"{self.base}-gateway"
 
-    @property
-    def runtime(self) -> str:
-        return f"{self.base}-mcp-server".replace("-", "_")
+    def runtime(self, target: str) -> str:
+        return f"{self.base}-{target}".replace("-", "_")
 
     @property
     def credential_provider(self) -> str:
+        """The provider for the shared runtime pool, used by every hosted target without a pool of its own."""
         return f"{self.base}-runtime-oauth"
+
+    def target_provider(self, target: str) -> str:
+        """The provider of one target's own OAuth client (existing servers, or hosted ones with their own pool)."""
+        return f"{self.base}-{target}-oauth"
 
     def user_pool(self, role: str) -> str:
         return f"{self.base}-{role}-pool"
@@ -92,14 +116,19 @@ class AppConfig:
     region: str
     account: str | None
     mcp_versions: tuple[str, ...]
-    target_name: str
     retain_data: bool
     log_retention_days: int
     tags: Mapping[str, str]
+    targets: tuple[TargetEntry, ...]
+    shards: int
 
     @property
     def names(self) -> Names:
         return Names(self.name_prefix, self.env_name)
+
+    def shard(self, index: int) -> tuple[TargetEntry, ...]:
+        """The entries of one shard, in file order."""
+        return tuple(t for t in self.targets if shard_of(t.name, self.shards) == index)
 
 
 def _require(mapping: Mapping[str, Any], key: str, where: str) -> Any:
@@ -158,9 +187,17 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         if version not in SUPPORTED_MCP_VERSIONS:
             raise ConfigError("mcpProtocolVersions", version, f"must be one of {', '.join(SUPPORTED_MCP_VERSIONS)}")
 
-    target_name = context.get("targetName", "orders-mcp")
-    if not isinstance(target_name, str) or not NAME_RULES["target"][0].match(target_name):
-        raise ConfigError("targetName", target_name, "must be " + NAME_RULES["target"][1])
+    shards = context.get("targetShards", DEFAULT_SHARDS)
+    if not isinstance(shards, int) or isinstance(shards, bool) or not 1 <= shards <= 20:
+        raise ConfigError("targetShards", shards, "must be an integer from 1 to 20 (changing it re-homes targets)")
+    max_targets = context.get("maxTargetsPerGateway", DEFAULT_MAX_TARGETS)
+    if not isinstance(max_targets, int) or isinstance(max_targets, bool) or max_targets < 1:
+        raise ConfigError("maxTargetsPerGateway", max_targets, "must be a positive integer (the account's quota)")
+    targets_file = Path(context.get("targetsFile") or DEFAULT_TARGETS_FILE)
+    try:
+        targets = load_targets(targets_file if targets_file.is_absolute() else ROOT / targets_file, max_targets=max_targets)
+    except TargetsError as error:
+        raise ConfigError("targetsFile", str(targets_file), str(error)) from None
 
     retain = settings.get("retainData", False)
     if not isinstance(retain, bool):
@@ -187,7 +224,8 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         region=region,
         account=account,
         mcp_versions=tuple(versions),
-        target_name=target_name,
+        targets=targets,
+        shards=shards,
         retain_data=retain,
         log_retention_days=retention,
         tags=tags,
@@ -198,13 +236,23 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
 
 def _check_derived_names(config: AppConfig) -> None:
     names = config.names
-    derived = {
-        "gateway": names.gateway,
-        "runtime": names.runtime,
-        "credential provider": names.credential_provider,
-        "stack": names.stack("credential-provider"),
-    }
-    for kind, name in derived.items():
+    derived = [
+        ("namePrefix", config.name_prefix, "gateway", names.gateway),
+        ("namePrefix", config.name_prefix, "credential provider", names.credential_provider),
+        ("namePrefix", config.name_prefix, "stack", names.stack(f"mcp-targets-{config.shards - 1}")),
+    ]
+    account = config.account or "123456789012"  # the length is what matters; the account may be unknown at synth
+    for pool in ("gateway", "runtime"):
+        derived.append(("namePrefix", config.name_prefix, "cognito domain", names.domain_prefix(pool, account)))
+    for target in config.targets:
+        derived.append((f"targets.{target.name}", target.name, "target", target.name))
+        derived.append((f"targets.{target.name}", target.name, "credential provider", names.target_provider(target.name)))
+        if isinstance(target, HostedTarget):
+            derived.append((f"targets.{target.name}", target.name, "runtime", names.runtime(target.name)))
+        if isinstance(target, HostedTarget) and target.own_pool:
+            domain = names.domain_prefix(target.name, account)
+            derived.append((f"targets.{target.name}", target.name, "cognito domain", domain))
+    for key, value, kind, name in derived:
         pattern, rule = NAME_RULES[kind]
         if not pattern.match(name):
-            raise ConfigError("namePrefix", config.name_prefix, f"gives the {kind} name {name!r}, which must be {rule}")
+            raise ConfigError(key, value, f"gives the {kind} name {name!r}, which must be {rule}")

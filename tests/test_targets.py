@@ -1,0 +1,192 @@
+"""Many MCP servers behind one gateway: the targets file's rules, stable sharding, and the wiring of each kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app import create_app, synthesize
+from app_config import ConfigError, ExistingTarget, HostedTarget, load_config, shard_of
+from stacks.limits import LIMITS, LimitError, check_limits
+from tests.cdk_helpers import ROOT, Assembly, load_context
+
+HOSTED = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
+EXISTING = {
+    "name": "billing",
+    "kind": "existing",
+    "endpoint": "https://billing.example.com/mcp",
+    "oauth": {
+        "discoveryUrl": "https://login.example.com/.well-known/openid-configuration",
+        "clientId": "gateway",
+        "scopes": ["billing/invoke"],
+        "clientSecretName": "teams/billing/mcp",
+    },
+}
+
+
+def config_with(tmp_path: Path, entries: list, **context):
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": entries}))
+    return load_config(load_context(targetsFile=str(path), **context))
+
+
+def error_for(tmp_path: Path, entries, **context) -> str:
+    with pytest.raises(ConfigError) as raised:
+        config_with(tmp_path, entries, **context)
+    return str(raised.value)
+
+
+def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
+    config = config_with(tmp_path, [HOSTED, EXISTING])
+    hosted, existing = config.targets
+    assert isinstance(hosted, HostedTarget) and hosted.path == ROOT / "mcp_server" and not hosted.own_pool
+    assert isinstance(existing, ExistingTarget)
+    assert (existing.endpoint, existing.client_secret_name, existing.scopes) == (
+        "https://billing.example.com/mcp", "teams/billing/mcp", ("billing/invoke",)
+    )
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([{**HOSTED, "name": "Orders"}], "targets[0].name: 'Orders' is invalid: must match"),
+        ([{**HOSTED, "name": "o" * 25}], "targets[0].name: " + repr("o" * 25) + " is invalid: must be at most 24 characters"),
+        ([{**HOSTED, "kind": "lambda"}], "targets[0]: 'kind' must be 'hosted' or 'existing'"),
+        ([{k: v for k, v in HOSTED.items() if k != "path"}], "targets[0]: 'path' is a required property"),
+        ([{**HOSTED, "path": "docs"}], "targets[0].path 'docs': no Dockerfile in"),
+        ([{**EXISTING, "endpoint": "http://billing.example.com/mcp"}], "targets[0].endpoint: 'http://billing.example.com/mcp' is invalid"),
+        ([{**EXISTING, "oauth": {**EXISTING["oauth"], "discoveryUrl": "https://login.example.com/"}}],
+         "targets[0].oauth.discoveryUrl: 'https://login.example.com/' is invalid"),
+        # A secret pasted into the file is refused: the file may only name a Secrets Manager secret.
+        ([{**EXISTING, "oauth": {**EXISTING["oauth"], "clientSecret": "hunter2"}}],
+         "targets[0].oauth: Additional properties are not allowed ('clientSecret' was unexpected)"),
+        ([{**EXISTING, "oauth": {k: v for k, v in EXISTING["oauth"].items() if k != "clientSecretName"}}],
+         "targets[0].oauth: 'clientSecretName' is a required property"),
+        ([HOSTED, {**EXISTING, "name": "orders"}],
+         "targets[1].name 'orders' duplicates targets[0]: target names are the gateway's tool prefixes and must be unique"),
+        ([], "targets: [] is invalid: must list at least 1"),
+    ],
+)
+def test_each_rule_names_the_entry_and_field(tmp_path: Path, entries: list, expected: str) -> None:
+    message = error_for(tmp_path, entries)
+    assert message.startswith(f"Invalid configuration targetsFile='{tmp_path / 'targets.yaml'}': ")
+    assert expected in message
+
+
+def test_the_gateway_target_limit_is_checked(tmp_path: Path) -> None:
+    entries = [{**EXISTING, "name": f"team{i}"} for i in range(3)]
+    assert "3 targets exceed the gateway's limit of 2" in error_for(tmp_path, entries, maxTargetsPerGateway=2)
+
+
+def test_names_that_would_break_a_service_rule_fail_with_the_derived_name(tmp_path: Path) -> None:
+    # 20 + 1 + 3 + 1 + 24 characters: a valid entry name, but the runtime name would exceed 48.
+    message = error_for(tmp_path, [{**HOSTED, "name": "a" * 24}], namePrefix="p" * 20)
+    assert f"targets.{'a' * 24}={'a' * 24!r}" in message
+    assert "gives the runtime name 'pppppppppppppppppppp_dev_" in message and "at most 48 characters" in message
+
+
+def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
+    assert "file not found" in str(pytest.raises(ConfigError, load_config, load_context(targetsFile=str(tmp_path / "none.yaml"))).value)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("targets: [\n")
+    assert "not valid YAML" in str(pytest.raises(ConfigError, load_config, load_context(targetsFile=str(broken))).value)
+
+
+def test_sharding_is_deterministic_and_stable_under_insertion() -> None:
+    names = [f"team-{i}" for i in range(40)]
+    before = {name: shard_of(name, 4) for name in names}
+    # Fixed values: a change of the hash function would re-home every deployed target.
+    assert [shard_of(n, 4) for n in ("orders", "billing", "tickets")] == [3, 0, 2]
+    assert set(before.values()) == {0, 1, 2, 3}
+    inserted = names[:20] + ["newcomer"] + names[20:]
+    after = {name: shard_of(name, 4) for name in inserted}
+    assert {n: s for n, s in after.items() if n != "newcomer"} == before
+
+
+def test_adding_an_entry_changes_its_shard_pair_and_no_other_stack(tmp_path: Path, example_three_targets: Assembly) -> None:
+    entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
+    newcomer = {**EXISTING, "name": "newcomer"}
+    path = tmp_path / "four.yaml"
+    path.write_text(yaml.safe_dump({"targets": entries[:1] + [newcomer] + entries[1:]}))
+
+    assembly = synthesize(create_app(load_context(targetsFile=str(path))))
+
+    changed = {s.stack_name for s in assembly.stacks if s.template != example_three_targets.template(s.stack_name)}
+    assert changed == {f"mcpgw-dev-mcp-targets-{shard_of('newcomer', 4)}"}  # an existing server has no runtime
+
+
+def test_existing_server_target_uses_its_own_provider_and_a_dynamic_secret_reference(example_three_targets: Assembly) -> None:
+    stack = f"mcpgw-dev-mcp-targets-{shard_of('billing', 4)}"
+    resources = example_three_targets.template(stack)["Resources"]
+    provider = resources["BillingOAuthProvider"]["Properties"]
+    custom = provider["Oauth2ProviderConfigInput"]["CustomOauth2ProviderConfig"]
+    assert provider["Name"] == "mcpgw-dev-billing-oauth"
+    assert custom["ClientId"] == "gateway-billing"
+    assert custom["ClientSecret"] == "{{resolve:secretsmanager:mcp-gateway/billing/client-secret:SecretString:::}}"
+    target = resources["BillingTarget"]
+    assert target["Properties"]["TargetConfiguration"]["Mcp"]["McpServer"]["Endpoint"] == "https://billing.mcp.example.com/mcp"
+    oauth = target["Properties"]["CredentialProviderConfigurations"][0]["CredentialProvider"]["OauthCredentialProvider"]
+    assert oauth["ProviderArn"] == {"Fn::GetAtt": ["BillingOAuthProvider", "CredentialProviderArn"]}
+    assert oauth["Scopes"] == ["billing/mcp.invoke"]
+    assert "BillingOAuthPolicy" in target["DependsOn"]
+    policy = resources["BillingOAuthPolicy"]["Properties"]
+    assert policy["PolicyName"] == "mcpgw-dev-gateway-billing-oauth"
+    assert "mcpgw-dev-billing-oauth-??????" in json.dumps(policy["PolicyDocument"])
+
+
+def test_every_secret_in_any_template_is_a_reference(example_three_targets: Assembly, dev: Assembly) -> None:
+    for assembly in (dev, example_three_targets):
+        for stack, logical_id, resource in assembly.all_resources():
+            if resource["Type"] != "AWS::BedrockAgentCore::OAuth2CredentialProvider":
+                continue
+            secret = resource["Properties"]["Oauth2ProviderConfigInput"]["CustomOauth2ProviderConfig"]["ClientSecret"]
+            reference = isinstance(secret, dict) and "Fn::GetAtt" in secret
+            dynamic = isinstance(secret, str) and secret.startswith("{{resolve:secretsmanager:") and secret.endswith(":SecretString:::}}")
+            assert reference or dynamic, f"{stack}/{logical_id} holds a literal client secret"
+
+
+def test_each_shard_stays_under_half_of_every_cloudformation_limit(example_three_targets: Assembly) -> None:
+    for stack_name, template in example_three_targets.templates.items():
+        size = (example_three_targets.outdir / f"{_artifact(example_three_targets, stack_name)}.template.json").stat().st_size
+        from stacks.limits import usage
+
+        for what, value in usage(template, size).items():
+            assert value <= LIMITS[what] / 2, f"{stack_name}: {what} {value}"
+
+
+def test_a_stack_over_a_limit_fails_synth_naming_stack_figure_and_remedy(tmp_path: Path) -> None:
+    class FakeStack:
+        stack_name, template_file = "mcpgw-dev-mcp-targets-1", "big.template.json"
+
+    class FakeAssembly:
+        directory, stacks = str(tmp_path), [FakeStack()]
+
+    (tmp_path / "big.template.json").write_text(json.dumps({"Resources": {f"R{i}": {} for i in range(501)}}))
+    with pytest.raises(LimitError, match=r"Stack mcpgw-dev-mcp-targets-1 has 501 resources, over CloudFormation's limit of 500: .*targetShards"):
+        check_limits(FakeAssembly())
+
+
+def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(tmp_path: Path) -> None:
+    path = tmp_path / "own.yaml"
+    path.write_text(yaml.safe_dump({"targets": [{**HOSTED, "name": "private", "ownPool": True}]}))
+    assembly = Assembly.from_cdk_assembly(synthesize(create_app(load_context(targetsFile=str(path)))))
+    shard = shard_of("private", 4)
+    servers = assembly.template(f"mcpgw-dev-mcp-servers-{shard}")["Resources"]
+    targets = assembly.template(f"mcpgw-dev-mcp-targets-{shard}")["Resources"]
+    assert {"PrivateUserPool", "PrivateUserPoolClient", "PrivateUserPoolDomain", "PrivateRuntime"} <= set(servers)
+    runtime_clients = servers["PrivateRuntime"]["Properties"]["AuthorizerConfiguration"]["CustomJWTAuthorizer"]["AllowedClients"]
+    assert runtime_clients == [{"Ref": "PrivateUserPoolClient"}]
+    assert targets["PrivateOAuthProvider"]["Properties"]["Name"] == "mcpgw-dev-private-oauth"
+    (gate,) = [r for r in targets.values() if r["Type"] == "Custom::TokenEndpointGate"]
+    assert "PrivateUserPoolDomain" in json.dumps(gate["Properties"])
+    assert set(targets["PrivateTarget"]["DependsOn"]) >= {"PrivateOAuthPolicy"}
+
+
+def _artifact(assembly: Assembly, stack_name: str) -> str:
+    return next(
+        artifact_id for artifact_id, a in assembly.manifest["artifacts"].items()
+        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName") == stack_name
+    )
