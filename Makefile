@@ -73,6 +73,8 @@ mcp-check: setup ## Drive any MCP endpoint with the client checks: make mcp-chec
 bench-mcp: setup ## MCP server latency/throughput next to the tutorial's baseline server
 	$(BIN)/python -m tools.bench_mcp
 
+# `make deploy` writes outputs.json; without it the smoke reads the outputs from CloudFormation.
+SMOKE_ARGS ?= $(if $(wildcard outputs.json),--outputs-file outputs.json)
 smoke: setup ## After `make deploy`: token, search, list and call tools through the deployed gateway
 	$(BIN)/python -m tools.smoke $(SMOKE_ARGS)
 

@@ -30,7 +30,7 @@ def text(value: str) -> types.TextContent:
     return types.TextContent(type="text", text=value)
 
 
-HITS = {"tools": [{"name": "orders-mcp___getOrder", "inputSchema": {}}, {"name": "orders-mcp___updateOrder"}]}
+HITS = {"tools": [{"name": "orders___getOrder", "inputSchema": {}}, {"name": "orders___updateOrder"}]}
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ HITS = {"tools": [{"name": "orders-mcp___getOrder", "inputSchema": {}}, {"name":
     ids=["text-json", "structured", "second-block"],
 )
 def test_search_hits_read_every_documented_shape(result: types.CallToolResult) -> None:
-    assert search_hits(result) == ["orders-mcp___getOrder", "orders-mcp___updateOrder"]
+    assert search_hits(result) == ["orders___getOrder", "orders___updateOrder"]
 
 
 def test_search_result_without_a_tools_list_points_at_sync() -> None:
@@ -81,7 +81,7 @@ def test_sample_arguments_fill_only_required_properties() -> None:
 
 
 def test_target_prefix_only_when_there_is_one() -> None:
-    assert qualified("orders-mcp", "getOrder") == "orders-mcp___getOrder"
+    assert qualified("orders", "getOrder") == "orders___getOrder"
     assert qualified("", "getOrder") == "getOrder"
 
 
@@ -100,7 +100,7 @@ def test_report_stops_at_the_first_failure_and_renders_table_and_cause() -> None
         assert await report.step("list tools", lambda: (["a"], "1 tools")) == ["a"]
 
         def fail() -> None:
-            raise CheckFailed("missing orders-mcp___getOrder", CAUSE_SYNC)
+            raise CheckFailed("missing orders___getOrder", CAUSE_SYNC)
 
         await report.step("search", fail)
         raise AssertionError("a failed step must stop the run")
@@ -111,7 +111,7 @@ def test_report_stops_at_the_first_failure_and_renders_table_and_cause() -> None
     assert lines[1].split() == ["list", "tools", "PASS", "12", "ms", "1", "tools"]
     assert lines[2].split()[:4] == ["search", "FAIL", "500", "ms"]
     assert report.summary() == (
-        f"FAILED at step 'search': missing orders-mcp___getOrder\nlikely cause: {CAUSE_SYNC}"
+        f"FAILED at step 'search': missing orders___getOrder\nlikely cause: {CAUSE_SYNC}"
     )
 
 

@@ -28,12 +28,18 @@ from mcp.shared.exceptions import MCPError
 from moto import mock_aws
 from starlette.responses import JSONResponse
 
+from app_config import shard_of
 from tools import mcp_check, smoke
 from tools.mcp_steps import SEARCH_TOOL
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
-PREFIX = "orders-mcp"
+# The example config entry (the smoke's default --target): the gateway target's name and its tools' prefix.
+PREFIX = "orders"
+# Another entry, in another shard of cdk.json's 4, so picking its stack is observable.
+OTHER = "billing"
+ORDERS_TARGETS = f"mcpgw-dev-mcp-targets-{shard_of(PREFIX, 4)}"
+BILLING_TARGETS = f"mcpgw-dev-mcp-targets-{shard_of(OTHER, 4)}"
 SCOPE = "mcpgw-dev-gateway/invoke"
 # Distinctive, so a leak anywhere in output or logs is unmistakable.
 SECRET = "S3CRET-smoke-do-not-print-5f0c9a7e1d2b4c6a8e0f"
@@ -300,10 +306,15 @@ def aws_world(gateway_server: FakeGateway):
             name="mcpgw-dev-gateway", roleArn="arn:aws:iam::123456789012:role/gw", protocolType="MCP",
             authorizerType="CUSTOM_JWT",
         )
-        target = control.create_gateway_target(
-            gatewayIdentifier=gateway["gatewayId"], name=PREFIX,
-            targetConfiguration={"mcp": {"mcpServer": {"endpoint": "https://example.com/invocations"}}},
+        target, billing = (
+            control.create_gateway_target(
+                gatewayIdentifier=gateway["gatewayId"], name=name,
+                targetConfiguration={"mcp": {"mcpServer": {"endpoint": f"https://example.com/{name}/invocations"}}},
+            )
+            for name in (PREFIX, OTHER)
         )
+        # What `cdk deploy --all --outputs-file` writes for two entries in two shards (stacks without outputs,
+        # such as the gateway role and empty shards, are left out of the file).
         outputs = {
             "mcpgw-dev-cognito": {
                 "GatewayUserPoolId": pool,
@@ -312,8 +323,13 @@ def aws_world(gateway_server: FakeGateway):
                 "GatewayScope": SCOPE,
             },
             "mcpgw-dev-gateway": {"GatewayUrl": f"{gateway_server.base}/mcp", "GatewayId": gateway["gatewayId"]},
-            "mcpgw-dev-mcp-server": {"RuntimeArn": f"{ARN}:runtime/mcpgw_dev_mcp_server-abc"},
-            "mcpgw-dev-mcp-target": {"TargetId": target["targetId"], "TargetName": PREFIX},
+            "mcpgw-dev-credential-provider": {
+                "CredentialProviderArn": f"{ARN}:token-vault/default/oauth2credentialprovider/mcpgw-dev-runtime-oauth",
+            },
+            f"mcpgw-dev-mcp-servers-{shard_of(PREFIX, 4)}": {"OrdersRuntimeArn": f"{ARN}:runtime/mcpgw_dev_orders-a"},
+            ORDERS_TARGETS: {"OrdersTargetId": target["targetId"]},
+            f"mcpgw-dev-mcp-servers-{shard_of(OTHER, 4)}": {"BillingRuntimeArn": f"{ARN}:runtime/mcpgw_dev_billing-b"},
+            BILLING_TARGETS: {"BillingTargetId": billing["targetId"]},
         }
         yield outputs
 
@@ -355,11 +371,31 @@ def test_gateway_smoke_passes_end_to_end(deployed: Deployed, shape: str, capsys:
     assert state.bearer_seen and all(seen in {f"Bearer {t}" for t in state.tokens} for seen in state.bearer_seen)
 
 
+def test_shard_stacks_of_the_two_entries_differ() -> None:
+    # The tests below tell the entries' stacks apart; with both in one shard they would prove less.
+    assert ORDERS_TARGETS != BILLING_TARGETS
+
+
 @pytest.mark.xdist_group("fake-gateway")
-def test_outputs_file_keyed_by_cdk_artifact_ids_is_accepted(deployed: Deployed) -> None:
-    renamed = {"Cognito": deployed.outputs["mcpgw-dev-cognito"], "Gateway": deployed.outputs["mcpgw-dev-gateway"],
-               "McpTarget": deployed.outputs["mcpgw-dev-mcp-target"]}
+def test_another_entry_is_checked_with_the_target_option(deployed: Deployed, capsys) -> None:
+    deployed.fake.state.prefix = OTHER
+    assert deployed.run("--target", OTHER) == 0
+    out = capsys.readouterr().out
+    assert [name for name, _ in steps(out)][-2:] == [f"call {OTHER}___updateOrder", f"call {OTHER}___getOrder"]
+    # Its target id comes from its own shard's stack, not the orders entry's.
+    assert f"target {OTHER} ({deployed.outputs[BILLING_TARGETS]['BillingTargetId']})" in out
+
+
+@pytest.mark.xdist_group("fake-gateway")
+def test_outputs_file_keyed_by_cdk_artifact_ids_is_accepted(deployed: Deployed, capsys) -> None:
+    # The app's construct ids (stacks/__init__.py): Cognito, Gateway, CredentialProvider, McpServers<N>, McpTargets<N>.
+    def artifact_id(stack_name: str) -> str:
+        return "".join(part.capitalize() for part in stack_name.removeprefix("mcpgw-dev-").split("-"))
+
+    renamed = {artifact_id(name): values for name, values in deployed.outputs.items()}
+    assert {"Cognito", "Gateway", f"McpTargets{shard_of(PREFIX, 4)}"} <= set(renamed)
     assert deployed.run(outputs=renamed) == 0
+    assert f"target {PREFIX} ({deployed.outputs[ORDERS_TARGETS]['OrdersTargetId']})" in capsys.readouterr().out
 
 
 @pytest.mark.xdist_group("fake-gateway")
@@ -425,12 +461,47 @@ def test_token_endpoint_that_keeps_failing_gives_up(deployed: Deployed, capsys) 
 
 @pytest.mark.xdist_group("fake-gateway")
 def test_tools_under_another_target_name_fail_the_search_with_the_sync_cause(deployed: Deployed, capsys) -> None:
-    deployed.outputs["mcpgw-dev-mcp-target"]["TargetName"] = "billing-mcp"
-    assert deployed.run() == 1
+    # The gateway serves orders___* only; the billing entry is deployed (its stack has an id) but not in the catalog.
+    assert deployed.run("--target", OTHER) == 1
     err = capsys.readouterr().err
-    assert "FAILED at step 'search'" in err and "billing-mcp___getOrder" in err
-    target_id = deployed.outputs["mcpgw-dev-mcp-target"]["TargetId"]
+    assert "FAILED at step 'search'" in err and f"{OTHER}___getOrder" in err
+    target_id = deployed.outputs[BILLING_TARGETS]["BillingTargetId"]
     assert "likely cause: target sync" in err and f"target {target_id} is READY" in err
+
+
+@pytest.mark.xdist_group("fake-gateway")
+def test_an_entry_without_a_target_id_output_is_named_in_the_cause(deployed: Deployed, capsys) -> None:
+    # No such entry deployed: the sync cause says which output of which stack was looked for.
+    assert deployed.run("--target", "payments") == 1
+    err = capsys.readouterr().err
+    assert "FAILED at step 'search'" in err and "likely cause: target sync" in err
+    assert f"no PaymentsTargetId output in mcpgw-dev-mcp-targets-{shard_of('payments', 4)}" in err
+
+
+@pytest.mark.xdist_group("fake-gateway")
+def test_shards_option_picks_the_entry_stack_of_that_many_shards(deployed: Deployed, capsys) -> None:
+    # Deployed with -c targetShards=2: the orders entry lives in another stack than with cdk.json's 4.
+    assert shard_of(PREFIX, 2) != shard_of(PREFIX, 4)
+    outputs = {name: values for name, values in deployed.outputs.items() if "-mcp-" not in name}
+    outputs[f"mcpgw-dev-mcp-targets-{shard_of(PREFIX, 2)}"] = {"OrdersTargetId": "TGT2SHARDS"}
+    outputs[ORDERS_TARGETS] = {"OrdersTargetId": "TGT-OF-ANOTHER-LAYOUT"}
+    assert deployed.run("--shards", "2", outputs=outputs) == 0
+    assert f"target {PREFIX} (TGT2SHARDS)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (["--target", "Orders"], "not a config/targets.yaml entry name"),
+        (["--target", "orders___getOrder"], "not a config/targets.yaml entry name"),
+        (["--shards", "0"], "must be a positive integer"),
+    ],
+)
+def test_bad_target_or_shards_are_refused_before_anything_runs(argv: list[str], complaint: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        smoke.main(argv, aws=lambda service, region: pytest.fail(f"called {service}"))
+    assert exited.value.code == 2
+    assert complaint in capsys.readouterr().err
 
 
 @pytest.mark.xdist_group("fake-gateway")
@@ -438,7 +509,7 @@ def test_stale_catalog_fails_the_list_step_and_reports_the_target_status(deploye
     deployed.fake.state.hide_from_list = {f"{PREFIX}___updateOrder"}
     control = boto3.client("bedrock-agentcore-control", region_name=REGION)
     gateway_id = deployed.outputs["mcpgw-dev-gateway"]["GatewayId"]
-    target_id = deployed.outputs["mcpgw-dev-mcp-target"]["TargetId"]
+    target_id = deployed.outputs[ORDERS_TARGETS]["OrdersTargetId"]
     with Stubber(control) as stub:
         stub.add_response(
             "get_gateway_target",
@@ -527,11 +598,11 @@ def test_client_credentials_are_never_sent_over_plain_http_to_a_remote_host() ->
 # Outputs from CloudFormation (botocore Stubber validates each call against the real service model).
 
 
-def _cloudformation_stub(outputs: dict[str, dict[str, str]], missing: set[str] = frozenset()):
+def _cloudformation_stub(outputs: dict[str, dict[str, str]], stacks: list[str], missing: set[str] = frozenset()):
+    """Answers DescribeStacks for exactly these stacks, in this order: any other call fails the smoke."""
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     stub = Stubber(cloudformation)
-    for component in smoke.STACK_OUTPUTS:
-        name = f"mcpgw-dev-{component}"
+    for name in stacks:
         if name in missing:
             stub.add_client_error("describe_stacks", "ValidationError", f"Stack with id {name} does not exist",
                                   expected_params={"StackName": name})
@@ -544,18 +615,47 @@ def _cloudformation_stub(outputs: dict[str, dict[str, str]], missing: set[str] =
 
 
 @pytest.mark.xdist_group("fake-gateway")
-def test_outputs_are_read_from_cloudformation_by_stack_name(deployed: Deployed, capsys) -> None:
-    cloudformation, stub = _cloudformation_stub(deployed.outputs)
+@pytest.mark.parametrize(
+    ("extra", "target", "targets_stack"),
+    [
+        ([], PREFIX, ORDERS_TARGETS),
+        (["--target", OTHER], OTHER, BILLING_TARGETS),
+        (["--shards", "2"], PREFIX, f"mcpgw-dev-mcp-targets-{shard_of(PREFIX, 2)}"),
+    ],
+    ids=["default", "other-target", "two-shards"],
+)
+def test_outputs_are_read_from_cloudformation_by_stack_name(
+    deployed: Deployed, extra: list[str], target: str, targets_stack: str, capsys,
+) -> None:
+    # Only the three stacks the smoke needs: no servers stacks, no other shard, no credential provider.
+    deployed.fake.state.prefix = target
+    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", targets_stack]
+    outputs = {**deployed.outputs, targets_stack: {f"{target.capitalize()}TargetId": "TGT-FROM-CFN"}}
+    cloudformation, stub = _cloudformation_stub(outputs, stacks)
     with stub:
-        argv = ["--env", "dev", "--prefix", "mcpgw", "--region", REGION]
+        argv = ["--env", "dev", "--prefix", "mcpgw", "--region", REGION, *extra]
         code = smoke.main(argv, aws=aws_with({"cloudformation": cloudformation}))
         stub.assert_no_pending_responses()
-    assert code == 0, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"target {target} (TGT-FROM-CFN)" in out
+
+
+@pytest.mark.xdist_group("fake-gateway")
+def test_missing_targets_stack_only_loses_the_target_id(deployed: Deployed, capsys) -> None:
+    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", ORDERS_TARGETS]
+    cloudformation, stub = _cloudformation_stub(deployed.outputs, stacks, missing={ORDERS_TARGETS})
+    with stub:
+        code = smoke.main(["--prefix", "mcpgw", "--region", REGION], aws=aws_with({"cloudformation": cloudformation}))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert f"target {PREFIX} (no OrdersTargetId in {ORDERS_TARGETS})" in out
 
 
 @pytest.mark.xdist_group("fake-gateway")
 def test_missing_stack_fails_the_outputs_step_with_a_deploy_hint(deployed: Deployed, capsys) -> None:
-    cloudformation, stub = _cloudformation_stub(deployed.outputs, missing={"mcpgw-dev-cognito"})
+    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", ORDERS_TARGETS]
+    cloudformation, stub = _cloudformation_stub(deployed.outputs, stacks, missing={"mcpgw-dev-cognito"})
     with stub:
         code = smoke.main(["--prefix", "mcpgw", "--region", REGION], aws=lambda service, region: cloudformation)
     err = capsys.readouterr().err
@@ -566,12 +666,51 @@ def test_missing_stack_fails_the_outputs_step_with_a_deploy_hint(deployed: Deplo
 
 def test_outputs_of_our_environment_win_over_another_environment_in_the_same_file() -> None:
     dev = {"GatewayUserPoolId": "a", "GatewayClientId": "b", "GatewayTokenEndpoint": "c", "GatewayScope": "d",
-           "GatewayUrl": "https://dev/mcp", "TargetName": "orders-mcp"}
+           "GatewayUrl": "https://dev/mcp"}
     prod = {**dev, "GatewayUrl": "https://prod/mcp"}
     by_stack = {"mcpgw-dev-cognito": dev, "mcpgw-prod-cognito": prod}
-    assert smoke.pick_outputs(by_stack, "mcpgw", "prod")["GatewayUrl"] == "https://prod/mcp"
+    assert smoke.pick_outputs(by_stack, smoke.TargetLayout("mcpgw", "prod"))["GatewayUrl"] == "https://prod/mcp"
+    # Keys that are neither our stack names nor our artifact ids: used only when they agree.
     with pytest.raises(smoke.CheckFailed, match="differs between stacks"):
-        smoke.pick_outputs({"Cognito": dev, "Other": prod}, "mcpgw", "dev")
+        smoke.pick_outputs({"first": dev, "second": prod}, smoke.TargetLayout("mcpgw", "dev"))
+
+
+@pytest.mark.parametrize("keyed_by", ["stack name", "artifact id"])
+def test_the_target_id_comes_only_from_the_entry_shard_stack(keyed_by: str) -> None:
+    gateway = {"GatewayUserPoolId": "a", "GatewayClientId": "b", "GatewayTokenEndpoint": "c", "GatewayScope": "d",
+               "GatewayUrl": "https://dev/mcp"}
+    shard = shard_of(PREFIX, 4)
+    stacks = {"cognito": gateway, f"mcp-targets-{shard}": {"OrdersTargetId": "RIGHT"},
+              f"mcp-targets-{(shard + 1) % 4}": {"OrdersTargetId": "STALE"}}
+    if keyed_by == "stack name":
+        by_stack = {f"mcpgw-dev-{component}": values for component, values in stacks.items()}
+    else:
+        by_stack = {"Cognito": gateway, f"McpTargets{shard}": {"OrdersTargetId": "RIGHT"},
+                    f"McpTargets{(shard + 1) % 4}": {"OrdersTargetId": "STALE"}}
+    assert smoke.pick_outputs(by_stack, smoke.TargetLayout("mcpgw", "dev"))["OrdersTargetId"] == "RIGHT"
+
+
+def test_the_smoke_reads_outputs_the_app_declares(dev) -> None:
+    """Stack names, artifact ids and output keys the smoke reads exist in the synthesized app (cdk.json's shards)."""
+    from gateway_constructs import pascal
+
+    for name in ("orders", "orders-v2", "a1-b-c2"):
+        assert smoke.pascal(name) == pascal(name)
+    stack_names = {
+        artifact_id: artifact["properties"]["stackName"]
+        for artifact_id, artifact in dev.manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    layout = smoke.TargetLayout("mcpgw", "dev", PREFIX, smoke._cdk_shards(smoke._cdk_context()))
+    for component, keys in layout.outputs.items():
+        stack_name = layout.stack_name(component)
+        assert stack_names[layout.artifact_id(component)] == stack_name
+        assert set(keys) <= set(dev.template(stack_name).get("Outputs", {})), stack_name
+
+
+def test_target_names_follow_the_config_schema() -> None:
+    name = json.loads((ROOT / "config" / "targets.schema.json").read_text())["$defs"]["name"]
+    assert (smoke.TARGET_NAME.pattern, smoke.TARGET_NAME_MAX) == (name["pattern"], name["maxLength"])
 
 
 # tools.mcp_check against the fake gateway: the bearer token comes from the environment and stays unprinted.

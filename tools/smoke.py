@@ -1,4 +1,5 @@
-"""Post-deploy smoke test: token, search, list and call the order tools through the gateway, or a local server."""
+"""Post-deploy smoke test: token, search, list and call one target's order tools through the gateway, or a local
+server."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import base64
 import functools
 import json
 import logging
+import re
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator
 
@@ -17,6 +20,7 @@ import boto3
 import httpx2
 from botocore.exceptions import BotoCoreError, ClientError
 
+from app_config.targets import DEFAULT_SHARDS, shard_of
 from tools.mcp_steps import (
     CAUSE_SYNC,
     CheckFailed,
@@ -31,14 +35,18 @@ from tools.mcp_steps import (
 )
 
 # CfnOutput logical ids per stack (<prefix>-<env>-<component>): the output keys in CloudFormation and in outputs files.
+# The smoke reads these two stacks and the one mcp-targets-<shard> stack of the entry it checks (TargetLayout).
 STACK_OUTPUTS = {
     "cognito": ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope"),
     "gateway": ("GatewayUrl", "GatewayId"),
-    "mcp-server": ("RuntimeArn",),
-    "mcp-target": ("TargetId", "TargetName"),
 }
-REQUIRED = ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope", "GatewayUrl", "TargetName")
-KNOWN = {key for keys in STACK_OUTPUTS.values() for key in keys}
+# The target id is optional: only the sync-cause diagnosis (GetGatewayTarget) needs it.
+REQUIRED = ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope", "GatewayUrl")
+# The config entry whose tools (the tutorial's getOrder/updateOrder) the smoke calls: config/targets.yaml.
+DEFAULT_TARGET = "orders"
+# An entry name as config/targets.schema.json allows it ($defs.name): it is also the tool prefix.
+TARGET_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+TARGET_NAME_MAX = 24
 
 CAUSE_OUTPUTS = (
     "stack outputs: deploy first (`make deploy`), or pass the deployment's --env/--prefix/--region or --outputs-file"
@@ -55,6 +63,43 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 AwsClients = Callable[[str, str | None], Any]
 Sleep = Callable[[float], Awaitable[Any]]
+
+
+# A copy of gateway_constructs.pascal (which imports aws_cdk, that the smoke does without); a test keeps them equal.
+def pascal(name: str) -> str:
+    """`orders-v2` -> `OrdersV2`: how the app names an entry's outputs (<Pascal>TargetId) and artifact ids."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+@dataclass(frozen=True)
+class TargetLayout:
+    """Where the deployed app keeps what the smoke reads, for one config entry (stacks/__init__.py)."""
+
+    prefix: str
+    env: str
+    target: str = DEFAULT_TARGET
+    shards: int = DEFAULT_SHARDS
+
+    @property
+    def targets_component(self) -> str:
+        return f"mcp-targets-{shard_of(self.target, self.shards)}"
+
+    @property
+    def target_id_key(self) -> str:
+        return f"{pascal(self.target)}TargetId"
+
+    @property
+    def outputs(self) -> dict[str, tuple[str, ...]]:
+        """Component -> the output keys read from its stack."""
+        return {**STACK_OUTPUTS, self.targets_component: (self.target_id_key,)}
+
+    def stack_name(self, component: str) -> str:
+        return f"{self.prefix}-{self.env}-{component}"
+
+    @staticmethod
+    def artifact_id(component: str) -> str:
+        # The app's construct ids: Cognito, Gateway, McpTargets<N> (an outputs file may be keyed by these).
+        return pascal(component)
 
 
 class Secret:
@@ -85,6 +130,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     source.add_argument("--env", default="dev", help="environment name in cdk.json (default: dev)")
     source.add_argument("--prefix", help="name prefix of the stacks (default: cdk.json's namePrefix for --env)")
     source.add_argument("--region", help="region of the stacks (default: cdk.json's region for --env)")
+    source.add_argument(
+        "--shards", type=_positive_int,
+        help="targetShards the app was deployed with (default: cdk.json's context, else 4): picks the entry's stack",
+    )
+    parser.add_argument(
+        "--target", default=DEFAULT_TARGET, type=_target_name,
+        help=f"config entry whose getOrder/updateOrder tools to check, as <NAME>___<tool> (default: {DEFAULT_TARGET})",
+    )
     parser.add_argument("--url", help="MCP endpoint; overrides the gateway URL from the outputs")
     parser.add_argument("--no-auth", action="store_true", help="no token: check a local server (`make serve`) at --url")
     parser.add_argument("--query", default="orders", help="semantic search query (default: orders)")
@@ -96,21 +149,56 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _cdk_environment(env: str) -> dict[str, Any]:
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def _target_name(text: str) -> str:
+    if len(text) > TARGET_NAME_MAX or not TARGET_NAME.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a config/targets.yaml entry name (lowercase letters, digits, single hyphens, at most "
+            f"{TARGET_NAME_MAX} characters)"
+        )
+    return text
+
+
+def _cdk_context() -> dict[str, Any]:
     try:
         context = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
-        return dict(context["environments"][env])
     except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return context if isinstance(context, dict) else {}
+
+
+def _cdk_environment(context: dict[str, Any], env: str) -> dict[str, Any]:
+    try:
+        return dict(context["environments"][env])
+    except (KeyError, TypeError, ValueError):
         return {}
 
 
-def pick_outputs(by_stack: dict[str, dict[str, str]], prefix: str, env: str) -> dict[str, str]:
-    """The outputs the smoke needs, from stacks keyed by stack name (ours preferred) or by another key (artifact id)."""
-    ours = {name: values for name, values in by_stack.items() if name in {f"{prefix}-{env}-{c}" for c in STACK_OUTPUTS}}
+def _cdk_shards(context: dict[str, Any]) -> int:
+    shards = context.get("targetShards", DEFAULT_SHARDS)
+    valid = isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1
+    return shards if valid else DEFAULT_SHARDS
+
+
+def pick_outputs(by_stack: dict[str, dict[str, str]], layout: TargetLayout) -> dict[str, str]:
+    """The outputs the smoke needs, from its stacks keyed by stack name, else by CDK artifact id, else any key."""
+    wanted = layout.outputs
+    by_name = {n: v for n, v in by_stack.items() if n in {layout.stack_name(c) for c in wanted}}
+    by_id = {n: v for n, v in by_stack.items() if n in {layout.artifact_id(c) for c in wanted}}
+    known = {key for keys in wanted.values() for key in keys}
     outputs: dict[str, str] = {}
-    for name, values in (ours or by_stack).items():
+    for name, values in (by_name or by_id or by_stack).items():
         for key, value in values.items():
-            if key in KNOWN:
+            if key in known:
                 if outputs.get(key, value) != value:
                     raise CheckFailed(f"output {key} differs between stacks (e.g. {name}); pass --env/--prefix")
                 outputs[key] = value
@@ -131,10 +219,11 @@ def outputs_from_file(path: Path) -> dict[str, dict[str, str]]:
     return {name: values for name, values in data.items() if isinstance(values, dict)}
 
 
-def outputs_from_cloudformation(cloudformation: Any, prefix: str, env: str) -> dict[str, dict[str, str]]:
+def outputs_from_cloudformation(cloudformation: Any, layout: TargetLayout) -> dict[str, dict[str, str]]:
+    """Only the stacks the smoke reads: cognito, gateway and the entry's mcp-targets shard."""
     by_stack = {}
-    for component in STACK_OUTPUTS:
-        name = f"{prefix}-{env}-{component}"
+    for component in layout.outputs:
+        name = layout.stack_name(component)
         try:
             stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
         except ClientError as exc:
@@ -248,13 +337,17 @@ async def local_smoke(report: Report, args: argparse.Namespace) -> None:
 
 
 async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClients, sleep: Sleep) -> None:
+    layout = TargetLayout(args.prefix, args.env, args.target, args.shards)
+    targets_stack = layout.stack_name(layout.targets_component)
+
     def outputs() -> tuple[dict[str, str], str]:
         if args.outputs_file:
             by_stack = outputs_from_file(args.outputs_file)
         else:
-            by_stack = outputs_from_cloudformation(aws("cloudformation", args.region), args.prefix, args.env)
-        picked = pick_outputs(by_stack, args.prefix, args.env)
-        return picked, f"gateway {picked.get('GatewayId', '?')}, target {picked['TargetName']}"
+            by_stack = outputs_from_cloudformation(aws("cloudformation", args.region), layout)
+        picked = pick_outputs(by_stack, layout)
+        where = picked.get(layout.target_id_key) or f"no {layout.target_id_key} in {targets_stack}"
+        return picked, f"gateway {picked.get('GatewayId', '?')}, target {args.target} ({where})"
 
     found = await report.step("stack outputs", outputs, cause=CAUSE_OUTPUTS)
     # A pool id starts with its region (us-east-1_AbCdEf123), so the outputs alone say where to call.
@@ -275,7 +368,9 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
         cause=CAUSE_TOKEN,
     )
     report.hide(token)
-    prefix = found["TargetName"]
+    # The gateway names a target after its config entry and exposes its tools as <entry>___<tool>.
+    prefix = args.target
+    target_id = found.get(layout.target_id_key)
     try:
         async with Probe(args.url or found["GatewayUrl"], token=token, timeout=args.timeout) as probe:
             await check_initialize(report, probe)
@@ -283,9 +378,15 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
             await order_checks(report, probe, prefix)
     finally:
         failed = report.failure
-        if failed is not None and failed.cause == CAUSE_SYNC and found.get("GatewayId") and found.get("TargetId"):
-            status = target_status(aws("bedrock-agentcore-control", region), found["GatewayId"], found["TargetId"])
-            failed.cause += f"; {status}" if status else ""
+        if failed is not None and failed.cause == CAUSE_SYNC:
+            if not target_id:
+                failed.cause += (
+                    f"; no {layout.target_id_key} output in {targets_stack}: is {args.target!r} an entry of "
+                    "config/targets.yaml deployed here (and --shards what it was deployed with)?"
+                )
+            elif found.get("GatewayId"):
+                status = target_status(aws("bedrock-agentcore-control", region), found["GatewayId"], target_id)
+                failed.cause += f"; {status}" if status else ""
 
 
 def _boto_client(service: str, region: str | None) -> Any:
@@ -301,9 +402,11 @@ def main(
     args = parse_args(argv)
     if args.no_auth:
         return execute(functools.partial(local_smoke, args=args))
-    settings = _cdk_environment(args.env)
+    context = _cdk_context()
+    settings = _cdk_environment(context, args.env)
     args.prefix = args.prefix or settings.get("namePrefix", "mcpgw")
     args.region = args.region or settings.get("region")
+    args.shards = args.shards or _cdk_shards(context)
     return execute(functools.partial(gateway_smoke, args=args, aws=aws, sleep=sleep))
 
 

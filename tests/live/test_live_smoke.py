@@ -15,6 +15,10 @@ SETTINGS = {
     "AGENTCORE_SMOKE_PREFIX": "--prefix",
     "AGENTCORE_SMOKE_REGION": "--region",
     "AGENTCORE_SMOKE_OUTPUTS_FILE": "--outputs-file",
+    # The config entry whose getOrder/updateOrder tools are called (default: orders), and the app's targetShards
+    # when deployed with another than cdk.json's: together they name the stack holding the entry's target id.
+    "AGENTCORE_SMOKE_TARGET": "--target",
+    "AGENTCORE_SMOKE_SHARDS": "--shards",
 }
 
 
@@ -56,3 +60,12 @@ def test_live_smoke_is_opt_in_and_needs_credentials() -> None:
 def test_live_smoke_passes_the_chosen_deployment_to_the_cli() -> None:
     environ = {"AGENTCORE_SMOKE_ENV": "prod", "AGENTCORE_SMOKE_REGION": "eu-west-1", "AGENTCORE_SMOKE_PREFIX": ""}
     assert smoke_argv(environ) == ["--env", "prod", "--region", "eu-west-1"]
+
+
+def test_live_smoke_can_check_another_config_entry() -> None:
+    environ = {"AGENTCORE_SMOKE_TARGET": "billing", "AGENTCORE_SMOKE_SHARDS": "2"}
+    argv = smoke_argv(environ)
+    assert argv == ["--target", "billing", "--shards", "2"]
+    # The CLI accepts what the live test passes.
+    args = smoke.parse_args(argv)
+    assert (args.target, args.shards) == ("billing", 2)
