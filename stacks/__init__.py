@@ -61,6 +61,18 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             runtime_pool_provider=provider.provider, servers=server_stack, **common,
         ))
         servers.append(server_stack)
+    # Exported whether or not an entry uses them today: CDK adds an export with its first consumer and drops it
+    # with its last, and dropping it would fail (the producer deploys before the consumer lets go), so removing
+    # the last entry of a kind could not deploy. Kept exports make the shared stacks independent of the entries.
+    for stack, values in (
+        (cognito, (cognito.runtime_pool.user_pool.user_pool_id, cognito.runtime_pool.user_pool.user_pool_arn,
+                   cognito.runtime_pool.client.user_pool_client_id, cognito.runtime_pool.domain.domain_name)),
+        (role, (role.role.role_name,)),
+        (gateway, (gateway.gateway.gateway_id, gateway.gateway.gateway_arn)),
+        (provider, (provider.provider.credential_provider_arn,)),
+    ):
+        for value in values:
+            stack.export_value(value)
     result = GatewayApp(cognito, role, gateway, provider, tuple(servers), tuple(targets))
     for stack in result.stacks:
         for key, value in config.tags.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, CfnWaitConditionHandle, Stack
+from aws_cdk import Aws, CfnOutput, CfnWaitConditionHandle, CrossStackReferences, ReferenceStrength, Stack
 from constructs import Construct
 
 from app_config import AppConfig, HostedTarget
@@ -44,6 +44,8 @@ class McpServersStack(Stack):
                     retain=config.retain_data,
                 )
                 pool.name_logical_ids(label)
+                for referenced in (pool.user_pool, pool.client, pool.domain):
+                    CrossStackReferences.of(referenced).produce(ReferenceStrength.WEAK)
             server = HostedMcpServer(
                 self,
                 label,
@@ -55,6 +57,9 @@ class McpServersStack(Stack):
                 retain=config.retain_data,
             )
             name_logical_id(server.runtime, f"{label}Runtime")
+            # Weak (Fn::GetStackOutput, no export): removing an entry deletes its runtime from this stack,
+            # which deploys before the targets stack that still refers to it; a strong export would block that.
+            CrossStackReferences.of(server.runtime).produce(ReferenceStrength.WEAK)
             CfnOutput(self, f"{label}RuntimeArn", value=server.runtime.agent_runtime_arn)
             self.servers[entry.name] = server
         if not self.servers:

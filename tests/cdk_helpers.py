@@ -71,6 +71,12 @@ class Assembly:
                     found[output["Export"]["Name"]] = (stack_name, output["Value"])
         return found
 
+    def resolve_stack_output(self, value: Any) -> tuple[str, Any]:
+        """Follow a weak reference (Fn::GetStackOutput) to the producing stack and the output's value."""
+        assert isinstance(value, dict) and "Fn::GetStackOutput" in value, f"not a weak reference: {value!r}"
+        arg = value["Fn::GetStackOutput"]
+        return arg["StackName"], self.templates[arg["StackName"]]["Outputs"][arg["OutputName"]]["Value"]
+
     def resolve_import(self, value: Any) -> tuple[str, Any]:
         """Follow an Fn::ImportValue to the producing stack and the value it exports."""
         assert isinstance(value, dict) and "Fn::ImportValue" in value, f"not a cross-stack import: {value!r}"
@@ -101,6 +107,6 @@ def evaluate(expression: Any, lookup: Callable[[str, Any], str]) -> Any:
             template, variables = (arg, {}) if isinstance(arg, str) else arg
             values = {name: evaluate(v, lookup) for name, v in variables.items()}
             return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1)) or lookup("Ref", m.group(1)), template)
-        if fn in ("Ref", "Fn::GetAtt", "Fn::ImportValue"):
+        if fn in ("Ref", "Fn::GetAtt", "Fn::ImportValue", "Fn::GetStackOutput"):
             return lookup(fn.removeprefix("Fn::"), arg)
     raise AssertionError(f"cannot evaluate {expression!r}")

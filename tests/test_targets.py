@@ -118,6 +118,33 @@ def test_adding_an_entry_changes_its_shard_pair_and_no_other_stack(tmp_path: Pat
     assert changed == {f"mcpgw-dev-mcp-targets-{shard_of('newcomer', 4)}"}  # an existing server has no runtime
 
 
+def test_removing_a_hosted_entry_empties_its_shard_pair_and_touches_nothing_else(
+    tmp_path: Path, example_three_targets: Assembly
+) -> None:
+    entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump({"targets": [e for e in entries if e["name"] != "orders"]}))
+
+    assembly = synthesize(create_app(load_context(targetsFile=str(path))))
+
+    shard = shard_of("orders", 4)
+    pair = {f"mcpgw-dev-mcp-servers-{shard}", f"mcpgw-dev-mcp-targets-{shard}"}
+    changed = {s.stack_name for s in assembly.stacks if s.template != example_three_targets.template(s.stack_name)}
+    assert changed == pair
+    for stack_name in pair:
+        # The stack stays, empty, so the deploy deletes the runtime, target and sync it held.
+        assert list(assembly.get_stack_by_name(stack_name).template["Resources"]) == ["EmptyShard"]
+
+
+def test_no_server_stack_is_locked_by_an_export(example_three_targets: Assembly) -> None:
+    # A strong reference (export/import) from a targets stack would stop the servers stack, which deploys
+    # first, from deleting a removed entry's runtime; the servers stacks are referenced weakly.
+    for stack_name, template in example_three_targets.templates.items():
+        if "-mcp-servers-" in stack_name:
+            assert not [o for o in template.get("Outputs", {}).values() if "Export" in o], stack_name
+    assert '"Fn::ImportValue": "mcpgw-dev-mcp-servers' not in json.dumps(example_three_targets.templates)
+
+
 def test_existing_server_target_uses_its_own_provider_and_a_dynamic_secret_reference(example_three_targets: Assembly) -> None:
     stack = f"mcpgw-dev-mcp-targets-{shard_of('billing', 4)}"
     resources = example_three_targets.template(stack)["Resources"]
