@@ -44,29 +44,37 @@ class McpTargetsStack(Stack):
         names = config.names
         for entry in config.shard(shard):
             label = pascal(entry.name)
-            if isinstance(entry, HostedTarget):
-                server = servers.servers[entry.name]
+            server = servers.servers.get(entry.name) if isinstance(entry, HostedTarget) else None
+            if server is None:
+                provider_name = names.target_provider(entry.name)
+                provider = self._existing_provider(label, entry, provider_name)
+                endpoint, scopes, wait_for = entry.endpoint, list(entry.scopes), []
+            else:
                 pool = server.inbound_pool
                 if pool is runtime_pool:
                     provider, provider_name = runtime_pool_provider, names.credential_provider
                 else:
                     provider_name = names.target_provider(entry.name)
                     provider = self._pool_provider(label, pool, provider_name)
-                target = GatewayMcpTarget(
-                    self,
-                    label,
-                    gateway=gateway,
-                    gateway_name=names.gateway,
-                    gateway_role=gateway_role,
-                    target_name=entry.name,
-                    description=entry.description,
-                    endpoint=runtime_invocation_url(server.runtime.agent_runtime_arn),
-                    provider_arn=provider.credential_provider_arn,
-                    provider_name=provider_name,
-                    scopes=[pool.scope_string],
-                    # Creating the target synchronizes its tools at once, with a token from the pool's new domain.
-                    wait_for=[self._gate(label, pool, pool is runtime_pool)],
-                )
+                endpoint = runtime_invocation_url(server.runtime.agent_runtime_arn)
+                scopes = [pool.scope_string]
+                # Creating the target synchronizes its tools at once, with a token from the pool's new domain.
+                wait_for = [self._gate(label, pool, pool is runtime_pool)]
+            target = GatewayMcpTarget(
+                self,
+                label,
+                gateway=gateway,
+                gateway_name=names.gateway,
+                gateway_role=gateway_role,
+                target_name=entry.name,
+                description=entry.description,
+                endpoint=endpoint,
+                provider_arn=provider.credential_provider_arn,
+                provider_name=provider_name,
+                scopes=scopes,
+                wait_for=wait_for,
+            )
+            if server is not None:
                 # An image-only change updates the runtime in place and leaves the target (and the gateway's
                 # cached catalog) untouched; the image hash as trigger re-synchronizes on every new image.
                 sync = GatewayTargetSync(
@@ -80,23 +88,6 @@ class McpTargetsStack(Stack):
                     retain=config.retain_data,
                 )
                 name_logical_id(sync.resource, f"{label}Sync")
-            else:
-                provider_name = names.target_provider(entry.name)
-                provider = self._existing_provider(label, entry, provider_name)
-                target = GatewayMcpTarget(
-                    self,
-                    label,
-                    gateway=gateway,
-                    gateway_name=names.gateway,
-                    gateway_role=gateway_role,
-                    target_name=entry.name,
-                    description=entry.description,
-                    endpoint=entry.endpoint,
-                    provider_arn=provider.credential_provider_arn,
-                    provider_name=provider_name,
-                    scopes=list(entry.scopes),
-                    wait_for=[],
-                )
             name_logical_id(target.target, f"{label}Target")
             name_logical_id(target.oauth_policy.policy, f"{label}OAuthPolicy")
             CfnOutput(self, f"{label}TargetId", value=target.target.target_id)

@@ -6,7 +6,6 @@ import base64
 import copy
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -14,11 +13,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
-import httpx2
 import mcp_types as types
 import pytest
 import uvicorn
@@ -29,6 +27,7 @@ from moto import mock_aws
 from starlette.responses import JSONResponse
 
 from app_config import shard_of
+from tests.mcp_fixtures import ServerProcess, free_port, wait_for
 from tools import mcp_check, smoke
 from tools.mcp_steps import SEARCH_TOOL
 
@@ -46,50 +45,16 @@ SECRET = "S3CRET-smoke-do-not-print-5f0c9a7e1d2b4c6a8e0f"
 ARN = f"arn:aws:bedrock-agentcore:{REGION}:123456789012"
 
 
-def wait_until(ready: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout} s")
-        time.sleep(0.02)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def answers(port: int) -> bool:
-    try:
-        return httpx2.get(f"http://127.0.0.1:{port}/mcp", timeout=0.5).status_code > 0
-    except httpx2.TransportError:
-        return False
-
-
 # The real server, started the way the container starts it.
 
 
 @pytest.fixture(scope="module")
-def local_url() -> str:
-    port = free_port()
-    env = {**os.environ, "MCP_HOST": "127.0.0.1", "MCP_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "server.py"], cwd=ROOT / "mcp_server", env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+def local_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    server = ServerProcess.start(tmp_path_factory.mktemp("local-server"))
     try:
-        wait_until(lambda: process.poll() is not None or answers(port), "local MCP server")
-        if process.poll() is not None:
-            pytest.fail(f"server.py exited with {process.returncode}: {process.stderr.read()[-2000:]}")
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @pytest.mark.xdist_group("local-server")
@@ -183,7 +148,7 @@ class FakeGateway:
 
     def __enter__(self) -> "FakeGateway":
         self._thread.start()
-        wait_until(lambda: self._server.started or not self._thread.is_alive(), "fake gateway")
+        wait_for(lambda: self._server.started or not self._thread.is_alive(), "fake gateway")
         assert self._server.started, "the fake gateway failed to start (see the uvicorn log above)"
         return self
 
