@@ -182,17 +182,26 @@ class PythonHandlerProvider(Construct):
         *,
         handler_module: str,
         purpose: str,
-        environment: dict[str, str],
+        wait: Duration,
         on_event_timeout: Duration,
         is_complete_timeout: Duration,
         query_interval: Duration,
-        total_timeout: Duration,
         log_retention_days: int,
         retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self._settings: dict[str, Any] = {}
         self._granted: set[tuple[int, str]] = set()
+        wait_seconds = int(wait.to_seconds())
+        # The handlers enforce `wait` themselves, so their message (naming what they waited for), not the
+        # framework's bare "Operation timed out", reaches CloudFormation; the framework waits a margin longer,
+        # in whole query intervals as it requires. An environment variable, not a resource property: changing
+        # the bound must not update (and so re-run) the custom resources.
+        environment = {"WAIT_TIMEOUT_SECONDS": str(wait_seconds)}
+        interval = int(query_interval.to_seconds())
+        total = -(-(wait_seconds + int(PROVIDER_TIMEOUT_MARGIN.to_seconds())) // interval) * interval
+        # CloudFormation's own bound (1 h by default) brought near ours, in case the framework itself fails.
+        self.service_timeout = Duration.seconds(min(total + 300, 3600))
         self.on_event_function, self.on_event_role, self.on_event_log_group = self._handler(
             "OnEvent", f"{handler_module}.on_event", purpose, environment, on_event_timeout, log_retention_days, retain
         )
@@ -220,7 +229,7 @@ class PythonHandlerProvider(Construct):
             on_event_handler=self.on_event_function,
             is_complete_handler=self.is_complete_function,
             query_interval=query_interval,
-            total_timeout=total_timeout,
+            total_timeout=Duration.seconds(total),
             framework_on_event_role=self.framework_on_event_role,
             framework_complete_and_timeout_role=self.framework_waiter_role,
             log_group=self.framework_log_group,

@@ -6,7 +6,7 @@ from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from gateway_constructs.python_handlers import PROVIDER_TIMEOUT_MARGIN, PythonHandlerProvider
+from gateway_constructs.python_handlers import PythonHandlerProvider
 
 SERVICE = "bedrock-agentcore"
 DEFAULT_SYNC_TIMEOUT = Duration.minutes(15)
@@ -41,20 +41,15 @@ class GatewayTargetSync(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         wait_seconds = int(timeout.to_seconds())
-        interval = int(SYNC_QUERY_INTERVAL.to_seconds())
-        # The framework needs a total timeout that is a whole number of query intervals.
-        total = -(-(wait_seconds + int(PROVIDER_TIMEOUT_MARGIN.to_seconds())) // interval) * interval
         self.handlers = PythonHandlerProvider.shared(
             self,
             "GatewayTargetSyncHandlers",
             handler_module="target_sync.handler",
             purpose="SynchronizeGatewayTargets after an MCP server image change",
-            # An environment variable, not a resource property: changing the bound must not trigger a sync.
-            environment={"WAIT_TIMEOUT_SECONDS": str(wait_seconds)},
+            wait=timeout,
             on_event_timeout=Duration.seconds(min(wait_seconds, int(MAX_ON_EVENT_TIMEOUT.to_seconds()))),
             is_complete_timeout=Duration.minutes(1),
             query_interval=SYNC_QUERY_INTERVAL,
-            total_timeout=Duration.seconds(total),
             log_retention_days=log_retention_days,
             retain=retain,
         )
@@ -80,8 +75,7 @@ class GatewayTargetSync(Construct):
             # Only these three properties: a change of any of them (a new image, another target) is an Update,
             # and an Update is a sync. The physical id is <gateway id>/<target id>, stable across updates.
             properties={"GatewayIdentifier": gateway_id, "TargetId": target_id, "Trigger": trigger},
-            # CloudFormation's own bound (1 h by default) is brought near ours, in case the framework itself fails.
             # An Update that changes only this (or the ServiceToken) is answered without a sync by the handler.
-            service_timeout=Duration.seconds(min(total + 300, 3600)),
+            service_timeout=self.handlers.service_timeout,
         )
         self.physical_id = self.resource.ref

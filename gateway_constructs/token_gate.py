@@ -7,7 +7,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from gateway_constructs.python_handlers import PROVIDER_TIMEOUT_MARGIN, PythonHandlerProvider
+from gateway_constructs.python_handlers import PythonHandlerProvider
 
 DEFAULT_GATE_TIMEOUT = Duration.minutes(10)
 GATE_QUERY_INTERVAL = Duration.seconds(10)
@@ -37,21 +37,16 @@ class TokenEndpointGate(Construct):
         timeout: Duration = DEFAULT_GATE_TIMEOUT,
     ) -> None:
         super().__init__(scope, construct_id)
-        wait_seconds = int(timeout.to_seconds())
-        interval = int(GATE_QUERY_INTERVAL.to_seconds())
-        # The framework needs a total timeout that is a whole number of query intervals.
-        total = -(-(wait_seconds + int(PROVIDER_TIMEOUT_MARGIN.to_seconds())) // interval) * interval
         self.handlers = PythonHandlerProvider.shared(
             self,
             "TokenEndpointGateHandlers",
             handler_module="token_gate.handler",
             purpose="wait for a Cognito token endpoint to issue client-credentials tokens",
-            environment={"WAIT_TIMEOUT_SECONDS": str(wait_seconds)},
+            wait=timeout,
             on_event_timeout=Duration.seconds(30),
             # One DescribeUserPoolClient and one token request with a 10 s timeout, with room for their retries.
             is_complete_timeout=Duration.minutes(1),
             query_interval=GATE_QUERY_INTERVAL,
-            total_timeout=Duration.seconds(total),
             log_retention_days=log_retention_days,
             retain=retain,
         )
@@ -72,5 +67,5 @@ class TokenEndpointGate(Construct):
                 "TokenEndpoint": token_endpoint,
                 "Scope": scope_string,
             },
-            service_timeout=Duration.seconds(min(total + 300, 3600)),
+            service_timeout=self.handlers.service_timeout,
         )
