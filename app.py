@@ -16,7 +16,7 @@ from stacks.limits import LimitError, check_limits
 
 CONTEXT_KEYS = (
     "env", "environments", "namePrefix", "region", "account", "mcpProtocolVersions",
-    "targetsFile", "targetShards", "maxTargetsPerGateway",
+    "targetsFile", "targetShards", "maxTargetsPerGateway", "targetSyncTimeoutMinutes",
 )
 
 

@@ -118,6 +118,7 @@ class AppConfig:
     mcp_versions: tuple[str, ...]
     retain_data: bool
     log_retention_days: int
+    sync_timeout_minutes: int
     tags: Mapping[str, str]
     targets: tuple[TargetEntry, ...]
     shards: int
@@ -193,6 +194,10 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     max_targets = context.get("maxTargetsPerGateway", DEFAULT_MAX_TARGETS)
     if not isinstance(max_targets, int) or isinstance(max_targets, bool) or max_targets < 1:
         raise ConfigError("maxTargetsPerGateway", max_targets, "must be a positive integer (the account's quota)")
+    sync_timeout = context.get("targetSyncTimeoutMinutes", 15)
+    # The provider framework and CloudFormation's own custom-resource bound (1 h) must outlast the wait.
+    if not isinstance(sync_timeout, int) or isinstance(sync_timeout, bool) or not 1 <= sync_timeout <= 50:
+        raise ConfigError("targetSyncTimeoutMinutes", sync_timeout, "must be whole minutes from 1 to 50")
     targets_file = Path(context.get("targetsFile") or DEFAULT_TARGETS_FILE)
     try:
         targets = load_targets(targets_file if targets_file.is_absolute() else ROOT / targets_file, max_targets=max_targets)
@@ -226,6 +231,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         mcp_versions=tuple(versions),
         targets=targets,
         shards=shards,
+        sync_timeout_minutes=sync_timeout,
         retain_data=retain,
         log_retention_days=retention,
         tags=tags,

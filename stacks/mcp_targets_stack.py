@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnWaitConditionHandle, SecretValue, Stack
+from aws_cdk import CfnOutput, CfnWaitConditionHandle, Duration, SecretValue, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -86,6 +86,7 @@ class McpTargetsStack(Stack):
                     trigger=server.image.asset_hash,
                     log_retention_days=config.log_retention_days,
                     retain=config.retain_data,
+                    timeout=Duration.minutes(config.sync_timeout_minutes),
                 )
                 name_logical_id(sync.resource, f"{label}Sync")
             name_logical_id(target.target, f"{label}Target")

@@ -45,6 +45,7 @@ def test_flags_override_the_environment_block() -> None:
         (load_context(mcpProtocolVersions=["2024-11-05"]), "mcpProtocolVersions", "2024-11-05", "2025-03-26, 2025-06-18"),
         (load_context(mcpProtocolVersions=[]), "mcpProtocolVersions", [], "non-empty list"),
         (load_context(targetShards=0), "targetShards", 0, "from 1 to 20"),
+        (load_context(targetSyncTimeoutMinutes=90), "targetSyncTimeoutMinutes", 90, "from 1 to 50"),
         (load_context(maxTargetsPerGateway="many"), "maxTargetsPerGateway", "many", "positive integer"),
         (env_override(retainData="yes"), "environments.dev.retainData", "yes", "true or false"),
         (env_override(logRetentionDays=10), "environments.dev.logRetentionDays", 10, "retention period"),

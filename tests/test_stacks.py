@@ -188,6 +188,10 @@ def test_sync_follows_the_target_and_the_image(dev: Assembly) -> None:
     (image,) = _docker_assets(dev, SERVER)
     runtime = dev.template(SERVER)["Resources"]["OrdersRuntime"]["Properties"]
     image_tag = json.dumps(runtime["AgentRuntimeArtifact"]["ContainerConfiguration"]["ContainerUri"])
+    # The sync's wait bound comes from cdk.json (targetSyncTimeoutMinutes: 15).
+    handler = next(r for r in dev.template(TARGET)["Resources"].values()
+                   if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler", "").endswith("target_sync.handler.on_event"))
+    assert handler["Properties"]["Environment"]["Variables"]["WAIT_TIMEOUT_SECONDS"] == "900"
     # The trigger is the hash the runtime's image is tagged with: a new image is a new trigger.
     assert len(properties["Trigger"]) == 64 and properties["Trigger"] in image_tag
 
