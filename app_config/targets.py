@@ -22,6 +22,10 @@ DEFAULT_MAX_TARGETS = 100
 DEFAULT_SHARDS = 4
 
 
+# Entry names end up in Cognito domain, pool and credential provider names beside the shared ones.
+RESERVED_NAMES = ("gateway", "runtime")
+
+
 class TargetsError(ValueError):
     """A targets file the app refuses; the message names the entry and the field (the caller names the file)."""
 
@@ -75,6 +79,11 @@ def load_targets(path: Path, *, max_targets: int = DEFAULT_MAX_TARGETS) -> tuple
     entries = document["targets"]
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
+        if entry["name"] in RESERVED_NAMES:
+            raise TargetsError(
+                f"targets[{index}].name {entry['name']!r} is reserved: the shared pools and the runtime pool's "
+                f"credential provider are named after {', '.join(RESERVED_NAMES)}"
+            )
         if entry["name"] in seen:
             raise TargetsError(
                 f"targets[{index}].name {entry['name']!r} duplicates targets[{seen[entry['name']]}]: "

@@ -68,6 +68,8 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
         ([HOSTED, {**EXISTING, "name": "orders"}],
          "targets[1].name 'orders' duplicates targets[0]: target names are the gateway's tool prefixes and must be unique"),
         ([], "targets: [] is invalid: must list at least 1"),
+        # It would take the shared runtime pool's domain and credential provider names.
+        ([{**EXISTING, "name": "runtime"}], "targets[0].name 'runtime' is reserved"),
     ],
 )
 def test_each_rule_names_the_entry_and_field(tmp_path: Path, entries: list, expected: str) -> None:
