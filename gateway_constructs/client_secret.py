@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from aws_cdk import SecretValue, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from gateway_constructs import name_logical_id
+from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge
 
 _SECRET_PATH = "UserPoolClient.ClientSecret"
@@ -56,3 +59,29 @@ class UserPoolClientSecret(Construct):
             "CDK's AWS SDK custom-resource handler: the managed policy only lets it write its own CloudWatch logs.",
         )
         self.secret_value = SecretValue.resource_attribute(self.resource.get_response_field(_SECRET_PATH))
+
+
+def pool_credential_provider(
+    scope: Construct, label: str, *, pool: M2MUserPool, provider_name: str, log_group: logs.ILogGroup
+) -> agentcore.OAuth2CredentialProvider:
+    """An OAuth2 credential provider for `pool`'s client-credentials client, its secret read in `scope`'s stack.
+
+    Declares `<label>ClientSecret` and `<label>OAuthProvider` (also the provider's logical id) in `scope`.
+    """
+    secret = UserPoolClientSecret(
+        scope,
+        f"{label}ClientSecret",
+        user_pool_id=pool.user_pool.user_pool_id,
+        user_pool_client_id=pool.client.user_pool_client_id,
+        log_group=log_group,
+    )
+    provider = agentcore.OAuth2CredentialProvider.using_custom(
+        scope,
+        f"{label}OAuthProvider",
+        o_auth2_credential_provider_name=provider_name,
+        discovery_url=pool.discovery_url,
+        client_id=pool.client.user_pool_client_id,
+        client_secret=secret.secret_value,
+    )
+    name_logical_id(provider, f"{label}OAuthProvider")
+    return provider

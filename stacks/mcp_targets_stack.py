@@ -11,7 +11,7 @@ from constructs import Construct
 
 from app_config import AppConfig, ExistingTarget, HostedTarget
 from gateway_constructs import name_logical_id, pascal
-from gateway_constructs.client_secret import UserPoolClientSecret
+from gateway_constructs.client_secret import pool_credential_provider
 from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.mcp_target import GatewayMcpTarget
@@ -118,23 +118,7 @@ class McpTargetsStack(Stack):
             self._sdk_logs = managed_log_group(
                 self, "SdkCallLogs", retention_days=self.config.log_retention_days, retain=self.config.retain_data
             )
-        secret = UserPoolClientSecret(
-            self,
-            f"{label}ClientSecret",
-            user_pool_id=pool.user_pool.user_pool_id,
-            user_pool_client_id=pool.client.user_pool_client_id,
-            log_group=self._sdk_logs,
-        )
-        provider = agentcore.OAuth2CredentialProvider.using_custom(
-            self,
-            f"{label}OAuthProvider",
-            o_auth2_credential_provider_name=name,
-            discovery_url=pool.discovery_url,
-            client_id=pool.client.user_pool_client_id,
-            client_secret=secret.secret_value,
-        )
-        name_logical_id(provider, f"{label}OAuthProvider")
-        return provider
+        return pool_credential_provider(self, label, pool=pool, provider_name=name, log_group=self._sdk_logs)
 
     def _existing_provider(
         self, label: str, entry: ExistingTarget, name: str
