@@ -17,12 +17,13 @@ from app_config.targets import (
     TargetEntry,
     TargetsError,
     load_targets,
+    pascal,
     shard_of,
 )
 
 __all__ = [
     "AppConfig", "ConfigError", "ExistingTarget", "HostedTarget", "Names", "TargetEntry", "TargetsError",
-    "load_config", "shard_of",
+    "load_config", "pascal", "shard_of",
 ]
 
 # Protocol versions the AgentCore Gateway accepts (aws_bedrockagentcore.MCPProtocolVersion in aws-cdk-lib 2.275).

@@ -58,6 +58,11 @@ class ExistingTarget:
 TargetEntry = Union[HostedTarget, ExistingTarget]
 
 
+def pascal(name: str) -> str:
+    """`orders-v2` -> `OrdersV2`: the construct ids, logical ids and output keys derived from an entry's name."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
 def shard_of(name: str, shards: int) -> int:
     """Stable across runs, machines and the rest of the file (unlike Python's salted hash())."""
     return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % shards

@@ -14,7 +14,3 @@ def name_logical_id(construct: IConstruct, logical_id: str) -> None:
     cfn = construct.node.default_child if not isinstance(construct, CfnResource) else construct
     cfn.override_logical_id(logical_id)
 
-
-def pascal(name: str) -> str:
-    """`orders-v2` -> `OrdersV2`: construct ids and logical ids derived from a config entry's name."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))

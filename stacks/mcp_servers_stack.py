@@ -7,8 +7,8 @@ from typing import Any
 from aws_cdk import Aws, CfnOutput, CfnWaitConditionHandle, CrossStackReferences, ReferenceStrength, Stack
 from constructs import Construct
 
-from app_config import AppConfig, HostedTarget
-from gateway_constructs import name_logical_id, pascal
+from app_config import AppConfig, HostedTarget, pascal
+from gateway_constructs import name_logical_id
 from gateway_constructs.hosted_server import HostedMcpServer
 from gateway_constructs.m2m_user_pool import M2MUserPool
 

@@ -9,8 +9,8 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from app_config import AppConfig, ExistingTarget, HostedTarget
-from gateway_constructs import name_logical_id, pascal
+from app_config import AppConfig, ExistingTarget, HostedTarget, pascal
+from gateway_constructs import name_logical_id
 from gateway_constructs.client_secret import pool_credential_provider
 from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool

@@ -657,10 +657,6 @@ def test_the_target_id_comes_only_from_the_entry_shard_stack(keyed_by: str) -> N
 
 def test_the_smoke_reads_outputs_the_app_declares(dev) -> None:
     """Stack names, artifact ids and output keys the smoke reads exist in the synthesized app (cdk.json's shards)."""
-    from gateway_constructs import pascal
-
-    for name in ("orders", "orders-v2", "a1-b-c2"):
-        assert smoke.pascal(name) == pascal(name)
     stack_names = {
         artifact_id: artifact["properties"]["stackName"]
         for artifact_id, artifact in dev.manifest["artifacts"].items()

@@ -20,7 +20,7 @@ import boto3
 import httpx2
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app_config.targets import DEFAULT_SHARDS, shard_of
+from app_config.targets import DEFAULT_SHARDS, pascal, shard_of
 from tools.mcp_steps import (
     CAUSE_SYNC,
     CheckFailed,
@@ -63,12 +63,6 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 AwsClients = Callable[[str, str | None], Any]
 Sleep = Callable[[float], Awaitable[Any]]
-
-
-# A copy of gateway_constructs.pascal (which imports aws_cdk, that the smoke does without); a test keeps them equal.
-def pascal(name: str) -> str:
-    """`orders-v2` -> `OrdersV2`: how the app names an entry's outputs (<Pascal>TargetId) and artifact ids."""
-    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
 @dataclass(frozen=True)
