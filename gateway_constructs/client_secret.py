@@ -5,13 +5,12 @@ from __future__ import annotations
 from aws_cdk import SecretValue, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from gateway_constructs import name_logical_id
 from gateway_constructs.m2m_user_pool import M2MUserPool
-from gateway_constructs.nag import acknowledge
+from gateway_constructs.sdk_calls import sdk_call
 
 _SECRET_PATH = "UserPoolClient.ClientSecret"
 
@@ -26,7 +25,14 @@ class UserPoolClientSecret(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, user_pool_id: str, user_pool_client_id: str, log_group: logs.ILogGroup
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        user_pool_id: str,
+        user_pool_client_id: str,
+        retention_days: int,
+        retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -39,30 +45,21 @@ class UserPoolClientSecret(Construct):
             output_paths=[_SECRET_PATH],
             logging=cr.Logging.with_data_hidden(),
         )
-        self.resource = cr.AwsCustomResource(
+        self.resource = sdk_call(
             self,
             "Describe",
             resource_type="Custom::UserPoolClientSecret",
+            statements=[iam.PolicyStatement(actions=["cognito-idp:DescribeUserPoolClient"], resources=[pool_arn])],
             on_create=call,
             on_update=call,
-            policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["cognito-idp:DescribeUserPoolClient"], resources=[pool_arn])]
-            ),
-            install_latest_aws_sdk=False,
-            log_group=log_group,
-        )
-        # The handler is a stack-wide singleton function, created beside this construct, not inside it.
-        handler = stack.node.find_child("AWS" + cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace("-", ""))
-        acknowledge(
-            handler.node.find_child("ServiceRole"),
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-            "CDK's AWS SDK custom-resource handler: the managed policy only lets it write its own CloudWatch logs.",
+            retention_days=retention_days,
+            retain=retain,
         )
         self.secret_value = SecretValue.resource_attribute(self.resource.get_response_field(_SECRET_PATH))
 
 
 def pool_credential_provider(
-    scope: Construct, label: str, *, pool: M2MUserPool, provider_name: str, log_group: logs.ILogGroup
+    scope: Construct, label: str, *, pool: M2MUserPool, provider_name: str, retention_days: int, retain: bool
 ) -> agentcore.OAuth2CredentialProvider:
     """An OAuth2 credential provider for `pool`'s client-credentials client, its secret read in `scope`'s stack.
 
@@ -73,7 +70,8 @@ def pool_credential_provider(
         f"{label}ClientSecret",
         user_pool_id=pool.user_pool.user_pool_id,
         user_pool_client_id=pool.client.user_pool_client_id,
-        log_group=log_group,
+        retention_days=retention_days,
+        retain=retain,
     )
     provider = agentcore.OAuth2CredentialProvider.using_custom(
         scope,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
-from gateway_constructs.log_groups import managed_log_group
+from gateway_constructs.sdk_calls import ServiceCreatedLogGroup
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
 
@@ -25,6 +26,7 @@ class HostedMcpServer(Construct):
         inbound_pool: M2MUserPool,
         log_retention_days: int,
         retain: bool,
+        tags: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.inbound_pool = inbound_pool
@@ -45,15 +47,15 @@ class HostedMcpServer(Construct):
                 inbound_pool.discovery_url, allowed_clients=[inbound_pool.client.user_pool_client_id]
             ),
         )
-        # The service creates this log group on the first invocation and never deletes it. Declaring it here,
-        # before any invocation (the target that first calls the runtime lives in a later stack), gives it a
-        # retention and lets `cdk destroy` remove it in dev.
-        self.log_group = managed_log_group(
+        # The service creates this log group with the runtime and never deletes it or expires its events.
+        self.log_group = ServiceCreatedLogGroup(
             self,
             "Logs",
             log_group_name=f"/aws/bedrock-agentcore/runtimes/{self.runtime.agent_runtime_id}-DEFAULT",
             retention_days=log_retention_days,
             retain=retain,
+            tags=tags,
+            after=self.runtime,
         )
         self._acknowledge_execution_role_wildcards()
 

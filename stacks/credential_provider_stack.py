@@ -9,7 +9,6 @@ from constructs import Construct
 
 from app_config import AppConfig
 from gateway_constructs.client_secret import pool_credential_provider
-from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool
 
 
@@ -23,8 +22,7 @@ class CredentialProviderStack(Stack):
             "Runtime",
             pool=runtime_pool,
             provider_name=config.names.credential_provider,
-            log_group=managed_log_group(
-                self, "SdkCallLogs", retention_days=config.log_retention_days, retain=config.retain_data
-            ),
+            retention_days=config.log_retention_days,
+            retain=config.retain_data,
         )
         CfnOutput(self, "CredentialProviderArn", value=self.provider.credential_provider_arn)

@@ -55,6 +55,7 @@ class McpServersStack(Stack):
                 inbound_pool=pool,
                 log_retention_days=config.log_retention_days,
                 retain=config.retain_data,
+                tags=config.tags,
             )
             name_logical_id(server.runtime, f"{label}Runtime")
             # Weak (Fn::GetStackOutput, no export): removing an entry deletes its runtime from this stack,

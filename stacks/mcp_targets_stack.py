@@ -12,7 +12,6 @@ from constructs import Construct
 from app_config import AppConfig, ExistingTarget, HostedTarget, pascal
 from gateway_constructs import name_logical_id
 from gateway_constructs.client_secret import pool_credential_provider
-from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.mcp_target import GatewayMcpTarget
 from gateway_constructs.runtime_url import runtime_invocation_url
@@ -40,7 +39,6 @@ class McpTargetsStack(Stack):
         self.config = config
         self.targets: dict[str, GatewayMcpTarget] = {}
         self._gates: dict[str, TokenEndpointGate] = {}
-        self._sdk_logs = None
         names = config.names
         for entry in config.shard(shard):
             label = pascal(entry.name)
@@ -114,11 +112,10 @@ class McpTargetsStack(Stack):
 
     def _pool_provider(self, label: str, pool: M2MUserPool, name: str) -> agentcore.OAuth2CredentialProvider:
         """A provider for a hosted server with its own pool; the secret is read here, as in CredentialProviderStack."""
-        if self._sdk_logs is None:
-            self._sdk_logs = managed_log_group(
-                self, "SdkCallLogs", retention_days=self.config.log_retention_days, retain=self.config.retain_data
-            )
-        return pool_credential_provider(self, label, pool=pool, provider_name=name, log_group=self._sdk_logs)
+        return pool_credential_provider(
+            self, label, pool=pool, provider_name=name,
+            retention_days=self.config.log_retention_days, retain=self.config.retain_data,
+        )
 
     def _existing_provider(
         self, label: str, entry: ExistingTarget, name: str

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from app_config import shard_of
-from tests.cdk_helpers import ROOT, Assembly
+from tests.cdk_helpers import ROOT, Assembly, evaluate
 from tools import replacement_guard
 
 # Every resource type the app declares, with its lifecycle decision. A new type fails
@@ -36,6 +36,11 @@ ALWAYS_DELETED = {
     "Custom::GatewayTargetSync",
     "Custom::TokenEndpointGate",
     "AWS::CloudFormation::WaitConditionHandle",  # keeps an empty shard's stack deployable
+    # The runtime's own log group is adopted through SDK calls; whether the group outlives the stack is their
+    # on-delete call (test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev), not a DeletionPolicy.
+    "Custom::ServiceCreatedLogGroup",
+    "Custom::LogGroupRetention",
+    "Custom::LogGroupTags",
 }
 
 
@@ -86,12 +91,37 @@ def test_every_log_group_has_the_environment_retention(env_name: str, days: int,
     assert {g["Properties"]["RetentionInDays"] for g in groups} == {days}
 
 
-def test_the_runtime_log_group_is_declared_so_destroy_removes_it(dev: Assembly) -> None:
-    groups = dev.resources(f"mcpgw-dev-mcp-servers-{shard_of('orders', 4)}", "AWS::Logs::LogGroup")
-    (group,) = groups.values()
-    assert group["Properties"]["LogGroupName"] == {
-        "Fn::Join": ["", ["/aws/bedrock-agentcore/runtimes/", {"Fn::GetAtt": ["OrdersRuntime", "AgentRuntimeId"]}, "-DEFAULT"]]
-    }
+@pytest.mark.parametrize(("env_name", "days"), [("dev", 14), ("prod", 365)])
+def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
+    env_name: str, days: int, request: pytest.FixtureRequest
+) -> None:
+    # AgentCore creates it with the runtime (a LogGroup of that name would fail "already exists"), without
+    # retention, and never deletes it: the app adopts it idempotently.
+    assembly: Assembly = request.getfixturevalue(env_name)
+    stack = f"mcpgw-{env_name}-mcp-servers-{shard_of('orders', 4)}"
+
+    def call(resource_type: str, event: str) -> dict | None:
+        (_, resource) = assembly.single(stack, resource_type)
+        body = resource["Properties"].get(event)
+        return json.loads(evaluate(body, lambda kind, arg: f"<{arg[0] if isinstance(arg, list) else arg}>")) if body else None
+
+    name = "/aws/bedrock-agentcore/runtimes/<OrdersRuntime>-DEFAULT"
+    create = call("Custom::ServiceCreatedLogGroup", "Create")
+    assert (create["action"], create["parameters"], create["ignoreErrorCodesMatching"]) == (
+        "createLogGroup", {"logGroupName": name}, "ResourceAlreadyExistsException"
+    )
+    delete = call("Custom::ServiceCreatedLogGroup", "Delete")
+    if env_name == "prod":
+        assert delete is None
+    else:
+        assert (delete["action"], delete["parameters"]) == ("deleteLogGroup", {"logGroupName": name})
+    for event in ("Create", "Update"):
+        retention = call("Custom::LogGroupRetention", event)
+        assert retention["parameters"] == {"logGroupName": name, "retentionInDays": days}
+    tags = call("Custom::LogGroupTags", "Create")["parameters"]["tags"]
+    assert tags["environment"] == env_name and tags["cost-centre"] == f"platform-{env_name}"
+    (adopt_id, adopt) = assembly.single(stack, "Custom::ServiceCreatedLogGroup")
+    assert "OrdersRuntime" in adopt["DependsOn"]
 
 
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
