@@ -25,8 +25,6 @@ from gateway_constructs.python_handlers import HANDLERS_DIR
 from gateway_constructs.target_sync import GatewayTargetSync
 from gateway_constructs.token_gate import TokenEndpointGate
 
-# Meant to keep these tests on one worker; see the synth fixture for why it cannot be relied on.
-pytestmark = pytest.mark.xdist_group("custom_resource_constructs")
 
 GATEWAY_ID = "mcpgw-dev-gateway-abcdefghij"
 GATEWAY_ARN = f"arn:aws:bedrock-agentcore:eu-west-1:123456789012:gateway/{GATEWAY_ID}"
@@ -112,9 +110,8 @@ def build(
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    # pytest-xdist's loadgroup does not group under pytest 9 (it renames node ids pytest no longer reads), so
-    # each worker may build this. They take turns on one outdir: CDK skips bundling when the asset directory
-    # (named by its source hash) exists, so pip runs once per test session.
+    # Each xdist worker may build this (pytest-xdist's loadgroup does not group under pytest 9). They take turns
+    # on one outdir: CDK skips bundling when the asset directory (named by its source hash) exists.
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     outdir = shared / "custom-resource-constructs.out"

@@ -23,8 +23,6 @@ from mcp_types import INVALID_PARAMS, METHOD_NOT_FOUND, PARSE_ERROR
 
 from tests.mcp_fixtures import MCP_HEADERS, SERVER_DIR, ServerProcess, free_port, json_rpc_reply, rpc, wait_for
 
-pytestmark = pytest.mark.xdist_group("mcp_server")
-
 T = TypeVar("T")
 # The version AgentCore Gateway speaks to its MCP targets (protocolConfiguration.mcp.supportedVersions).
 GATEWAY_PROTOCOL_VERSION = "2025-03-26"

@@ -57,7 +57,6 @@ def local_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         server.stop()
 
 
-@pytest.mark.xdist_group("local-server")
 def test_smoke_no_auth_passes_against_the_local_server(local_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert smoke.main(["--url", local_url, "--no-auth"]) == 0
     out = capsys.readouterr().out
@@ -68,7 +67,6 @@ def test_smoke_no_auth_passes_against_the_local_server(local_url: str, capsys: p
     assert "search" not in out  # the local server has no gateway search tool
 
 
-@pytest.mark.xdist_group("local-server")
 def test_smoke_runs_as_a_module_the_way_make_smoke_does(local_url: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tools.smoke", "--url", local_url, "--no-auth"],
@@ -78,7 +76,6 @@ def test_smoke_runs_as_a_module_the_way_make_smoke_does(local_url: str) -> None:
     assert "OK: 4 steps passed" in done.stdout
 
 
-@pytest.mark.xdist_group("local-server")
 def test_mcp_check_calls_every_local_tool(local_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert mcp_check.main(["--url", local_url], environ={}) == 0
     out = capsys.readouterr().out
@@ -86,7 +83,6 @@ def test_mcp_check_calls_every_local_tool(local_url: str, capsys: pytest.Capture
     assert "call updateOrder" in out and "-> 456" in out
 
 
-@pytest.mark.xdist_group("local-server")
 def test_mcp_check_list_only_calls_nothing(local_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert mcp_check.main(["--url", local_url, "--list-only"], environ={}) == 0
     out = capsys.readouterr().out
@@ -322,7 +318,6 @@ GATEWAY_STEPS = [
 ]
 
 
-@pytest.mark.xdist_group("fake-gateway")
 @pytest.mark.parametrize("shape", ["text", "structured"])
 def test_gateway_smoke_passes_end_to_end(deployed: Deployed, shape: str, capsys: pytest.CaptureFixture[str]) -> None:
     deployed.fake.state.search_shape = shape
@@ -341,7 +336,6 @@ def test_shard_stacks_of_the_two_entries_differ() -> None:
     assert ORDERS_TARGETS != BILLING_TARGETS
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_another_entry_is_checked_with_the_target_option(deployed: Deployed, capsys) -> None:
     deployed.fake.state.prefix = OTHER
     assert deployed.run("--target", OTHER) == 0
@@ -351,7 +345,6 @@ def test_another_entry_is_checked_with_the_target_option(deployed: Deployed, cap
     assert f"target {OTHER} ({deployed.outputs[BILLING_TARGETS]['BillingTargetId']})" in out
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_outputs_file_keyed_by_cdk_artifact_ids_is_accepted(deployed: Deployed, capsys) -> None:
     # The app's construct ids (stacks/__init__.py): Cognito, Gateway, CredentialProvider, McpServers<N>, McpTargets<N>.
     def artifact_id(stack_name: str) -> str:
@@ -363,7 +356,6 @@ def test_outputs_file_keyed_by_cdk_artifact_ids_is_accepted(deployed: Deployed, 
     assert f"target {PREFIX} ({deployed.outputs[ORDERS_TARGETS]['OrdersTargetId']})" in capsys.readouterr().out
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_tools_list_pages_are_followed(deployed: Deployed, capsys) -> None:
     deployed.fake.state.page_size = 1
     assert deployed.run() == 0
@@ -372,7 +364,6 @@ def test_tools_list_pages_are_followed(deployed: Deployed, capsys) -> None:
     assert "3 tools" in capsys.readouterr().out
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_a_cursor_that_never_ends_fails_the_list_step(deployed: Deployed, capsys) -> None:
     deployed.fake.state.page_size, deployed.fake.state.endless_cursor = 1, True
     assert deployed.run() == 1
@@ -380,7 +371,6 @@ def test_a_cursor_that_never_ends_fails_the_list_step(deployed: Deployed, capsys
     assert "FAILED at step 'list tools': tools/list returned cursor '0' twice; pagination never ends" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_rejected_token_is_blamed_on_the_token_or_authorizer(deployed: Deployed, capsys) -> None:
     deployed.fake.state.accept_tokens = False
     assert deployed.run() == 1
@@ -389,7 +379,6 @@ def test_rejected_token_is_blamed_on_the_token_or_authorizer(deployed: Deployed,
     assert "likely cause: token/authorizer" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_expired_token_shows_the_gateway_challenge(deployed: Deployed, capsys) -> None:
     deployed.fake.state.token_lifetime = -60
     assert deployed.run() == 1
@@ -398,7 +387,6 @@ def test_expired_token_shows_the_gateway_challenge(deployed: Deployed, capsys) -
     assert "likely cause: token/authorizer" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_wrong_client_secret_fails_at_the_token_step(deployed: Deployed, capsys) -> None:
     deployed.fake.state.secret = "another-secret"
     assert deployed.run() == 1
@@ -408,7 +396,6 @@ def test_wrong_client_secret_fails_at_the_token_step(deployed: Deployed, capsys)
     assert deployed.fake.state.bearer_seen == []  # nothing reached the gateway
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_token_endpoint_5xx_is_retried_with_backoff_without_real_sleeps(deployed: Deployed) -> None:
     deployed.fake.state.token_503s = 2
     assert deployed.run() == 0
@@ -416,7 +403,6 @@ def test_token_endpoint_5xx_is_retried_with_backoff_without_real_sleeps(deployed
     assert len(deployed.fake.state.token_requests) == 3
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_token_endpoint_that_keeps_failing_gives_up(deployed: Deployed, capsys) -> None:
     deployed.fake.state.token_503s = 99
     assert deployed.run("--token-attempts", "3") == 1
@@ -424,7 +410,6 @@ def test_token_endpoint_that_keeps_failing_gives_up(deployed: Deployed, capsys) 
     assert "token endpoint failed 3 times, last: HTTP 503" in capsys.readouterr().err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_tools_under_another_target_name_fail_the_search_with_the_sync_cause(deployed: Deployed, capsys) -> None:
     # The gateway serves orders___* only; the billing entry is deployed (its stack has an id) but not in the catalog.
     assert deployed.run("--target", OTHER) == 1
@@ -434,7 +419,6 @@ def test_tools_under_another_target_name_fail_the_search_with_the_sync_cause(dep
     assert "likely cause: target sync" in err and f"target {target_id} is READY" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_an_entry_without_a_target_id_output_is_named_in_the_cause(deployed: Deployed, capsys) -> None:
     # No such entry deployed: the sync cause says which output of which stack was looked for.
     assert deployed.run("--target", "payments") == 1
@@ -443,7 +427,6 @@ def test_an_entry_without_a_target_id_output_is_named_in_the_cause(deployed: Dep
     assert f"no PaymentsTargetId output in mcpgw-dev-mcp-targets-{shard_of('payments', 4)}" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_shards_option_picks_the_entry_stack_of_that_many_shards(deployed: Deployed, capsys) -> None:
     # Deployed with -c targetShards=2: the orders entry lives in another stack than with cdk.json's 4.
     assert shard_of(PREFIX, 2) != shard_of(PREFIX, 4)
@@ -469,7 +452,6 @@ def test_bad_target_or_shards_are_refused_before_anything_runs(argv: list[str], 
     assert complaint in capsys.readouterr().err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_stale_catalog_fails_the_list_step_and_reports_the_target_status(deployed: Deployed, capsys) -> None:
     deployed.fake.state.hide_from_list = {f"{PREFIX}___updateOrder"}
     control = boto3.client("bedrock-agentcore-control", region_name=REGION)
@@ -500,7 +482,6 @@ def test_stale_catalog_fails_the_list_step_and_reports_the_target_status(deploye
     assert f"target {target_id} is SYNCHRONIZE_UNSUCCESSFUL (initialize returned 401)" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 @pytest.mark.parametrize("fail_as", ["result", "protocol"])
 def test_tool_error_is_blamed_on_the_runtime_or_its_oauth(deployed: Deployed, fail_as: str, capsys) -> None:
     deployed.fake.state.failing_tool, deployed.fake.state.fail_as = f"{PREFIX}___updateOrder", fail_as
@@ -510,7 +491,6 @@ def test_tool_error_is_blamed_on_the_runtime_or_its_oauth(deployed: Deployed, fa
     assert "likely cause: runtime/OAuth" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_failing_search_tool_points_at_the_gateway_search_configuration(deployed: Deployed, capsys) -> None:
     deployed.fake.state.failing_tool = SEARCH_TOOL
     assert deployed.run() == 1
@@ -518,14 +498,12 @@ def test_failing_search_tool_points_at_the_gateway_search_configuration(deployed
     assert "FAILED at step 'search'" in err and "searchType SEMANTIC" in err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_unexpected_tool_result_fails_the_call(deployed: Deployed, capsys) -> None:
     deployed.fake.state.update_returns = 999
     assert deployed.run() == 1
     assert "returned 999, expected 456" in capsys.readouterr().err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 @pytest.mark.parametrize("scenario", ["passes", "wrong secret", "rejected token", "tool error"])
 def test_secret_and_token_never_reach_output_or_logs(
     deployed: Deployed, scenario: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
@@ -579,7 +557,6 @@ def _cloudformation_stub(outputs: dict[str, dict[str, str]], stacks: list[str], 
     return cloudformation, stub
 
 
-@pytest.mark.xdist_group("fake-gateway")
 @pytest.mark.parametrize(
     ("extra", "target", "targets_stack"),
     [
@@ -606,7 +583,6 @@ def test_outputs_are_read_from_cloudformation_by_stack_name(
     assert f"target {target} (TGT-FROM-CFN)" in out
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_missing_targets_stack_only_loses_the_target_id(deployed: Deployed, capsys) -> None:
     stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", ORDERS_TARGETS]
     cloudformation, stub = _cloudformation_stub(deployed.outputs, stacks, missing={ORDERS_TARGETS})
@@ -617,7 +593,6 @@ def test_missing_targets_stack_only_loses_the_target_id(deployed: Deployed, caps
     assert f"target {PREFIX} (no OrdersTargetId in {ORDERS_TARGETS})" in out
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_missing_stack_fails_the_outputs_step_with_a_deploy_hint(deployed: Deployed, capsys) -> None:
     stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", ORDERS_TARGETS]
     cloudformation, stub = _cloudformation_stub(deployed.outputs, stacks, missing={"mcpgw-dev-cognito"})
@@ -677,7 +652,6 @@ def test_target_names_follow_the_config_schema() -> None:
 # tools.mcp_check against the fake gateway: the bearer token comes from the environment and stays unprinted.
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_mcp_check_sends_the_bearer_token_from_the_environment(gateway_server: FakeGateway, capsys) -> None:
     gateway_server.state = Fake()
     token = gateway_server.issue(3600)
@@ -689,7 +663,6 @@ def test_mcp_check_sends_the_bearer_token_from_the_environment(gateway_server: F
     assert token not in captured.out + captured.err
 
 
-@pytest.mark.xdist_group("fake-gateway")
 def test_mcp_check_without_a_token_is_refused(gateway_server: FakeGateway, capsys) -> None:
     gateway_server.state = Fake()
     assert mcp_check.main(["--url", f"{gateway_server.base}/mcp"], environ={}) == 1
