@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,20 @@ class Assembly:
         templates = {stack.stack_name: stack.template for stack in assembly.stacks}
         manifest = json.loads((outdir / "manifest.json").read_text())
         return cls(outdir, templates, manifest)
+
+    def artifact_id(self, stack_name: str) -> str:
+        return next(
+            artifact_id for artifact_id, artifact in self.manifest["artifacts"].items()
+            if artifact["type"] == "aws:cloudformation:stack" and artifact["properties"].get("stackName") == stack_name
+        )
+
+    def template_bytes(self, stack_name: str) -> int:
+        return (self.outdir / f"{self.artifact_id(stack_name)}.template.json").stat().st_size
+
+    def docker_images(self, stack_name: str) -> list[dict]:
+        """The Docker image assets a stack publishes, from its asset manifest."""
+        manifest = json.loads((self.outdir / f"{self.artifact_id(stack_name)}.assets.json").read_text())
+        return list(manifest.get("dockerImages", {}).values())
 
     def template(self, stack_name: str) -> dict:
         return self.templates[stack_name]

@@ -94,7 +94,7 @@ def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: As
     assert dev.resolve_import(allowed) == (COGNITO, {"Ref": "RuntimeUserPoolClient"})
     assert _discovery_pool(dev, jwt["DiscoveryUrl"]) == "RuntimeUserPool"
 
-    images = _docker_assets(dev, SERVER)
+    images = dev.docker_images(SERVER)
     assert len(images) == 1
     (image,) = images
     assert image["source"]["platform"] == "linux/arm64"
@@ -185,7 +185,7 @@ def test_sync_follows_the_target_and_the_image(dev: Assembly) -> None:
     assert dev.resolve_import(properties["GatewayIdentifier"]) == (
         GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]}
     )
-    (image,) = _docker_assets(dev, SERVER)
+    (image,) = dev.docker_images(SERVER)
     runtime = dev.template(SERVER)["Resources"]["OrdersRuntime"]["Properties"]
     image_tag = json.dumps(runtime["AgentRuntimeArtifact"]["ContainerConfiguration"]["ContainerUri"])
     # The sync's wait bound comes from cdk.json (targetSyncTimeoutMinutes: 15).
@@ -291,22 +291,3 @@ def _imports_as_names(dev: Assembly):
         return _pseudo(kind, arg)
 
     return lookup
-
-
-def _docker_assets(dev: Assembly, stack: str) -> list[dict]:
-    artifact = next(
-        a for a in dev.manifest["artifacts"].values()
-        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName") == stack
-    )
-    assets_file = next(
-        a["properties"]["file"] for a in dev.manifest["artifacts"].values()
-        if a["type"] == "cdk:asset-manifest" and a["properties"]["file"].startswith(artifact_id_of(dev, stack))
-    )
-    return list(json.loads((dev.outdir / assets_file).read_text()).get("dockerImages", {}).values())
-
-
-def artifact_id_of(dev: Assembly, stack: str) -> str:
-    return next(
-        artifact_id for artifact_id, a in dev.manifest["artifacts"].items()
-        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName") == stack
-    )

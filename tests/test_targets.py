@@ -10,7 +10,7 @@ import yaml
 
 from app import create_app, synthesize
 from app_config import ConfigError, ExistingTarget, HostedTarget, load_config, shard_of
-from stacks.limits import LIMITS, LimitError, check_limits
+from stacks.limits import LIMITS, LimitError, check_limits, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context
 
 HOSTED = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
@@ -179,10 +179,7 @@ def test_every_secret_in_any_template_is_a_reference(example_three_targets: Asse
 
 def test_each_shard_stays_under_half_of_every_cloudformation_limit(example_three_targets: Assembly) -> None:
     for stack_name, template in example_three_targets.templates.items():
-        size = (example_three_targets.outdir / f"{_artifact(example_three_targets, stack_name)}.template.json").stat().st_size
-        from stacks.limits import usage
-
-        for what, value in usage(template, size).items():
+        for what, value in usage(template, example_three_targets.template_bytes(stack_name)).items():
             assert value <= LIMITS[what] / 2, f"{stack_name}: {what} {value}"
 
 
@@ -212,10 +209,3 @@ def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(tmp_path:
     (gate,) = [r for r in targets.values() if r["Type"] == "Custom::TokenEndpointGate"]
     assert "PrivateUserPoolDomain" in json.dumps(gate["Properties"])
     assert set(targets["PrivateTarget"]["DependsOn"]) >= {"PrivateOAuthPolicy"}
-
-
-def _artifact(assembly: Assembly, stack_name: str) -> str:
-    return next(
-        artifact_id for artifact_id, a in assembly.manifest["artifacts"].items()
-        if a["type"] == "aws:cloudformation:stack" and a["properties"].get("stackName") == stack_name
-    )
