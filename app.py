@@ -15,8 +15,16 @@ from stacks import GatewayApp, build
 from stacks.limits import LimitError, check_limits
 
 CONTEXT_KEYS = (
-    "env", "environments", "namePrefix", "region", "account", "mcpProtocolVersions",
-    "targetsFile", "targetShards", "maxTargetsPerGateway", "targetSyncTimeoutMinutes",
+    "env",
+    "environments",
+    "namePrefix",
+    "region",
+    "account",
+    "mcpProtocolVersions",
+    "targetsFile",
+    "targetShards",
+    "maxTargetsPerGateway",
+    "targetSyncTimeoutMinutes",
 )
 
 

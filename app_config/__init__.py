@@ -22,15 +22,46 @@ from app_config.targets import (
 )
 
 __all__ = [
-    "AppConfig", "ConfigError", "ExistingTarget", "HostedTarget", "Names", "TargetEntry", "TargetsError",
-    "load_config", "pascal", "shard_of",
+    "AppConfig",
+    "ConfigError",
+    "ExistingTarget",
+    "HostedTarget",
+    "Names",
+    "TargetEntry",
+    "TargetsError",
+    "load_config",
+    "pascal",
+    "shard_of",
 ]
 
 # Protocol versions the AgentCore Gateway accepts (aws_bedrockagentcore.MCPProtocolVersion in aws-cdk-lib 2.275).
 SUPPORTED_MCP_VERSIONS = ("2025-03-26", "2025-06-18")
 
 # CloudWatch Logs accepts only these retention periods (days); gateway_constructs.log_groups maps them.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 # Tags every environment must set; `project` and `environment` are added by the app.
 REQUIRED_TAGS = ("owner", "cost-centre")
@@ -46,12 +77,27 @@ _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 
 # Service name rules (CloudFormation schemas, see ARCHITECTURE.md), checked on every derived name.
 NAME_RULES: Mapping[str, tuple[re.Pattern[str], str]] = {
-    "gateway": (re.compile(r"^([0-9a-z][-]?){1,48}$"), "lowercase letters, digits and single hyphens, at most 48 characters"),
-    "runtime": (re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,47}$"), "a letter, then letters, digits or underscores, at most 48 characters"),
+    "gateway": (
+        re.compile(r"^([0-9a-z][-]?){1,48}$"),
+        "lowercase letters, digits and single hyphens, at most 48 characters",
+    ),
+    "runtime": (
+        re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,47}$"),
+        "a letter, then letters, digits or underscores, at most 48 characters",
+    ),
     "target": (re.compile(r"^([0-9a-zA-Z][-]?){1,100}$"), "letters, digits and single hyphens, at most 100 characters"),
-    "credential provider": (re.compile(r"^[a-zA-Z0-9\-_]{1,128}$"), "letters, digits, hyphens and underscores, at most 128 characters"),
-    "stack": (re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"), "a letter, then letters, digits or hyphens, at most 128 characters"),
-    "cognito domain": (re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"), "lowercase letters, digits and hyphens, at most 63 characters (with the 12-digit account id)"),
+    "credential provider": (
+        re.compile(r"^[a-zA-Z0-9\-_]{1,128}$"),
+        "letters, digits, hyphens and underscores, at most 128 characters",
+    ),
+    "stack": (
+        re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"),
+        "a letter, then letters, digits or hyphens, at most 128 characters",
+    ),
+    "cognito domain": (
+        re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
+        "lowercase letters, digits and hyphens, at most 63 characters (with the 12-digit account id)",
+    ),
 }
 
 
@@ -146,11 +192,15 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     """
     environments = context.get("environments")
     if not isinstance(environments, Mapping) or not environments:
-        raise ConfigError("environments", environments, "must be a non-empty map of environment name to settings in cdk.json")
+        raise ConfigError(
+            "environments", environments, "must be a non-empty map of environment name to settings in cdk.json"
+        )
 
     env_name = context.get("env", "dev")
     if env_name not in environments:
-        raise ConfigError("env", env_name, f"must be one of the environments in cdk.json: {', '.join(sorted(environments))}")
+        raise ConfigError(
+            "env", env_name, f"must be one of the environments in cdk.json: {', '.join(sorted(environments))}"
+        )
     if not _ENV_NAME.match(env_name):
         raise ConfigError("env", env_name, "must match ^[a-z][a-z0-9]{0,7}$ (it is part of every resource name)")
 
@@ -164,13 +214,16 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     prefix = _require(settings, "namePrefix", where)
     if not isinstance(prefix, str) or len(prefix) > 20 or not _PREFIX.match(prefix):
         raise ConfigError(
-            "namePrefix", prefix,
+            "namePrefix",
+            prefix,
             "must be 1-20 lowercase letters or digits in hyphen-separated groups, starting with a letter "
             "(it starts every stack, gateway, runtime, user pool and Cognito domain name)",
         )
     for word in COGNITO_RESERVED_WORDS:
         if word in f"{prefix}-{env_name}":
-            raise ConfigError("namePrefix", prefix, f"must not contain '{word}': Cognito rejects domain prefixes containing it")
+            raise ConfigError(
+                "namePrefix", prefix, f"must not contain '{word}': Cognito rejects domain prefixes containing it"
+            )
 
     region = _require(settings, "region", where)
     if not isinstance(region, str) or not _REGION.match(region):
@@ -180,7 +233,9 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     if account is not None:
         account = str(account)
         if not _ACCOUNT.match(account):
-            raise ConfigError("account", account, "must be a 12-digit AWS account id, or unset for an account-agnostic synth")
+            raise ConfigError(
+                "account", account, "must be a 12-digit AWS account id, or unset for an account-agnostic synth"
+            )
 
     versions = context.get("mcpProtocolVersions", ["2025-03-26"])
     if not isinstance(versions, list) or not versions:
@@ -201,7 +256,9 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         raise ConfigError("targetSyncTimeoutMinutes", sync_timeout, "must be whole minutes from 1 to 50")
     targets_file = Path(context.get("targetsFile") or DEFAULT_TARGETS_FILE)
     try:
-        targets = load_targets(targets_file if targets_file.is_absolute() else ROOT / targets_file, max_targets=max_targets)
+        targets = load_targets(
+            targets_file if targets_file.is_absolute() else ROOT / targets_file, max_targets=max_targets
+        )
     except TargetsError as error:
         raise ConfigError("targetsFile", str(targets_file), str(error)) from None
 
@@ -211,17 +268,25 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
 
     retention = settings.get("logRetentionDays", 14)
     if retention not in LOG_RETENTION_DAYS:
-        raise ConfigError(where + "logRetentionDays", retention, "must be a CloudWatch Logs retention period: " + ", ".join(map(str, LOG_RETENTION_DAYS)))
+        raise ConfigError(
+            where + "logRetentionDays",
+            retention,
+            "must be a CloudWatch Logs retention period: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        )
 
     raw_tags = settings.get("tags", {})
     if not isinstance(raw_tags, Mapping):
         raise ConfigError(where + "tags", raw_tags, "must be a map of tag name to value")
     for required in REQUIRED_TAGS:
         if required not in raw_tags:
-            raise ConfigError(f"{where}tags.{required}", None, "is required: every resource carries its owner and cost centre")
+            raise ConfigError(
+                f"{where}tags.{required}", None, "is required: every resource carries its owner and cost centre"
+            )
     for key, value in raw_tags.items():
         if not isinstance(value, str) or not _TAG_VALUE.match(value) or str(key).lower().startswith("aws:"):
-            raise ConfigError(f"{where}tags.{key}", value, "must be a 1-256 character string and the key must not start with 'aws:'")
+            raise ConfigError(
+                f"{where}tags.{key}", value, "must be a 1-256 character string and the key must not start with 'aws:'"
+            )
     tags = {"project": "agentcore-mcp-gateway", "environment": env_name, **raw_tags}
 
     config = AppConfig(
@@ -253,7 +318,9 @@ def _check_derived_names(config: AppConfig) -> None:
         derived.append(("namePrefix", config.name_prefix, "cognito domain", names.domain_prefix(pool, account)))
     for target in config.targets:
         derived.append((f"targets.{target.name}", target.name, "target", target.name))
-        derived.append((f"targets.{target.name}", target.name, "credential provider", names.target_provider(target.name)))
+        derived.append(
+            (f"targets.{target.name}", target.name, "credential provider", names.target_provider(target.name))
+        )
         if isinstance(target, HostedTarget):
             derived.append((f"targets.{target.name}", target.name, "runtime", names.runtime(target.name)))
         if isinstance(target, HostedTarget) and target.own_pool:

@@ -112,8 +112,13 @@ def _entry(index: int, raw: dict[str, Any]) -> TargetEntry:
         return HostedTarget(raw["name"], folder, description, bool(raw.get("ownPool", False)))
     oauth = raw["oauth"]
     return ExistingTarget(
-        raw["name"], raw["endpoint"], description, oauth["discoveryUrl"], oauth["clientId"],
-        tuple(oauth["scopes"]), oauth["clientSecretName"],
+        raw["name"],
+        raw["endpoint"],
+        description,
+        oauth["discoveryUrl"],
+        oauth["clientId"],
+        tuple(oauth["scopes"]),
+        oauth["clientSecretName"],
     )
 
 

@@ -13,4 +13,3 @@ def name_logical_id(construct: IConstruct, logical_id: str) -> None:
     """
     cfn = construct.node.default_child if not isinstance(construct, CfnResource) else construct
     cfn.override_logical_id(logical_id)
-

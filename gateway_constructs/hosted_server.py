@@ -9,9 +9,9 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
-from gateway_constructs.sdk_calls import ServiceCreatedLogGroup
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
+from gateway_constructs.sdk_calls import ServiceCreatedLogGroup
 
 
 class HostedMcpServer(Construct):
@@ -71,8 +71,10 @@ class HostedMcpServer(Construct):
             "log group, whose name carries the service-generated runtime id.",
             "Resource::" + nag_arn(self, "logs", "log-group:*"): "logs:DescribeLogGroups is a list action that "
             "only accepts the log-group:* resource.",
-            "Resource::" + nag_arn(self, "bedrock-agentcore", "workload-identity-directory/default/workload-identity/*"):
-            "The runtime's workload identity is created by the service and named after the runtime id.",
+            "Resource::"
+            + nag_arn(
+                self, "bedrock-agentcore", "workload-identity-directory/default/workload-identity/*"
+            ): "The runtime's workload identity is created by the service and named after the runtime id.",
         }
         for finding, reason in findings.items():
             acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", reason)

@@ -41,7 +41,9 @@ class M2MUserPool(Construct):
             deletion_protection=retain,
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
-        self.invoke_scope = cognito.ResourceServerScope(scope_name=INVOKE_SCOPE, scope_description=f"Invoke the {purpose}")
+        self.invoke_scope = cognito.ResourceServerScope(
+            scope_name=INVOKE_SCOPE, scope_description=f"Invoke the {purpose}"
+        )
         self.resource_server = self.user_pool.add_resource_server(
             "ResourceServer",
             identifier=resource_server_id,

@@ -51,7 +51,9 @@ class GatewayMcpTarget(Construct):
         acknowledge(
             self.oauth_policy.policy,
             "AwsSolutions-IAM5[Resource::"
-            + nag_arn(self, "bedrock-agentcore", f"workload-identity-directory/default/workload-identity/{gateway_name}-*")
+            + nag_arn(
+                self, "bedrock-agentcore", f"workload-identity-directory/default/workload-identity/{gateway_name}-*"
+            )
             + "]",
             "The gateway's workload identity is named by the service after the gateway id (<gateway name>-<suffix>); "
             "the wildcard covers only that suffix.",

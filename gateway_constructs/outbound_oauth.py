@@ -31,7 +31,10 @@ class GatewayOutboundOAuthPolicy(Construct):
 
         def agentcore_arn(resource: str, name: str) -> str:
             return stack.format_arn(
-                service="bedrock-agentcore", resource=resource, resource_name=name, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+                service="bedrock-agentcore",
+                resource=resource,
+                resource_name=name,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
             )
 
         directory = agentcore_arn("workload-identity-directory", "default")

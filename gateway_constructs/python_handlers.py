@@ -75,7 +75,9 @@ def _installed_dependencies() -> Path:
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         # Raising (not returning False) keeps CDK from falling back to a Docker build that cannot run here.
-        raise RuntimeError(f"Bundling the custom-resource handlers failed: {' '.join(command)}\n{result.stdout}{result.stderr}")
+        raise RuntimeError(
+            f"Bundling the custom-resource handlers failed: {' '.join(command)}\n{result.stdout}{result.stderr}"
+        )
     # Console scripts of the dependencies (jmespath's jp.py) are of no use in a Lambda.
     shutil.rmtree(staging / "bin", ignore_errors=True)
     try:

@@ -90,7 +90,9 @@ class ServiceCreatedLogGroup(Construct):
                 physical_resource_id=physical_id,
                 ignore_error_codes_matching="ResourceAlreadyExistsException",
             ),
-            on_delete=None if retain else cr.AwsSdkCall(
+            on_delete=None
+            if retain
+            else cr.AwsSdkCall(
                 service="CloudWatchLogs",
                 action="deleteLogGroup",
                 parameters={"logGroupName": log_group_name},

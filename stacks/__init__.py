@@ -29,7 +29,12 @@ class GatewayApp:
     @property
     def stacks(self) -> tuple[Stack, ...]:
         return (
-            self.cognito, self.gateway_role, self.gateway, self.credential_provider, *self.mcp_servers, *self.mcp_targets
+            self.cognito,
+            self.gateway_role,
+            self.gateway,
+            self.credential_provider,
+            *self.mcp_servers,
+            *self.mcp_targets,
         )
 
 
@@ -42,31 +47,62 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     cognito = CognitoStack(app, "Cognito", stack_name=names.stack("cognito"), config=config, **common)
     role = GatewayRoleStack(app, "GatewayRole", stack_name=names.stack("gateway-role"), config=config, **common)
     gateway = GatewayStack(
-        app, "Gateway", stack_name=names.stack("gateway"), config=config,
-        role=role.role, inbound_pool=cognito.gateway_pool, **common,
+        app,
+        "Gateway",
+        stack_name=names.stack("gateway"),
+        config=config,
+        role=role.role,
+        inbound_pool=cognito.gateway_pool,
+        **common,
     )
     provider = CredentialProviderStack(
-        app, "CredentialProvider", stack_name=names.stack("credential-provider"), config=config,
-        runtime_pool=cognito.runtime_pool, **common,
+        app,
+        "CredentialProvider",
+        stack_name=names.stack("credential-provider"),
+        config=config,
+        runtime_pool=cognito.runtime_pool,
+        **common,
     )
     servers, targets = [], []
     for shard in range(config.shards):
         server_stack = McpServersStack(
-            app, f"McpServers{shard}", stack_name=names.stack(f"mcp-servers-{shard}"), config=config, shard=shard,
-            runtime_pool=cognito.runtime_pool, **common,
+            app,
+            f"McpServers{shard}",
+            stack_name=names.stack(f"mcp-servers-{shard}"),
+            config=config,
+            shard=shard,
+            runtime_pool=cognito.runtime_pool,
+            **common,
         )
-        targets.append(McpTargetsStack(
-            app, f"McpTargets{shard}", stack_name=names.stack(f"mcp-targets-{shard}"), config=config, shard=shard,
-            gateway=gateway.gateway, gateway_role=role.role, runtime_pool=cognito.runtime_pool,
-            runtime_pool_provider=provider.provider, servers=server_stack, **common,
-        ))
+        targets.append(
+            McpTargetsStack(
+                app,
+                f"McpTargets{shard}",
+                stack_name=names.stack(f"mcp-targets-{shard}"),
+                config=config,
+                shard=shard,
+                gateway=gateway.gateway,
+                gateway_role=role.role,
+                runtime_pool=cognito.runtime_pool,
+                runtime_pool_provider=provider.provider,
+                servers=server_stack,
+                **common,
+            )
+        )
         servers.append(server_stack)
     # Exported whether or not an entry uses them today: CDK adds an export with its first consumer and drops it
     # with its last, and dropping it would fail (the producer deploys before the consumer lets go), so removing
     # the last entry of a kind could not deploy. Kept exports make the shared stacks independent of the entries.
     for stack, values in (
-        (cognito, (cognito.runtime_pool.user_pool.user_pool_id, cognito.runtime_pool.user_pool.user_pool_arn,
-                   cognito.runtime_pool.client.user_pool_client_id, cognito.runtime_pool.domain.domain_name)),
+        (
+            cognito,
+            (
+                cognito.runtime_pool.user_pool.user_pool_id,
+                cognito.runtime_pool.user_pool.user_pool_arn,
+                cognito.runtime_pool.client.user_pool_client_id,
+                cognito.runtime_pool.domain.domain_name,
+            ),
+        ),
         (role, (role.role.role_name,)),
         (gateway, (gateway.gateway.gateway_id, gateway.gateway.gateway_arn)),
         (provider, (provider.provider.credential_provider_arn,)),

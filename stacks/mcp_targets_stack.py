@@ -113,13 +113,15 @@ class McpTargetsStack(Stack):
     def _pool_provider(self, label: str, pool: M2MUserPool, name: str) -> agentcore.OAuth2CredentialProvider:
         """A provider for a hosted server with its own pool; the secret is read here, as in CredentialProviderStack."""
         return pool_credential_provider(
-            self, label, pool=pool, provider_name=name,
-            retention_days=self.config.log_retention_days, retain=self.config.retain_data,
+            self,
+            label,
+            pool=pool,
+            provider_name=name,
+            retention_days=self.config.log_retention_days,
+            retain=self.config.retain_data,
         )
 
-    def _existing_provider(
-        self, label: str, entry: ExistingTarget, name: str
-    ) -> agentcore.OAuth2CredentialProvider:
+    def _existing_provider(self, label: str, entry: ExistingTarget, name: str) -> agentcore.OAuth2CredentialProvider:
         provider = agentcore.OAuth2CredentialProvider.using_custom(
             self,
             f"{label}OAuthProvider",

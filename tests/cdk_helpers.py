@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
 def load_context(**overrides: Any) -> dict:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context.update(overrides)
@@ -33,7 +34,8 @@ class Assembly:
 
     def artifact_id(self, stack_name: str) -> str:
         return next(
-            artifact_id for artifact_id, artifact in self.manifest["artifacts"].items()
+            artifact_id
+            for artifact_id, artifact in self.manifest["artifacts"].items()
             if artifact["type"] == "aws:cloudformation:stack" and artifact["properties"].get("stackName") == stack_name
         )
 
@@ -107,7 +109,7 @@ def evaluate(expression: Any, lookup: Callable[[str, Any], str]) -> Any:
     if isinstance(expression, list):
         return [evaluate(item, lookup) for item in expression]
     if isinstance(expression, dict) and len(expression) == 1:
-        (fn, arg), = expression.items()
+        ((fn, arg),) = expression.items()
         if fn == "Fn::Join":
             separator, parts = arg
             return separator.join(evaluate(parts, lookup))

@@ -8,7 +8,8 @@ from tests.cdk_helpers import Assembly, load_context
 
 
 def synthesize(**context_overrides) -> Assembly:
-    from app import create_app, synthesize as synth
+    from app import create_app
+    from app import synthesize as synth
 
     return Assembly.from_cdk_assembly(synth(create_app(load_context(**context_overrides))))
 

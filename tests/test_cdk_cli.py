@@ -28,7 +28,11 @@ def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess:
         env.pop(credential, None)  # synth must not need them
     return subprocess.run(
         [str(CDK), "--no-notices", "--no-version-reporting", *args, "--output", str(outdir)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 

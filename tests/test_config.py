@@ -26,7 +26,12 @@ def test_defaults_load() -> None:
 
 def test_flags_override_the_environment_block() -> None:
     config = load_config(load_context(env="prod", region="eu-west-1", account="123456789012", namePrefix="acme"))
-    assert (config.env_name, config.region, config.account, config.name_prefix) == ("prod", "eu-west-1", "123456789012", "acme")
+    assert (config.env_name, config.region, config.account, config.name_prefix) == (
+        "prod",
+        "eu-west-1",
+        "123456789012",
+        "acme",
+    )
     assert config.retain_data is True
 
 
@@ -42,14 +47,24 @@ def test_flags_override_the_environment_block() -> None:
         (load_context(region="us-east"), "region", "us-east", "AWS region code"),
         (load_context(region="US-EAST-1"), "region", "US-EAST-1", "AWS region code"),
         (load_context(account="12345"), "account", "12345", "12-digit"),
-        (load_context(mcpProtocolVersions=["2024-11-05"]), "mcpProtocolVersions", "2024-11-05", "2025-03-26, 2025-06-18"),
+        (
+            load_context(mcpProtocolVersions=["2024-11-05"]),
+            "mcpProtocolVersions",
+            "2024-11-05",
+            "2025-03-26, 2025-06-18",
+        ),
         (load_context(mcpProtocolVersions=[]), "mcpProtocolVersions", [], "non-empty list"),
         (load_context(targetShards=0), "targetShards", 0, "from 1 to 20"),
         (load_context(targetSyncTimeoutMinutes=90), "targetSyncTimeoutMinutes", 90, "from 1 to 50"),
         (load_context(maxTargetsPerGateway="many"), "maxTargetsPerGateway", "many", "positive integer"),
         (env_override(retainData="yes"), "environments.dev.retainData", "yes", "true or false"),
         (env_override(logRetentionDays=10), "environments.dev.logRetentionDays", 10, "retention period"),
-        (env_override(tags={"aws:owner": "x", "owner": "o", "cost-centre": "c"}), "environments.dev.tags.aws:owner", "x", "must not start with 'aws:'"),
+        (
+            env_override(tags={"aws:owner": "x", "owner": "o", "cost-centre": "c"}),
+            "environments.dev.tags.aws:owner",
+            "x",
+            "must not start with 'aws:'",
+        ),
         (env_override(namePrefix=None), "environments.dev.namePrefix", None, "is required"),
         (env_override(tags={"owner": "team"}), "environments.dev.tags.cost-centre", None, "is required"),
     ],

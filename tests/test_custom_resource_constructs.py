@@ -25,7 +25,6 @@ from gateway_constructs.python_handlers import HANDLERS_DIR
 from gateway_constructs.target_sync import GatewayTargetSync
 from gateway_constructs.token_gate import TokenEndpointGate
 
-
 GATEWAY_ID = "mcpgw-dev-gateway-abcdefghij"
 GATEWAY_ARN = f"arn:aws:bedrock-agentcore:eu-west-1:123456789012:gateway/{GATEWAY_ID}"
 TARGET_ID = "ABCDEFGHIJ"
@@ -144,7 +143,8 @@ def test_cdk_nag_acknowledgements_are_few_and_each_on_the_violating_construct(sy
     ours = [
         v
         for v in nag["suppressedViolations"]
-        if "/GatewayTargetSyncHandlers/" in v["acknowledgedAt"] + "/" or "/TokenEndpointGateHandlers/" in v["acknowledgedAt"] + "/"
+        if "/GatewayTargetSyncHandlers/" in v["acknowledgedAt"] + "/"
+        or "/TokenEndpointGateHandlers/" in v["acknowledgedAt"] + "/"
     ]
     for violation in ours:
         (construct,) = violation["violatingConstructs"]
@@ -408,8 +408,14 @@ def test_custom_resources_of_a_stack_share_one_provider_per_kind() -> None:
     stack, _, _, pool = build(app, "Shared")
     for index in range(2):
         GatewayTargetSync(
-            stack, f"MoreSync{index}", gateway_id=GATEWAY_ID, gateway_arn=GATEWAY_ARN, target_id=f"T{index}",
-            trigger="h", log_retention_days=30, retain=False,
+            stack,
+            f"MoreSync{index}",
+            gateway_id=GATEWAY_ID,
+            gateway_arn=GATEWAY_ARN,
+            target_id=f"T{index}",
+            trigger="h",
+            log_retention_days=30,
+            retain=False,
         )
     template = app.synth().get_stack_by_name("Shared").template
     kinds = [r["Type"] for r in template["Resources"].values()]
@@ -424,6 +430,12 @@ def test_a_shared_provider_refuses_different_settings() -> None:
     stack, _, _, _ = build(app, "Conflict")
     with pytest.raises(ValueError, match="is shared: every user must pass the same settings"):
         GatewayTargetSync(
-            stack, "Other", gateway_id=GATEWAY_ID, gateway_arn=GATEWAY_ARN, target_id="T",
-            trigger="h", log_retention_days=7, retain=False,
+            stack,
+            "Other",
+            gateway_id=GATEWAY_ID,
+            gateway_arn=GATEWAY_ARN,
+            target_id="T",
+            trigger="h",
+            log_retention_days=7,
+            retain=False,
         )

@@ -84,7 +84,9 @@ def test_stack_termination_protection(env_name: str, protected: bool, request: p
 
 
 @pytest.mark.parametrize(("env_name", "days"), [("dev", 14), ("prod", 365)])
-def test_every_log_group_has_the_environment_retention(env_name: str, days: int, request: pytest.FixtureRequest) -> None:
+def test_every_log_group_has_the_environment_retention(
+    env_name: str, days: int, request: pytest.FixtureRequest
+) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
     groups = [r for _, _, r in assembly.all_resources() if r["Type"] == "AWS::Logs::LogGroup"]
     assert len(groups) >= 2  # the runtime's and the SDK custom resource's
@@ -103,12 +105,18 @@ def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
     def call(resource_type: str, event: str) -> dict | None:
         (_, resource) = assembly.single(stack, resource_type)
         body = resource["Properties"].get(event)
-        return json.loads(evaluate(body, lambda kind, arg: f"<{arg[0] if isinstance(arg, list) else arg}>")) if body else None
+        return (
+            json.loads(evaluate(body, lambda kind, arg: f"<{arg[0] if isinstance(arg, list) else arg}>"))
+            if body
+            else None
+        )
 
     name = "/aws/bedrock-agentcore/runtimes/<OrdersRuntime>-DEFAULT"
     create = call("Custom::ServiceCreatedLogGroup", "Create")
     assert (create["action"], create["parameters"], create["ignoreErrorCodesMatching"]) == (
-        "createLogGroup", {"logGroupName": name}, "ResourceAlreadyExistsException"
+        "createLogGroup",
+        {"logGroupName": name},
+        "ResourceAlreadyExistsException",
     )
     delete = call("Custom::ServiceCreatedLogGroup", "Delete")
     if env_name == "prod":
@@ -127,8 +135,12 @@ def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
 def test_every_taggable_resource_carries_the_tags(env_name: str, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
-    expected = {"project": "agentcore-mcp-gateway", "environment": env_name, "owner": "platform-team",
-                "cost-centre": f"platform-{env_name}"}
+    expected = {
+        "project": "agentcore-mcp-gateway",
+        "environment": env_name,
+        "owner": "platform-team",
+        "cost-centre": f"platform-{env_name}",
+    }
     checked = 0
     for stack, logical_id, resource in assembly.all_resources():
         if resource["Type"].startswith("Custom::"):
@@ -147,7 +159,8 @@ def test_prod_has_no_unreviewed_replacement(prod: Assembly) -> None:
     recorded = json.loads((ROOT / "tests" / "stable_identities.json").read_text())
     problems = replacement_guard.replacements(recorded, replacement_guard.identities(prod.templates))
     assert not problems, (
-        "This change replaces resources prod cannot afford to lose:\n" + "\n".join(problems)
+        "This change replaces resources prod cannot afford to lose:\n"
+        + "\n".join(problems)
         + "\nIf deliberate: python -m tools.replacement_guard --update, and say why in the pull request."
     )
 
@@ -165,7 +178,7 @@ def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
     assert problems == [
         "mcpgw-prod-credential-provider/RuntimeOAuthProvider (AWS::BedrockAgentCore::OAuth2CredentialProvider) is gone:"
         " a rename of its logical id or stack replaces it",
-        f'{servers}/OrdersRuntime (AWS::BedrockAgentCore::Runtime) would be replaced:'
+        f"{servers}/OrdersRuntime (AWS::BedrockAgentCore::Runtime) would be replaced:"
         ' AgentRuntimeName "mcpgw_prod_orders" -> "renamed"',
     ]
 
@@ -174,8 +187,11 @@ def test_guard_covers_pools_clients_gateway_runtime_and_provider() -> None:
     recorded = json.loads((ROOT / "tests" / "stable_identities.json").read_text())
     types = sorted(v["type"] for v in recorded.values())
     assert types.count("AWS::Cognito::UserPool") == 2 and types.count("AWS::Cognito::UserPoolClient") == 2
-    for resource_type in ("AWS::BedrockAgentCore::Gateway", "AWS::BedrockAgentCore::Runtime",
-                          "AWS::BedrockAgentCore::OAuth2CredentialProvider"):
+    for resource_type in (
+        "AWS::BedrockAgentCore::Gateway",
+        "AWS::BedrockAgentCore::Runtime",
+        "AWS::BedrockAgentCore::OAuth2CredentialProvider",
+    ):
         assert resource_type in types
 
 

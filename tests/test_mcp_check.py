@@ -110,9 +110,7 @@ def test_report_stops_at_the_first_failure_and_renders_table_and_cause() -> None
     lines = report.table().splitlines()
     assert lines[1].split() == ["list", "tools", "PASS", "12", "ms", "1", "tools"]
     assert lines[2].split()[:4] == ["search", "FAIL", "500", "ms"]
-    assert report.summary() == (
-        f"FAILED at step 'search': missing orders___getOrder\nlikely cause: {CAUSE_SYNC}"
-    )
+    assert report.summary() == (f"FAILED at step 'search': missing orders___getOrder\nlikely cause: {CAUSE_SYNC}")
 
 
 def test_report_masks_hidden_values_in_every_detail() -> None:

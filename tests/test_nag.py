@@ -26,11 +26,14 @@ def test_an_unacknowledged_finding_fails_synth() -> None:
     app = create_app(load_context())
     stack = next(c for c in app.node.children if isinstance(c, Stack) and c.stack_name == "mcpgw-dev-gateway-role")
     iam.Role(
-        stack, "TooPowerful",
+        stack,
+        "TooPowerful",
         assumed_by=iam.AccountRootPrincipal(),
         managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AdministratorAccess")],
     )
-    with pytest.raises(Exception, match=r"AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess\]"):
+    with pytest.raises(
+        Exception, match=r"AwsSolutions-IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy/AdministratorAccess\]"
+    ):
         app.synth()
 
 

@@ -61,7 +61,10 @@ def test_smoke_no_auth_passes_against_the_local_server(local_url: str, capsys: p
     assert smoke.main(["--url", local_url, "--no-auth"]) == 0
     out = capsys.readouterr().out
     assert steps(out) == [
-        ("initialize", "PASS"), ("list tools", "PASS"), ("call updateOrder", "PASS"), ("call getOrder", "PASS"),
+        ("initialize", "PASS"),
+        ("list tools", "PASS"),
+        ("call updateOrder", "PASS"),
+        ("call getOrder", "PASS"),
     ]
     assert "-> 456" in out and "-> 123" in out
     assert "search" not in out  # the local server has no gateway search tool
@@ -70,7 +73,10 @@ def test_smoke_no_auth_passes_against_the_local_server(local_url: str, capsys: p
 def test_smoke_runs_as_a_module_the_way_make_smoke_does(local_url: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "tools.smoke", "--url", local_url, "--no-auth"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "OK: 4 steps passed" in done.stdout
@@ -260,16 +266,22 @@ def aws_world(gateway_server: FakeGateway):
         cognito = boto3.client("cognito-idp", region_name=REGION)
         pool = cognito.create_user_pool(PoolName="mcpgw-dev-gateway-pool")["UserPool"]["Id"]
         client = cognito.create_user_pool_client(
-            UserPoolId=pool, ClientName="mcpgw-dev-gateway-client", GenerateSecret=True, ClientSecret=SECRET,
+            UserPoolId=pool,
+            ClientName="mcpgw-dev-gateway-client",
+            GenerateSecret=True,
+            ClientSecret=SECRET,
         )["UserPoolClient"]
         control = boto3.client("bedrock-agentcore-control", region_name=REGION)
         gateway = control.create_gateway(
-            name="mcpgw-dev-gateway", roleArn="arn:aws:iam::123456789012:role/gw", protocolType="MCP",
+            name="mcpgw-dev-gateway",
+            roleArn="arn:aws:iam::123456789012:role/gw",
+            protocolType="MCP",
             authorizerType="CUSTOM_JWT",
         )
         target, billing = (
             control.create_gateway_target(
-                gatewayIdentifier=gateway["gatewayId"], name=name,
+                gatewayIdentifier=gateway["gatewayId"],
+                name=name,
                 targetConfiguration={"mcp": {"mcpServer": {"endpoint": f"https://example.com/{name}/invocations"}}},
             )
             for name in (PREFIX, OTHER)
@@ -313,8 +325,14 @@ def steps(out: str) -> list[tuple[str, str]]:
 
 
 GATEWAY_STEPS = [
-    "stack outputs", "client secret", "token", "initialize", "search", "list tools",
-    f"call {PREFIX}___updateOrder", f"call {PREFIX}___getOrder",
+    "stack outputs",
+    "client secret",
+    "token",
+    "initialize",
+    "search",
+    "list tools",
+    f"call {PREFIX}___updateOrder",
+    f"call {PREFIX}___getOrder",
 ]
 
 
@@ -326,7 +344,10 @@ def test_gateway_smoke_passes_end_to_end(deployed: Deployed, shape: str, capsys:
     state = deployed.fake.state
     [grant] = state.token_requests
     assert grant == {
-        "grant_type": "client_credentials", "scope": SCOPE, "client_id": state.client_id, "secret_ok": True,
+        "grant_type": "client_credentials",
+        "scope": SCOPE,
+        "client_id": state.client_id,
+        "secret_ok": True,
     }
     assert state.bearer_seen and all(seen in {f"Bearer {t}" for t in state.tokens} for seen in state.bearer_seen)
 
@@ -462,17 +483,24 @@ def test_stale_catalog_fails_the_list_step_and_reports_the_target_status(deploye
             "get_gateway_target",
             {
                 "gatewayArn": f"{ARN}:gateway/{gateway_id}",
-                "targetId": target_id, "name": PREFIX, "status": "SYNCHRONIZE_UNSUCCESSFUL",
+                "targetId": target_id,
+                "name": PREFIX,
+                "status": "SYNCHRONIZE_UNSUCCESSFUL",
                 "statusReasons": ["initialize returned 401"],
-                "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+                "createdAt": "2026-01-01T00:00:00Z",
+                "updatedAt": "2026-01-01T00:00:00Z",
                 "targetConfiguration": {"mcp": {"mcpServer": {"endpoint": "https://example.com/invocations"}}},
-                "credentialProviderConfigurations": [{
-                    "credentialProviderType": "OAUTH",
-                    "credentialProvider": {"oauthCredentialProvider": {
-                        "providerArn": f"{ARN}:token-vault/default/oauth2credentialprovider/p",
-                        "scopes": ["mcpgw-dev-runtime/invoke"],
-                    }},
-                }],
+                "credentialProviderConfigurations": [
+                    {
+                        "credentialProviderType": "OAUTH",
+                        "credentialProvider": {
+                            "oauthCredentialProvider": {
+                                "providerArn": f"{ARN}:token-vault/default/oauth2credentialprovider/p",
+                                "scopes": ["mcpgw-dev-runtime/invoke"],
+                            }
+                        },
+                    }
+                ],
             },
             {"gatewayIdentifier": gateway_id, "targetId": target_id},
         )
@@ -506,7 +534,10 @@ def test_unexpected_tool_result_fails_the_call(deployed: Deployed, capsys) -> No
 
 @pytest.mark.parametrize("scenario", ["passes", "wrong secret", "rejected token", "tool error"])
 def test_secret_and_token_never_reach_output_or_logs(
-    deployed: Deployed, scenario: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+    deployed: Deployed,
+    scenario: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     state = deployed.fake.state
     if scenario == "wrong secret":
@@ -547,13 +578,27 @@ def _cloudformation_stub(outputs: dict[str, dict[str, str]], stacks: list[str], 
     stub = Stubber(cloudformation)
     for name in stacks:
         if name in missing:
-            stub.add_client_error("describe_stacks", "ValidationError", f"Stack with id {name} does not exist",
-                                  expected_params={"StackName": name})
+            stub.add_client_error(
+                "describe_stacks",
+                "ValidationError",
+                f"Stack with id {name} does not exist",
+                expected_params={"StackName": name},
+            )
             continue
-        stub.add_response("describe_stacks", {"Stacks": [{
-            "StackName": name, "CreationTime": "2026-01-01T00:00:00Z", "StackStatus": "CREATE_COMPLETE",
-            "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.get(name, {}).items()],
-        }]}, {"StackName": name})
+        stub.add_response(
+            "describe_stacks",
+            {
+                "Stacks": [
+                    {
+                        "StackName": name,
+                        "CreationTime": "2026-01-01T00:00:00Z",
+                        "StackStatus": "CREATE_COMPLETE",
+                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.get(name, {}).items()],
+                    }
+                ]
+            },
+            {"StackName": name},
+        )
     return cloudformation, stub
 
 
@@ -567,7 +612,11 @@ def _cloudformation_stub(outputs: dict[str, dict[str, str]], stacks: list[str], 
     ids=["default", "other-target", "two-shards"],
 )
 def test_outputs_are_read_from_cloudformation_by_stack_name(
-    deployed: Deployed, extra: list[str], target: str, targets_stack: str, capsys,
+    deployed: Deployed,
+    extra: list[str],
+    target: str,
+    targets_stack: str,
+    capsys,
 ) -> None:
     # Only the three stacks the smoke needs: no servers stacks, no other shard, no credential provider.
     deployed.fake.state.prefix = target
@@ -605,8 +654,13 @@ def test_missing_stack_fails_the_outputs_step_with_a_deploy_hint(deployed: Deplo
 
 
 def test_outputs_of_our_environment_win_over_another_environment_in_the_same_file() -> None:
-    dev = {"GatewayUserPoolId": "a", "GatewayClientId": "b", "GatewayTokenEndpoint": "c", "GatewayScope": "d",
-           "GatewayUrl": "https://dev/mcp"}
+    dev = {
+        "GatewayUserPoolId": "a",
+        "GatewayClientId": "b",
+        "GatewayTokenEndpoint": "c",
+        "GatewayScope": "d",
+        "GatewayUrl": "https://dev/mcp",
+    }
     prod = {**dev, "GatewayUrl": "https://prod/mcp"}
     by_stack = {"mcpgw-dev-cognito": dev, "mcpgw-prod-cognito": prod}
     assert smoke.pick_outputs(by_stack, smoke.TargetLayout("mcpgw", "prod"))["GatewayUrl"] == "https://prod/mcp"
@@ -617,16 +671,27 @@ def test_outputs_of_our_environment_win_over_another_environment_in_the_same_fil
 
 @pytest.mark.parametrize("keyed_by", ["stack name", "artifact id"])
 def test_the_target_id_comes_only_from_the_entry_shard_stack(keyed_by: str) -> None:
-    gateway = {"GatewayUserPoolId": "a", "GatewayClientId": "b", "GatewayTokenEndpoint": "c", "GatewayScope": "d",
-               "GatewayUrl": "https://dev/mcp"}
+    gateway = {
+        "GatewayUserPoolId": "a",
+        "GatewayClientId": "b",
+        "GatewayTokenEndpoint": "c",
+        "GatewayScope": "d",
+        "GatewayUrl": "https://dev/mcp",
+    }
     shard = shard_of(PREFIX, 4)
-    stacks = {"cognito": gateway, f"mcp-targets-{shard}": {"OrdersTargetId": "RIGHT"},
-              f"mcp-targets-{(shard + 1) % 4}": {"OrdersTargetId": "STALE"}}
+    stacks = {
+        "cognito": gateway,
+        f"mcp-targets-{shard}": {"OrdersTargetId": "RIGHT"},
+        f"mcp-targets-{(shard + 1) % 4}": {"OrdersTargetId": "STALE"},
+    }
     if keyed_by == "stack name":
         by_stack = {f"mcpgw-dev-{component}": values for component, values in stacks.items()}
     else:
-        by_stack = {"Cognito": gateway, f"McpTargets{shard}": {"OrdersTargetId": "RIGHT"},
-                    f"McpTargets{(shard + 1) % 4}": {"OrdersTargetId": "STALE"}}
+        by_stack = {
+            "Cognito": gateway,
+            f"McpTargets{shard}": {"OrdersTargetId": "RIGHT"},
+            f"McpTargets{(shard + 1) % 4}": {"OrdersTargetId": "STALE"},
+        }
     assert smoke.pick_outputs(by_stack, smoke.TargetLayout("mcpgw", "dev"))["OrdersTargetId"] == "RIGHT"
 
 

@@ -32,15 +32,15 @@ def test_normalization_hides_asset_hashes_only() -> None:
     assert snapshots.normalize(template) == text  # deterministic
 
 
-def test_snapshots_do_not_churn_on_an_unrelated_source_edit(
-    tmp_path: Path, dev: Assembly
-) -> None:
+def test_snapshots_do_not_churn_on_an_unrelated_source_edit(tmp_path: Path, dev: Assembly) -> None:
     # The image asset's hash changes with any edit of mcp_server/; the normalized template must not.
     source = tmp_path / "mcp_server"
     shutil.copytree(ROOT / "mcp_server", source)
     (source / "server.py").write_text((source / "server.py").read_text() + "\n# an unrelated edit\n")
     targets_file = tmp_path / "targets.yaml"
-    targets_file.write_text((ROOT / "config" / "targets.yaml").read_text().replace("path: mcp_server", f"path: {source}"))
+    targets_file.write_text(
+        (ROOT / "config" / "targets.yaml").read_text().replace("path: mcp_server", f"path: {source}")
+    )
 
     assembly = create_app(load_context(targetsFile=str(targets_file))).synth()
 
@@ -51,11 +51,17 @@ def test_snapshots_do_not_churn_on_an_unrelated_source_edit(
         assert edited != before, f"{stack_name}: the edit should change the image hash in the raw template"
         assert snapshots.normalize(edited) == snapshots.normalize(before)
     # The edit reaches the sync trigger (a re-sync on deploy) and nothing outside the image's users.
-    sync = next(r for r in assembly.get_stack_by_name(image_users[1]).template["Resources"].values()
-                if r["Type"] == "Custom::GatewayTargetSync")
-    assert sync["Properties"]["Trigger"] != next(
-        r for r in dev.template(image_users[1])["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync"
-    )["Properties"]["Trigger"]
+    sync = next(
+        r
+        for r in assembly.get_stack_by_name(image_users[1]).template["Resources"].values()
+        if r["Type"] == "Custom::GatewayTargetSync"
+    )
+    assert (
+        sync["Properties"]["Trigger"]
+        != next(
+            r for r in dev.template(image_users[1])["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync"
+        )["Properties"]["Trigger"]
+    )
     for stack_name, template in dev.templates.items():
         if stack_name not in image_users:
             assert assembly.get_stack_by_name(stack_name).template == template, stack_name

@@ -99,7 +99,9 @@ def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: As
     (image,) = images
     assert image["source"]["platform"] == "linux/arm64"
     assert (dev.outdir / image["source"]["directory"] / "Dockerfile").is_file()
-    assert image["source"]["directory"] and "server.py" in {p.name for p in (dev.outdir / image["source"]["directory"]).iterdir()}
+    assert image["source"]["directory"] and "server.py" in {
+        p.name for p in (dev.outdir / image["source"]["directory"]).iterdir()
+    }
 
 
 def test_credential_provider_uses_the_runtime_pool_and_reads_the_secret_in_its_own_stack(dev: Assembly) -> None:
@@ -122,7 +124,10 @@ def test_credential_provider_uses_the_runtime_pool_and_reads_the_secret_in_its_o
     (_, policy) = dev.single(PROVIDER, "AWS::IAM::Policy")
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "cognito-idp:DescribeUserPoolClient"
-    assert evaluate(statement["Resource"], imports) == "arn:aws:cognito-idp:us-east-1:111122223333:userpool/<RuntimeUserPool>"
+    assert (
+        evaluate(statement["Resource"], imports)
+        == "arn:aws:cognito-idp:us-east-1:111122223333:userpool/<RuntimeUserPool>"
+    )
 
 
 def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Assembly) -> None:
@@ -152,9 +157,13 @@ def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> 
     oauth = config["CredentialProvider"]["OauthCredentialProvider"]
     assert oauth["Scopes"] == ["mcpgw-dev-runtime/invoke"]
     assert dev.resolve_import(oauth["ProviderArn"]) == (
-        PROVIDER, {"Fn::GetAtt": ["RuntimeOAuthProvider", "CredentialProviderArn"]}
+        PROVIDER,
+        {"Fn::GetAtt": ["RuntimeOAuthProvider", "CredentialProviderArn"]},
     )
-    assert dev.resolve_import(target["GatewayIdentifier"]) == (GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]})
+    assert dev.resolve_import(target["GatewayIdentifier"]) == (
+        GATEWAY,
+        {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]},
+    )
 
 
 def test_token_gate_sits_between_the_runtime_pool_domain_and_the_target(dev: Assembly) -> None:
@@ -183,14 +192,19 @@ def test_sync_follows_the_target_and_the_image(dev: Assembly) -> None:
     properties = sync["Properties"]
     assert properties["TargetId"] == {"Fn::GetAtt": ["OrdersTarget", "TargetId"]}
     assert dev.resolve_import(properties["GatewayIdentifier"]) == (
-        GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]}
+        GATEWAY,
+        {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]},
     )
     (image,) = dev.docker_images(SERVER)
     runtime = dev.template(SERVER)["Resources"]["OrdersRuntime"]["Properties"]
     image_tag = json.dumps(runtime["AgentRuntimeArtifact"]["ContainerConfiguration"]["ContainerUri"])
     # The sync's wait bound comes from cdk.json (targetSyncTimeoutMinutes: 15).
-    handler = next(r for r in dev.template(TARGET)["Resources"].values()
-                   if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler", "").endswith("target_sync.handler.on_event"))
+    handler = next(
+        r
+        for r in dev.template(TARGET)["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and r["Properties"].get("Handler", "").endswith("target_sync.handler.on_event")
+    )
     assert handler["Properties"]["Environment"]["Variables"]["WAIT_TIMEOUT_SECONDS"] == "900"
     # The trigger is the hash the runtime's image is tagged with: a new image is a new trigger.
     assert len(properties["Trigger"]) == 64 and properties["Trigger"] in image_tag
@@ -221,7 +235,9 @@ def test_outbound_oauth_policy_is_scoped_to_this_gateway_and_provider(dev: Assem
 def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
     def outputs(stack: str) -> set[str]:
         # ExportsOutput*/PublishOutput*: CDK's own outputs behind strong and weak cross-stack references.
-        return {k for k in dev.template(stack).get("Outputs", {}) if not k.startswith(("ExportsOutput", "PublishOutput"))}
+        return {
+            k for k in dev.template(stack).get("Outputs", {}) if not k.startswith(("ExportsOutput", "PublishOutput"))
+        }
 
     assert outputs(COGNITO) == {"GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope"}
     assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId"}
@@ -276,7 +292,12 @@ def _discovery_pool(dev: Assembly, discovery_url: object) -> str:
 
 
 def _pseudo(kind: str, arg: object) -> str:
-    values = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "111122223333", "AWS::URLSuffix": "amazonaws.com"}
+    values = {
+        "AWS::Partition": "aws",
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": "111122223333",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
     assert kind == "Ref" and arg in values, f"unexpected {kind} {arg}"
     return values[arg]
 

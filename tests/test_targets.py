@@ -45,7 +45,9 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
     assert isinstance(hosted, HostedTarget) and hosted.path == ROOT / "mcp_server" and not hosted.own_pool
     assert isinstance(existing, ExistingTarget)
     assert (existing.endpoint, existing.client_secret_name, existing.scopes) == (
-        "https://billing.example.com/mcp", "teams/billing/mcp", ("billing/invoke",)
+        "https://billing.example.com/mcp",
+        "teams/billing/mcp",
+        ("billing/invoke",),
     )
 
 
@@ -53,20 +55,34 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
     ("entries", "expected"),
     [
         ([{**HOSTED, "name": "Orders"}], "targets[0].name: 'Orders' is invalid: must match"),
-        ([{**HOSTED, "name": "o" * 25}], "targets[0].name: " + repr("o" * 25) + " is invalid: must be at most 24 characters"),
+        (
+            [{**HOSTED, "name": "o" * 25}],
+            "targets[0].name: " + repr("o" * 25) + " is invalid: must be at most 24 characters",
+        ),
         ([{**HOSTED, "kind": "lambda"}], "targets[0]: 'kind' must be 'hosted' or 'existing'"),
         ([{k: v for k, v in HOSTED.items() if k != "path"}], "targets[0]: 'path' is a required property"),
         ([{**HOSTED, "path": "docs"}], "targets[0].path 'docs': no Dockerfile in"),
-        ([{**EXISTING, "endpoint": "http://billing.example.com/mcp"}], "targets[0].endpoint: 'http://billing.example.com/mcp' is invalid"),
-        ([{**EXISTING, "oauth": {**EXISTING["oauth"], "discoveryUrl": "https://login.example.com/"}}],
-         "targets[0].oauth.discoveryUrl: 'https://login.example.com/' is invalid"),
+        (
+            [{**EXISTING, "endpoint": "http://billing.example.com/mcp"}],
+            "targets[0].endpoint: 'http://billing.example.com/mcp' is invalid",
+        ),
+        (
+            [{**EXISTING, "oauth": {**EXISTING["oauth"], "discoveryUrl": "https://login.example.com/"}}],
+            "targets[0].oauth.discoveryUrl: 'https://login.example.com/' is invalid",
+        ),
         # A secret pasted into the file is refused: the file may only name a Secrets Manager secret.
-        ([{**EXISTING, "oauth": {**EXISTING["oauth"], "clientSecret": "hunter2"}}],
-         "targets[0].oauth: Additional properties are not allowed ('clientSecret' was unexpected)"),
-        ([{**EXISTING, "oauth": {k: v for k, v in EXISTING["oauth"].items() if k != "clientSecretName"}}],
-         "targets[0].oauth: 'clientSecretName' is a required property"),
-        ([HOSTED, {**EXISTING, "name": "orders"}],
-         "targets[1].name 'orders' duplicates targets[0]: target names are the gateway's tool prefixes and must be unique"),
+        (
+            [{**EXISTING, "oauth": {**EXISTING["oauth"], "clientSecret": "hunter2"}}],
+            "targets[0].oauth: Additional properties are not allowed ('clientSecret' was unexpected)",
+        ),
+        (
+            [{**EXISTING, "oauth": {k: v for k, v in EXISTING["oauth"].items() if k != "clientSecretName"}}],
+            "targets[0].oauth: 'clientSecretName' is a required property",
+        ),
+        (
+            [HOSTED, {**EXISTING, "name": "orders"}],
+            "targets[1].name 'orders' duplicates targets[0]: target names are the gateway's tool prefixes and must be unique",
+        ),
         ([], "targets: [] is invalid: must list at least 1"),
         # It would take the shared runtime pool's domain and credential provider names.
         ([{**EXISTING, "name": "runtime"}], "targets[0].name 'runtime' is reserved"),
@@ -91,7 +107,9 @@ def test_names_that_would_break_a_service_rule_fail_with_the_derived_name(tmp_pa
 
 
 def test_a_missing_or_broken_file_is_a_clear_error(tmp_path: Path) -> None:
-    assert "file not found" in str(pytest.raises(ConfigError, load_config, load_context(targetsFile=str(tmp_path / "none.yaml"))).value)
+    assert "file not found" in str(
+        pytest.raises(ConfigError, load_config, load_context(targetsFile=str(tmp_path / "none.yaml"))).value
+    )
     broken = tmp_path / "broken.yaml"
     broken.write_text("targets: [\n")
     assert "not valid YAML" in str(pytest.raises(ConfigError, load_config, load_context(targetsFile=str(broken))).value)
@@ -108,7 +126,9 @@ def test_sharding_is_deterministic_and_stable_under_insertion() -> None:
     assert {n: s for n, s in after.items() if n != "newcomer"} == before
 
 
-def test_adding_an_entry_changes_its_shard_pair_and_no_other_stack(tmp_path: Path, example_three_targets: Assembly) -> None:
+def test_adding_an_entry_changes_its_shard_pair_and_no_other_stack(
+    tmp_path: Path, example_three_targets: Assembly
+) -> None:
     entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
     newcomer = {**EXISTING, "name": "newcomer"}
     path = tmp_path / "four.yaml"
@@ -147,7 +167,9 @@ def test_no_server_stack_is_locked_by_an_export(example_three_targets: Assembly)
     assert '"Fn::ImportValue": "mcpgw-dev-mcp-servers' not in json.dumps(example_three_targets.templates)
 
 
-def test_existing_server_target_uses_its_own_provider_and_a_dynamic_secret_reference(example_three_targets: Assembly) -> None:
+def test_existing_server_target_uses_its_own_provider_and_a_dynamic_secret_reference(
+    example_three_targets: Assembly,
+) -> None:
     stack = f"mcpgw-dev-mcp-targets-{shard_of('billing', 4)}"
     resources = example_three_targets.template(stack)["Resources"]
     provider = resources["BillingOAuthProvider"]["Properties"]
@@ -156,7 +178,10 @@ def test_existing_server_target_uses_its_own_provider_and_a_dynamic_secret_refer
     assert custom["ClientId"] == "gateway-billing"
     assert custom["ClientSecret"] == "{{resolve:secretsmanager:mcp-gateway/billing/client-secret:SecretString:::}}"
     target = resources["BillingTarget"]
-    assert target["Properties"]["TargetConfiguration"]["Mcp"]["McpServer"]["Endpoint"] == "https://billing.mcp.example.com/mcp"
+    assert (
+        target["Properties"]["TargetConfiguration"]["Mcp"]["McpServer"]["Endpoint"]
+        == "https://billing.mcp.example.com/mcp"
+    )
     oauth = target["Properties"]["CredentialProviderConfigurations"][0]["CredentialProvider"]["OauthCredentialProvider"]
     assert oauth["ProviderArn"] == {"Fn::GetAtt": ["BillingOAuthProvider", "CredentialProviderArn"]}
     assert oauth["Scopes"] == ["billing/mcp.invoke"]
@@ -173,7 +198,11 @@ def test_every_secret_in_any_template_is_a_reference(example_three_targets: Asse
                 continue
             secret = resource["Properties"]["Oauth2ProviderConfigInput"]["CustomOauth2ProviderConfig"]["ClientSecret"]
             reference = isinstance(secret, dict) and "Fn::GetAtt" in secret
-            dynamic = isinstance(secret, str) and secret.startswith("{{resolve:secretsmanager:") and secret.endswith(":SecretString:::}}")
+            dynamic = (
+                isinstance(secret, str)
+                and secret.startswith("{{resolve:secretsmanager:")
+                and secret.endswith(":SecretString:::}}")
+            )
             assert reference or dynamic, f"{stack}/{logical_id} holds a literal client secret"
 
 
@@ -191,7 +220,10 @@ def test_a_stack_over_a_limit_fails_synth_naming_stack_figure_and_remedy(tmp_pat
         directory, stacks = str(tmp_path), [FakeStack()]
 
     (tmp_path / "big.template.json").write_text(json.dumps({"Resources": {f"R{i}": {} for i in range(501)}}))
-    with pytest.raises(LimitError, match=r"Stack mcpgw-dev-mcp-targets-1 has 501 resources, over CloudFormation's limit of 500: .*targetShards"):
+    with pytest.raises(
+        LimitError,
+        match=r"Stack mcpgw-dev-mcp-targets-1 has 501 resources, over CloudFormation's limit of 500: .*targetShards",
+    ):
         check_limits(FakeAssembly())
 
 
@@ -203,7 +235,9 @@ def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(tmp_path:
     servers = assembly.template(f"mcpgw-dev-mcp-servers-{shard}")["Resources"]
     targets = assembly.template(f"mcpgw-dev-mcp-targets-{shard}")["Resources"]
     assert {"PrivateUserPool", "PrivateUserPoolClient", "PrivateUserPoolDomain", "PrivateRuntime"} <= set(servers)
-    runtime_clients = servers["PrivateRuntime"]["Properties"]["AuthorizerConfiguration"]["CustomJWTAuthorizer"]["AllowedClients"]
+    runtime_clients = servers["PrivateRuntime"]["Properties"]["AuthorizerConfiguration"]["CustomJWTAuthorizer"][
+        "AllowedClients"
+    ]
     assert runtime_clients == [{"Ref": "PrivateUserPoolClient"}]
     assert targets["PrivateOAuthProvider"]["Properties"]["Name"] == "mcpgw-dev-private-oauth"
     (gate,) = [r for r in targets.values() if r["Type"] == "Custom::TokenEndpointGate"]

@@ -52,13 +52,19 @@ def entries(count: int, workdir: Path) -> list[dict]:
             (source / "server.py").write_text((source / "server.py").read_text() + f"\n# {name}\n")
             generated.append({"name": name, "kind": "hosted", "path": str(source)})
         else:
-            generated.append({
-                "name": name, "kind": "existing", "endpoint": f"https://{name}.example.com/mcp",
-                "oauth": {
-                    "discoveryUrl": f"https://login.example.com/{name}/.well-known/openid-configuration",
-                    "clientId": name, "scopes": [f"{name}/invoke"], "clientSecretName": f"mcp-gateway/{name}",
-                },
-            })
+            generated.append(
+                {
+                    "name": name,
+                    "kind": "existing",
+                    "endpoint": f"https://{name}.example.com/mcp",
+                    "oauth": {
+                        "discoveryUrl": f"https://login.example.com/{name}/.well-known/openid-configuration",
+                        "clientId": name,
+                        "scopes": [f"{name}/invoke"],
+                        "clientSecretName": f"mcp-gateway/{name}",
+                    },
+                }
+            )
     return generated
 
 
@@ -82,11 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     sizes = parser.parse_args(argv).sizes
     with tempfile.TemporaryDirectory() as tmp:
         rows = {count: measure(count, Path(tmp)) for count in sizes}
-    print(f"{'entries':>8}{'synth s':>9}{'stacks':>8}{'resources':>11}{'largest KB':>12}  worst use of a CloudFormation limit")
+    print(
+        f"{'entries':>8}{'synth s':>9}{'stacks':>8}{'resources':>11}{'largest KB':>12}  worst use of a CloudFormation limit"
+    )
     for count, row in rows.items():
         what, share = max(row["worst"].items(), key=lambda item: item[1])
-        print(f"{count:>8}{row['seconds']:>9.2f}{row['stacks']:>8}{row['resources']:>11}"
-              f"{row['largest_bytes'] / 1024:>12.1f}  {share:.0%} ({what})")
+        print(
+            f"{count:>8}{row['seconds']:>9.2f}{row['stacks']:>8}{row['resources']:>11}"
+            f"{row['largest_bytes'] / 1024:>12.1f}  {share:.0%} ({what})"
+        )
     if 10 in rows and 100 in rows:
         ratio = rows[100]["seconds"] / rows[10]["seconds"]
         print(f"100 entries take {ratio:.2f}x the time of 10 (goal: < 4x)")

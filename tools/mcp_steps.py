@@ -105,7 +105,8 @@ class Report:
         rows += [(s.name, "PASS" if s.ok else "FAIL", f"{s.seconds * 1000:.0f} ms", s.detail) for s in self.steps]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         return "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows
+            "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
+            for row in rows
         )
 
     def summary(self) -> str:
@@ -214,7 +215,7 @@ class Probe:
         cursor: str | None = None
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            page = await self._guard(lambda: self._connected.list_tools(cursor=cursor))
+            page = await self._guard(lambda cursor=cursor: self._connected.list_tools(cursor=cursor))
             tools += page.tools
             cursor = page.next_cursor
             if not cursor:

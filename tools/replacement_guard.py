@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     from tools.snapshots import synthesize
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update", action="store_true", help="accept the current identities (a deliberate replacement)")
+    parser.add_argument(
+        "--update", action="store_true", help="accept the current identities (a deliberate replacement)"
+    )
     args = parser.parse_args(argv)
     current = identities(synthesize(GUARDED_ENV))
     if args.update:

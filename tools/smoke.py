@@ -125,11 +125,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     source.add_argument("--prefix", help="name prefix of the stacks (default: cdk.json's namePrefix for --env)")
     source.add_argument("--region", help="region of the stacks (default: cdk.json's region for --env)")
     source.add_argument(
-        "--shards", type=_positive_int,
+        "--shards",
+        type=_positive_int,
         help="targetShards the app was deployed with (default: cdk.json's context, else 4): picks the entry's stack",
     )
     parser.add_argument(
-        "--target", default=DEFAULT_TARGET, type=_target_name,
+        "--target",
+        default=DEFAULT_TARGET,
+        type=_target_name,
         help=f"config entry whose getOrder/updateOrder tools to check, as <NAME>___<tool> (default: {DEFAULT_TARGET})",
     )
     parser.add_argument("--url", help="MCP endpoint; overrides the gateway URL from the outputs")
@@ -356,8 +359,13 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
     token = await report.step(
         "token",
         lambda: fetch_token(
-            found["GatewayTokenEndpoint"], found["GatewayClientId"], client_secret, found["GatewayScope"],
-            attempts=args.token_attempts, timeout=args.timeout, sleep=sleep,
+            found["GatewayTokenEndpoint"],
+            found["GatewayClientId"],
+            client_secret,
+            found["GatewayScope"],
+            attempts=args.token_attempts,
+            timeout=args.timeout,
+            sleep=sleep,
         ),
         cause=CAUSE_TOKEN,
     )

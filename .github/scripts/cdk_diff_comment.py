@@ -49,11 +49,7 @@ def render(diff: str, exit_code: int, head_sha: str, run_url: str, limit: int = 
         verdict = f"**`cdk diff` failed** (exit code {exit_code}): the output below says why."
     else:
         counted = _STACKS_WITH_DIFFERENCES.findall(diff)
-        verdict = (
-            f"Stacks with differences: **{counted[-1]}**."
-            if counted
-            else "`cdk diff` succeeded."
-        )
+        verdict = f"Stacks with differences: **{counted[-1]}**." if counted else "`cdk diff` succeeded."
     lines = [
         f"### `cdk diff --all` at {head_sha[:12] or 'this commit'}",
         "",
@@ -61,7 +57,10 @@ def render(diff: str, exit_code: int, head_sha: str, run_url: str, limit: int = 
         "",
     ]
     if truncated:
-        lines += [f"Only the first {len(shown):,} of {len(diff):,} characters fit here; the run's log has all of it.", ""]
+        lines += [
+            f"Only the first {len(shown):,} of {len(diff):,} characters fit here; the run's log has all of it.",
+            "",
+        ]
     fence = fence_for(shown)
     lines += ["<details><summary>Output</summary>", "", fence, shown or "(no output)", fence, "", "</details>"]
     return "\n".join(lines) + "\n"
