@@ -18,7 +18,7 @@ URL ?= http://127.0.0.1:8000/mcp
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth test bench bench-scale deploy destroy diff diff-live snapshots replacement-guard serve mcp-check bench-mcp smoke clean
+.PHONY: help setup synth lint test bench bench-scale deploy destroy diff diff-live snapshots replacement-guard serve mcp-check bench-mcp smoke clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ setup: $(STAMP_PY) $(STAMP_NODE) ## Create the venv and install the pinned Pytho
 
 synth: setup ## Synthesize every stack offline (cdk-nag attached) into cdk.out/
 	$(CDK) synth --quiet $(CDK_FLAGS)
+
+lint: setup ## ruff (lint and format check) and hadolint on the MCP server's Dockerfile
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint mcp_server/Dockerfile
 
 test: setup ## Run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

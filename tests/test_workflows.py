@@ -235,11 +235,11 @@ def test_ci_runs_on_every_pr_and_on_main(ci: dict[str, Any]) -> None:
     assert on["push"]["branches"] == ["main"]
 
 
-def test_ci_tests_then_synthesizes_on_python_312(ci: dict[str, Any]) -> None:
+def test_ci_lints_tests_then_synthesizes_on_python_312(ci: dict[str, Any]) -> None:
     (job,) = ci["jobs"].values()
     assert step_using(job, "actions/setup-python")["with"]["python-version"] == "3.12"
     commands = [s["run"].strip() for s in steps(job) if "run" in s]
-    assert commands == ["make test", "make synth"]
+    assert commands == ["make lint", "make test", "make synth"]
 
 
 @pytest.mark.parametrize("workflow", ["ci.yml", "diff.yml"])
