@@ -6,6 +6,9 @@ import pytest
 
 from tests.cdk_helpers import Assembly, load_context
 
+# The faked deployment's fixtures (gateway_server, aws_world, deployed) for the smoke's and the demo's tests.
+pytest_plugins = ["tests.fake_deployment"]
+
 
 def synthesize(**context_overrides) -> Assembly:
     from app import create_app

@@ -126,7 +126,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     source.add_argument("--region", help="region of the stacks (default: cdk.json's region for --env)")
     source.add_argument(
         "--shards",
-        type=_positive_int,
+        type=positive_int,
         help="targetShards the app was deployed with (default: cdk.json's context, else 4): picks the entry's stack",
     )
     parser.add_argument(
@@ -146,7 +146,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -165,7 +165,7 @@ def _target_name(text: str) -> str:
     return text
 
 
-def _cdk_context() -> dict[str, Any]:
+def cdk_context() -> dict[str, Any]:
     try:
         context = json.loads((Path(__file__).resolve().parent.parent / "cdk.json").read_text())["context"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -173,14 +173,14 @@ def _cdk_context() -> dict[str, Any]:
     return context if isinstance(context, dict) else {}
 
 
-def _cdk_environment(context: dict[str, Any], env: str) -> dict[str, Any]:
+def cdk_environment(context: dict[str, Any], env: str) -> dict[str, Any]:
     try:
         return dict(context["environments"][env])
     except (KeyError, TypeError, ValueError):
         return {}
 
 
-def _cdk_shards(context: dict[str, Any]) -> int:
+def cdk_shards(context: dict[str, Any]) -> int:
     shards = context.get("targetShards", DEFAULT_SHARDS)
     valid = isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1
     return shards if valid else DEFAULT_SHARDS
@@ -391,24 +391,24 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
                 failed.cause += f"; {status}" if status else ""
 
 
-def _boto_client(service: str, region: str | None) -> Any:
+def boto_client(service: str, region: str | None) -> Any:
     return boto3.client(service, region_name=region)
 
 
 def main(
     argv: list[str] | None = None,
     *,
-    aws: AwsClients = _boto_client,
+    aws: AwsClients = boto_client,
     sleep: Sleep = anyio.sleep,
 ) -> int:
     args = parse_args(argv)
     if args.no_auth:
         return execute(functools.partial(local_smoke, args=args))
-    context = _cdk_context()
-    settings = _cdk_environment(context, args.env)
+    context = cdk_context()
+    settings = cdk_environment(context, args.env)
     args.prefix = args.prefix or settings.get("namePrefix", "mcpgw")
     args.region = args.region or settings.get("region")
-    args.shards = args.shards or _cdk_shards(context)
+    args.shards = args.shards or cdk_shards(context)
     return execute(functools.partial(gateway_smoke, args=args, aws=aws, sleep=sleep))
 
 
