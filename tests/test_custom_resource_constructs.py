@@ -362,13 +362,30 @@ def test_bundled_handlers_import_the_bundled_boto3(synth: Synth) -> None:
         "import sys; sys.path.insert(0, sys.argv[1]);"
         "import custom_resources.target_sync.handler as s, custom_resources.token_gate.handler as g, boto3, botocore;"
         "print(boto3.__version__, botocore.__version__, boto3.__file__.startswith(sys.argv[1]),"
-        " botocore.__file__.startswith(sys.argv[1]), s.__file__.startswith(sys.argv[1]))"
+        " botocore.__file__.startswith(sys.argv[1]), s.__file__.startswith(sys.argv[1]));"
+        # The pruned botocore still builds the clients the handlers use (models, endpoints, retries).
+        "print(s.default_client().meta.service_model.service_name, g.default_client().meta.service_model.service_name)"
     )
     # -I: no PYTHONPATH, no user site, no current directory, so nothing comes from the repository checkout.
     # -B: no byte code written into the bundle, which another worker may be inspecting.
     command = [sys.executable, "-I", "-B", "-c", code, str(bundle)]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["1.44.8", "1.44.8", "True", "True", "True"]
+    env = {"PATH": os.environ["PATH"], "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.split() == [
+        "1.44.8",
+        "1.44.8",
+        "True",
+        "True",
+        "True",
+        "bedrock-agentcore-control",
+        "cognito-idp",
+    ]
+
+
+def test_bundle_keeps_only_the_service_models_the_handlers_call(synth: Synth) -> None:
+    models = {p.name for p in (asset_dir(synth) / "botocore" / "data").iterdir() if p.is_dir()}
+    assert models == {"bedrock-agentcore-control", "cognito-idp"}
+    assert sum(1 for _ in asset_dir(synth).rglob("*") if _.is_file()) < 400
 
 
 def test_asset_hash_follows_the_sources_not_the_download(
