@@ -252,3 +252,13 @@ def aws_world(gateway_server: FakeGateway):
 def deployed(gateway_server: FakeGateway, aws_world: dict, tmp_path: Path) -> Deployed:
     gateway_server.state = Fake(client_id=aws_world["mcpgw-dev-cognito"]["GatewayClientId"])
     return Deployed(gateway_server, tmp_path / "outputs.json", copy.deepcopy(aws_world), [])
+
+
+def assert_nothing_leaked(captured: pytest.CaptureResult[str], records: list, state: Fake) -> None:
+    """Neither the client secret nor any issued token in stdout, stderr or the (DEBUG) log records."""
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in records)
+    assert records, "DEBUG logging was not captured, so this check would prove nothing"
+    for channel in (captured.out, captured.err, logged):
+        assert SECRET not in channel
+        for token in state.tokens:
+            assert token not in channel

@@ -17,7 +17,7 @@ import mcp_types as types
 import pytest
 from botocore.stub import Stubber
 
-from tests.fake_deployment import PREFIX, SECRET, Fake, FakeGateway, aws_with
+from tests.fake_deployment import PREFIX, Fake, FakeGateway, assert_nothing_leaked, aws_with
 from tests.mcp_fixtures import ServerProcess
 from tools import agent_demo
 
@@ -233,12 +233,7 @@ def test_gateway_token_is_used_and_never_printed(
     # Every gateway request carried a token Cognito issued.
     assert state.bearer_seen and all(header.removeprefix("Bearer ") in state.tokens for header in state.bearer_seen)
     captured = capsys.readouterr()
-    records = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    assert caplog.records, "DEBUG logging was not captured, so this test would prove nothing"
-    for channel in (captured.out, captured.err, records):
-        assert SECRET not in channel
-        for token in state.tokens:
-            assert token not in channel
+    assert_nothing_leaked(captured, caplog.records, state)
 
 
 def test_help_runs_as_a_module() -> None:

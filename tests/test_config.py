@@ -95,3 +95,11 @@ def test_derived_names_respect_the_service_rules() -> None:
     context["environments"]["longname"] = context["environments"].pop("dev")
     config = load_config({**context, "env": "longname"})
     assert len(config.names.gateway) <= 48 and len(config.names.runtime("orders")) <= 48
+
+
+def test_every_accepted_retention_maps_to_a_cdk_retention() -> None:
+    # app_config (no aws_cdk import, the smoke uses it) and gateway_constructs.log_groups list the same periods.
+    from app_config import LOG_RETENTION_DAYS
+    from gateway_constructs.log_groups import RETENTION_BY_DAYS
+
+    assert tuple(RETENTION_BY_DAYS) == LOG_RETENTION_DAYS

@@ -25,6 +25,7 @@ from tests.fake_deployment import (
     Deployed,
     Fake,
     FakeGateway,
+    assert_nothing_leaked,
     aws_with,
 )
 from tests.mcp_fixtures import ServerProcess, free_port
@@ -323,12 +324,7 @@ def test_secret_and_token_never_reach_output_or_logs(
     with caplog.at_level(logging.DEBUG):
         deployed.run()
     captured = capsys.readouterr()
-    records = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
-    assert caplog.records, "DEBUG logging was not captured, so this test would prove nothing"
-    for channel in (captured.out, captured.err, records):
-        assert SECRET not in channel
-        for token in state.tokens:
-            assert token not in channel
+    assert_nothing_leaked(captured, caplog.records, state)
 
 
 def test_secret_renders_masked() -> None:
