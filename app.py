@@ -26,6 +26,9 @@ CONTEXT_KEYS = (
     "maxTargetsPerGateway",
     "targetSyncTimeoutMinutes",
 )
+# `-c key=value` always arrives as a string. Only these keys hold JSON (structures or numbers); every other value
+# stays the string it was typed as: an account id such as 012345678901 is not a number.
+JSON_KEYS = ("environments", "mcpProtocolVersions", "targetShards", "maxTargetsPerGateway", "targetSyncTimeoutMinutes")
 
 
 def create_app(context: dict | None = None) -> App:
@@ -55,8 +58,7 @@ def _context_of(app: App) -> dict[str, Any]:
     context = {}
     for key in CONTEXT_KEYS:
         value = app.node.try_get_context(key)
-        # `-c key=[...]` arrives as a string; structured values and numbers are JSON on the command line.
-        if isinstance(value, str) and (value[:1] in "[{" or value.isdigit()):
+        if key in JSON_KEYS and isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as error:

@@ -103,3 +103,17 @@ def test_every_accepted_retention_maps_to_a_cdk_retention() -> None:
     from gateway_constructs.log_groups import RETENTION_BY_DAYS
 
     assert tuple(RETENTION_BY_DAYS) == LOG_RETENTION_DAYS
+
+
+def test_command_line_flags_keep_account_ids_as_strings() -> None:
+    # `cdk synth -c account=012345678901 -c targetShards=4` hands the app strings. An account id is 12 digits
+    # that may start with 0: parsed as JSON it was "not valid JSON" (leading zero), or would lose the zero.
+    from aws_cdk import App
+
+    from app import _context_of
+
+    flags = {"account": "012345678901", "targetShards": "4", "mcpProtocolVersions": '["2025-06-18"]'}
+    context = _context_of(App(context={**load_context(), **flags}))
+    config = load_config(context)
+    assert config.account == "012345678901"
+    assert config.shards == 4 and config.mcp_versions == ("2025-06-18",)
