@@ -330,3 +330,9 @@ def _check_derived_names(config: AppConfig) -> None:
         pattern, rule = NAME_RULES[kind]
         if not pattern.match(name):
             raise ConfigError(key, value, f"gives the {kind} name {name!r}, which must be {rule}")
+        if kind == "cognito domain":
+            for word in COGNITO_RESERVED_WORDS:
+                if word in name:
+                    raise ConfigError(
+                        key, value, f"gives the cognito domain {name!r}, which contains '{word}': Cognito rejects it"
+                    )

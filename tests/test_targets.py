@@ -243,3 +243,13 @@ def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(tmp_path:
     (gate,) = [r for r in targets.values() if r["Type"] == "Custom::TokenEndpointGate"]
     assert "PrivateUserPoolDomain" in json.dumps(gate["Properties"])
     assert set(targets["PrivateTarget"]["DependsOn"]) >= {"PrivateOAuthPolicy"}
+
+
+@pytest.mark.parametrize("name", ["awsome", "amazonia", "my-cognito"])
+def test_an_own_pool_entry_whose_cognito_domain_holds_a_reserved_word_fails_at_synth(tmp_path: Path, name: str) -> None:
+    # Cognito refuses domain prefixes containing aws, amazon or cognito; the own pool's domain carries the entry name.
+    message = error_for(tmp_path, [{**HOSTED, "name": name, "ownPool": True}])
+    assert f"targets.{name}={name!r}: gives the cognito domain 'mcpgw-dev-{name}-123456789012'" in message
+    assert "Cognito rejects it" in message
+    # Without its own pool the entry has no domain, so the same name is fine.
+    assert config_with(tmp_path, [{**HOSTED, "name": name}]).targets[0].name == name
