@@ -10,9 +10,9 @@ from typing import Any
 from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
+import aws_rules
 from app_config import ConfigError, load_config
 from stacks import GatewayApp, build
-from stacks.limits import LimitError, check_limits
 
 CONTEXT_KEYS = (
     "env",
@@ -42,9 +42,9 @@ def create_app(context: dict | None = None) -> App:
 
 
 def synthesize(app: App):
-    """Synthesize, then refuse what CloudFormation would refuse mid-deploy (stack limits)."""
+    """Synthesize, then refuse what AWS would refuse mid-deploy (aws_rules: quotas, ARN forms, permissions...)."""
     assembly = app.synth()
-    check_limits(assembly)
+    aws_rules.enforce(assembly, only=("cloudformation-stack-limits",))
     return assembly
 
 
@@ -71,7 +71,7 @@ def _context_of(app: App) -> dict[str, Any]:
 if __name__ == "__main__":
     try:
         synthesize(create_app())
-    except (ConfigError, LimitError) as error:
+    except (ConfigError, aws_rules.RulesError) as error:
         # A configuration mistake is the user's to fix: say what and where, without a stack trace.
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -31,3 +31,33 @@ def prod() -> Assembly:
 def example_three_targets() -> Assembly:
     """One hosted and two existing servers (config/examples/three-targets.yaml)."""
     return synthesize(env="dev", targetsFile="config/examples/three-targets.yaml")
+
+
+def many_entries() -> list[dict]:
+    """Twelve entries of every kind: past the nine at which per-target grants overflowed the gateway role."""
+    hosted = [{"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server"} for i in range(4)]
+    hosted.append({"name": "private", "kind": "hosted", "path": "mcp_server", "ownPool": True})
+    existing = [
+        {
+            "name": f"remote{i}",
+            "kind": "existing",
+            "endpoint": f"https://remote{i}.example.com/mcp",
+            "oauth": {
+                "discoveryUrl": f"https://login.example.com/remote{i}/.well-known/openid-configuration",
+                "clientId": f"gateway-remote{i}",
+                "scopes": [f"remote{i}/invoke"],
+                "clientSecretName": f"mcp-gateway/remote{i}",
+            },
+        }
+        for i in range(7)
+    ]
+    return hosted + existing
+
+
+@pytest.fixture(scope="session")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    import yaml
+
+    path = tmp_path_factory.mktemp("many") / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": many_entries()}))
+    return synthesize(env="dev", targetsFile=str(path))

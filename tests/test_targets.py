@@ -10,7 +10,8 @@ import yaml
 
 from app import create_app, synthesize
 from app_config import ConfigError, ExistingTarget, HostedTarget, load_config, shard_of
-from stacks.limits import LIMITS, LimitError, check_limits, usage
+from aws_rules import check
+from aws_rules.limits import LIMITS, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context
 
 HOSTED = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
@@ -212,19 +213,15 @@ def test_each_shard_stays_under_half_of_every_cloudformation_limit(example_three
             assert value <= LIMITS[what] / 2, f"{stack_name}: {what} {value}"
 
 
-def test_a_stack_over_a_limit_fails_synth_naming_stack_figure_and_remedy(tmp_path: Path) -> None:
-    class FakeStack:
-        stack_name, template_file = "mcpgw-dev-mcp-targets-1", "big.template.json"
-
-    class FakeAssembly:
-        directory, stacks = str(tmp_path), [FakeStack()]
-
-    (tmp_path / "big.template.json").write_text(json.dumps({"Resources": {f"R{i}": {} for i in range(501)}}))
-    with pytest.raises(
-        LimitError,
-        match=r"Stack mcpgw-dev-mcp-targets-1 has 501 resources, over CloudFormation's limit of 500: .*targetShards",
-    ):
-        check_limits(FakeAssembly())
+def test_a_stack_over_a_limit_fails_naming_stack_figure_and_remedy() -> None:
+    template = {"Resources": {f"R{i}": {"Type": "AWS::CloudFormation::WaitConditionHandle"} for i in range(501)}}
+    (violation,) = [
+        v for v in check({"mcpgw-dev-mcp-targets-1": template}) if v.rule.id == "cloudformation-stack-limits"
+    ]
+    assert str(violation).startswith(
+        "mcpgw-dev-mcp-targets-1: 501 resources, over CloudFormation's limit of 500 [cloudformation-stack-limits:"
+    )
+    assert "targetShards" in str(violation) and "cloudformation-limits.html" in str(violation)
 
 
 def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ SYNTH = """
 import json, os, sys
 os.environ["CDK_OUTDIR"] = sys.argv[2]
 from app import create_app, synthesize
-from stacks.limits import LIMITS, usage
+from aws_rules.limits import LIMITS, usage
 context = json.load(open("cdk.json"))["context"]
 context["targetsFile"] = sys.argv[1]
 assembly = synthesize(create_app(context))

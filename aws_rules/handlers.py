@@ -1,0 +1,261 @@
+"""Custom resources: the role of the code that calls an AWS API holds what that API needs.
+
+For CDK's AwsCustomResource the calls are in the resource's properties. For our own handlers (custom_resources/)
+they are read from the handler's source (every `boto3.client(...).<operation>(...)`), mapped to IAM actions with
+botocore's service models, and must each appear in HANDLER_CALLS, which says which resource ARN the call acts on.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import botocore.session
+from botocore import xform_name
+
+from aws_rules import Rule, Violation
+from aws_rules.iam import allows, matches, role_policies, statements
+from aws_rules.model import ACCOUNT, Assembly, ResourceRef, arn
+from aws_rules.schemas import handler_permissions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CALLER_PERMISSIONS = Rule(
+    "custom-resource-caller-permissions",
+    "the function that calls an AWS API holds the IAM actions the API needs, on the resources it acts on",
+    "botocore service models (operation and signing name); the service authorization reference of each action; "
+    "CloudFormation registry handler permissions for AgentCore (cfn-lint data/schemas)",
+)
+UNDECLARED_CALL = Rule(
+    "custom-resource-declared-calls",
+    "every AWS API a custom-resource handler calls is declared in aws_rules.handlers.HANDLER_CALLS",
+    "aws_rules/handlers.py",
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call: botocore service name, operation name, and its parameters built from resource properties."""
+
+    service: str
+    operation: str
+    params: Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+# What each of our handlers calls, per custom resource type. The resource an action is authorized on follows
+# the service authorization reference (see ACTION_RESOURCES).
+HANDLER_CALLS: dict[str, list[Call]] = {
+    "Custom::TokenEndpointGate": [
+        Call(
+            "cognito-idp",
+            "DescribeUserPoolClient",
+            lambda p: {"UserPoolId": p["UserPoolId"], "ClientId": p["ClientId"]},
+        ),
+    ],
+    "Custom::GatewayTargetSync": [
+        Call(
+            "bedrock-agentcore-control",
+            "SynchronizeGatewayTargets",
+            lambda p: {"gatewayIdentifier": p["GatewayIdentifier"], "targetIdList": [p["TargetId"]]},
+        ),
+        Call(
+            "bedrock-agentcore-control",
+            "GetGatewayTarget",
+            lambda p: {"gatewayIdentifier": p["GatewayIdentifier"], "targetId": p["TargetId"]},
+        ),
+    ],
+}
+
+
+# IAM resource ARN for an action, from the call's parameters. CloudWatch Logs authorizes every log-group action
+# but tagging on arn:...:log-group:NAME:* (see aws_rules.iam.LOGS_ARN).
+ACTION_RESOURCES: dict[str, Callable[[dict[str, Any], str, str], str]] = {
+    "logs:CreateLogGroup": lambda p, r, a: arn("logs", f"log-group:{p['logGroupName']}:*", region=r, account=a),
+    "logs:DeleteLogGroup": lambda p, r, a: arn("logs", f"log-group:{p['logGroupName']}:*", region=r, account=a),
+    "logs:PutRetentionPolicy": lambda p, r, a: arn("logs", f"log-group:{p['logGroupName']}:*", region=r, account=a),
+    "logs:TagResource": lambda p, r, a: p["resourceArn"],
+    "logs:UntagResource": lambda p, r, a: p["resourceArn"],
+    "cognito-idp:DescribeUserPoolClient": lambda p, r, a: arn(
+        "cognito-idp", f"userpool/{p['UserPoolId']}", region=r, account=a
+    ),
+    "bedrock-agentcore:SynchronizeGatewayTargets": lambda p, r, a: arn(
+        "bedrock-agentcore", f"gateway/{p['gatewayIdentifier']}", region=r, account=a
+    ),
+    "bedrock-agentcore:GetGatewayTarget": lambda p, r, a: arn(
+        "bedrock-agentcore", f"gateway/{p['gatewayIdentifier']}", region=r, account=a
+    ),
+}
+
+# Some APIs act with the caller's permissions on more than their own action. CloudFormation's handler for an
+# MCP-server GatewayTarget lists what synchronizing needs: the caller fetches the target's OAuth token itself.
+_AGENTCORE_TOKEN_ACTIONS = (
+    "bedrock-agentcore:GetWorkloadAccessToken",
+    "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
+    "bedrock-agentcore:GetResourceOauth2Token",
+    "secretsmanager:GetSecretValue",
+)
+
+
+def extra_actions(action: str) -> list[str]:
+    if action == "bedrock-agentcore:SynchronizeGatewayTargets":
+        listed = set(handler_permissions("AWS::BedrockAgentCore::GatewayTarget", "update"))
+        return [a for a in _AGENTCORE_TOKEN_ACTIONS if a in listed]
+    return []
+
+
+@lru_cache(maxsize=None)
+def _service_model(service: str) -> Any:
+    return botocore.session.get_session().get_service_model(service)
+
+
+def iam_action(service: str, operation: str) -> str:
+    model = _service_model(service)
+    prefix = model.metadata.get("signingName") or model.endpoint_prefix
+    return f"{prefix}:{operation}"
+
+
+@lru_cache(maxsize=None)
+def calls_in_source(path: Path) -> frozenset[tuple[str, str]]:
+    """(service, operation) of every boto3 client method called in a handler module."""
+    tree = ast.parse(path.read_text())
+    services = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "client"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            services.add(str(node.args[0].value))
+    operations = {
+        xform_name(op): (service, op) for service in services for op in _service_model(service).operation_names
+    }
+    return frozenset(
+        operations[node.func.attr]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in operations
+    )
+
+
+def _validate_params(call: Call, params: dict[str, Any]) -> str | None:
+    shape = _service_model(call.service).operation_model(call.operation).input_shape
+    unknown = set(params) - set(shape.members)
+    missing = set(shape.required_members) - set(params)
+    if unknown or missing:
+        return f"{call.service}.{call.operation}: unknown {sorted(unknown)}, missing {sorted(missing)}"
+    return None
+
+
+def _function(model: Assembly, stack: str, expr: Any) -> ResourceRef | None:
+    function = model.target(stack, expr)
+    return function if function is not None and function.type == "AWS::Lambda::Function" else None
+
+
+def _handler_functions(model: Assembly, resource: ResourceRef) -> list[ResourceRef]:
+    """The function(s) that run this custom resource's code: the service token, or the provider framework's
+    user handlers (USER_ON_EVENT_FUNCTION_ARN / USER_IS_COMPLETE_FUNCTION_ARN)."""
+    entry = _function(model, resource.stack, resource.properties.get("ServiceToken"))
+    if entry is None:
+        return []
+    variables = entry.properties.get("Environment", {}).get("Variables", {})
+    users = [
+        _function(model, entry.stack, variables[key])
+        for key in ("USER_ON_EVENT_FUNCTION_ARN", "USER_IS_COMPLETE_FUNCTION_ARN")
+        if key in variables
+    ]
+    return [f for f in users if f is not None] or [entry]
+
+
+def _role_documents(model: Assembly, function: ResourceRef) -> list[Any]:
+    role = model.target(function.stack, function.properties.get("Role"))
+    return [p.document for p in role_policies(model, role) if p.document is not None] if role else []
+
+
+def _sdk_calls(model: Assembly, resource: ResourceRef) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """AwsCustomResource: (service, operation, parameters) of its Create/Update/Delete calls."""
+    from aws_rules.sdk_names import botocore_service
+
+    for event in ("Create", "Update", "Delete"):
+        body = resource.properties.get(event)
+        if body is None:
+            continue
+        call = json.loads(str(model.evaluate(resource.stack, body)))
+        operation = call["action"][:1].upper() + call["action"][1:]
+        yield botocore_service(call["service"]), operation, call.get("parameters", {})
+
+
+def _required(action: str, params: dict[str, Any], region: str, account: str) -> list[tuple[str, str | None]]:
+    builder = ACTION_RESOURCES.get(action)
+    needed: list[tuple[str, str | None]] = [(action, builder(params, region, account) if builder else None)]
+    needed += [(extra, None) for extra in extra_actions(action)]
+    return needed
+
+
+def _allowed_somewhere(documents: list[Any], action: str) -> bool:
+    return any(
+        statement.get("Effect") == "Allow"
+        and any(matches(a, action, case_sensitive=False) for a in _as_list(statement.get("Action", [])))
+        for document in documents
+        for statement in statements(document)
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def check_custom_resources(model: Assembly) -> Iterator[Violation]:
+    for resource in model.resources():
+        if not (resource.type.startswith("Custom::") or resource.type == "AWS::CloudFormation::CustomResource"):
+            continue
+        functions = _handler_functions(model, resource)
+        if not functions:
+            continue
+        region, account = model.regions[resource.stack], ACCOUNT
+        documents = [d for f in functions for d in _role_documents(model, f)]
+        planned: list[tuple[str, str, dict[str, Any]]] = []
+        if any(key in resource.properties for key in ("Create", "Update", "Delete")):
+            planned = list(_sdk_calls(model, resource))
+        else:
+            properties = model.evaluate(resource.stack, dict(resource.properties))
+            declared = HANDLER_CALLS.get(resource.type, [])
+            modules = sorted({str(f.properties.get("Handler", "")).rsplit(".", 1)[0] for f in functions})
+            for module in modules:
+                source = ROOT / (module.replace(".", "/") + ".py")
+                if source.is_file():
+                    for service, operation in sorted(
+                        calls_in_source(source) - {(c.service, c.operation) for c in declared}
+                    ):
+                        yield Violation(
+                            UNDECLARED_CALL, str(resource), f"{source.relative_to(ROOT)} calls {service}.{operation}"
+                        )
+            for call in declared:
+                params = call.params(properties)
+                problem = _validate_params(call, params)
+                if problem:
+                    yield Violation(CALLER_PERMISSIONS, str(resource), f"does not fit botocore's model: {problem}")
+                planned.append((call.service, call.operation, params))
+        seen = set()
+        for service, operation, params in planned:
+            if (service, operation, json.dumps(params, sort_keys=True)) in seen:
+                continue
+            seen.add((service, operation, json.dumps(params, sort_keys=True)))
+            for action, target in _required(iam_action(service, operation), params, region, account):
+                ok = allows(documents, action, target) if target else _allowed_somewhere(documents, action)
+                if not ok:
+                    on = f" on {target}" if target else ""
+                    yield Violation(
+                        CALLER_PERMISSIONS,
+                        str(resource),
+                        f"{service}.{operation} needs {action}{on}; the role of "
+                        + ", ".join(f.logical_id for f in functions)
+                        + " does not allow it",
+                    )
+
+
+CHECKS = [check_custom_resources]
