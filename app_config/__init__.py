@@ -134,6 +134,11 @@ class Names:
         return f"{self.base}-{target}".replace("-", "_")
 
     @property
+    def provider_prefix(self) -> str:
+        """What every credential provider name of this deployment starts with: the gateway role's grant is scoped by it."""
+        return f"{self.base}-"
+
+    @property
     def credential_provider(self) -> str:
         """The provider for the shared runtime pool, used by every hosted target without a pool of its own."""
         return f"{self.base}-runtime-oauth"

@@ -1,10 +1,13 @@
-"""The gateway's service role: trusted by AgentCore only on behalf of our account's gateway (confused-deputy guard)."""
+"""The gateway's service role: trusted by AgentCore only on behalf of our account's gateway (confused-deputy guard),
+allowed to fetch outbound OAuth tokens from this deployment's credential providers and nothing else."""
 
 from __future__ import annotations
 
-from aws_cdk import Aws
+from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+from gateway_constructs.nag import acknowledge, nag_arn
 
 AGENTCORE_SERVICE = "bedrock-agentcore.amazonaws.com"
 
@@ -15,16 +18,66 @@ def gateway_source_arn(gateway_name: str) -> str:
 
 
 class GatewayServiceRole(Construct):
-    """An IAM role with a single, conditioned trust statement and no permissions of its own.
+    """An IAM role with a single, conditioned trust statement and one policy whose size does not depend on the
+    number of targets.
 
-    Permissions are attached by whoever adds a target (see GatewayOutboundOAuthPolicy), so each target brings
-    exactly what its outbound auth needs. The L2 Gateway's own role adds an unconditioned trust statement
-    (aws/aws-cdk#38780), which is why we pass this one instead.
+    IAM caps a role's inline policies at 10,240 characters together (IAM quotas), so a grant per target on this
+    one role fails the deploy at about the ninth target. Instead the grant is scoped by the app's naming: every
+    credential provider the app creates is named `<provider_prefix>...` (see app_config.Names), and AgentCore
+    keeps each provider's client secret in `bedrock-agentcore-identity!default/oauth2/<provider name>`.
+
+    The L2 Gateway's own role adds an unconditioned trust statement (aws/aws-cdk#38780), which is why the gateway
+    is given this one instead.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, role_name: str, gateway_name: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, role_name: str, gateway_name: str, provider_prefix: str
+    ) -> None:
         super().__init__(scope, construct_id)
         self.gateway_name = gateway_name
+        stack = Stack.of(self)
+
+        def agentcore(resource: str) -> str:
+            return stack.format_arn(
+                service="bedrock-agentcore", resource=resource, arn_format=ArnFormat.NO_RESOURCE_NAME
+            )
+
+        directory = agentcore("workload-identity-directory/default")
+        # The service names the gateway's workload identity after the gateway id, i.e. <name>-<suffix>.
+        workload_identity = agentcore(f"workload-identity-directory/default/workload-identity/{gateway_name}-*")
+        providers = agentcore(f"token-vault/default/oauth2credentialprovider/{provider_prefix}*")
+        secrets = stack.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_prefix}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        outbound_oauth = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="WorkloadAccessToken",
+                    # With a JWT-authorized gateway the service asks for the token bound to the caller's JWT.
+                    actions=[
+                        "bedrock-agentcore:GetWorkloadAccessToken",
+                        "bedrock-agentcore:GetWorkloadAccessTokenForJWT",
+                        "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
+                    ],
+                    resources=[directory, workload_identity],
+                ),
+                iam.PolicyStatement(
+                    sid="ResourceOAuth2Token",
+                    # Client credentials only: CompleteResourceTokenAuth (a user-delegated, three-legged flow)
+                    # is left out.
+                    actions=["bedrock-agentcore:GetResourceOauth2Token"],
+                    resources=[agentcore("token-vault/default"), providers, directory, workload_identity],
+                ),
+                iam.PolicyStatement(
+                    sid="ProviderClientSecrets",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[secrets],
+                ),
+            ]
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -36,4 +89,25 @@ class GatewayServiceRole(Construct):
                     "ArnLike": {"aws:SourceArn": gateway_source_arn(gateway_name)},
                 }
             ),
+            inline_policies={"outbound-oauth": outbound_oauth},
+        )
+        reasons = {
+            f"workload-identity-directory/default/workload-identity/{gateway_name}-*": "The gateway's workload "
+            "identity is named by the service after the gateway id (<gateway name>-<suffix>); the wildcard covers "
+            "only that suffix.",
+            f"token-vault/default/oauth2credentialprovider/{provider_prefix}*": "Every credential provider of this "
+            "deployment, and only those: one grant whatever the number of targets (IAM caps a role's inline "
+            "policies at 10,240 characters).",
+        }
+        for resource, reason in reasons.items():
+            acknowledge(
+                self.role, f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'bedrock-agentcore', resource)}]", reason
+            )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::"
+            + nag_arn(self, "secretsmanager", f"secret:bedrock-agentcore-identity!default/oauth2/{provider_prefix}*")
+            + "]",
+            "The client secrets AgentCore Identity keeps for this deployment's credential providers "
+            "(bedrock-agentcore-identity!default/oauth2/<provider name>-<random>), and no other secret.",
         )

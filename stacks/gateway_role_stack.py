@@ -17,7 +17,11 @@ class GatewayRoleStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         names = config.names
         self.service_role = GatewayServiceRole(
-            self, "GatewayServiceRole", role_name=f"{names.gateway}-role", gateway_name=names.gateway
+            self,
+            "GatewayServiceRole",
+            role_name=f"{names.gateway}-role",
+            gateway_name=names.gateway,
+            provider_prefix=names.provider_prefix,
         )
         self.role = self.service_role.role
         name_logical_id(self.role, "GatewayServiceRole")

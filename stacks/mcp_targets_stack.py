@@ -62,8 +62,6 @@ class McpTargetsStack(Stack):
                 self,
                 label,
                 gateway=gateway,
-                gateway_name=names.gateway,
-                gateway_role=gateway_role,
                 target_name=entry.name,
                 description=entry.description,
                 endpoint=endpoint,
@@ -88,7 +86,6 @@ class McpTargetsStack(Stack):
                 )
                 name_logical_id(sync.resource, f"{label}Sync")
             name_logical_id(target.target, f"{label}Target")
-            name_logical_id(target.oauth_policy.policy, f"{label}OAuthPolicy")
             CfnOutput(self, f"{label}TargetId", value=target.target.target_id)
             self.targets[entry.name] = target
         if not self.targets:

@@ -58,7 +58,7 @@ def test_gateway_role_trust_is_conditioned_on_our_account_and_gateway(dev: Assem
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     source_arn = evaluate(trust["Condition"]["ArnLike"]["aws:SourceArn"], _pseudo)
     assert source_arn == "arn:aws:bedrock-agentcore:us-east-1:111122223333:gateway/mcpgw-dev-gateway-*"
-    assert "Policies" not in role and "ManagedPolicyArns" not in role
+    assert [p["PolicyName"] for p in role["Policies"]] == ["outbound-oauth"] and "ManagedPolicyArns" not in role
 
 
 def test_no_role_anywhere_has_an_unconditioned_service_trust(dev: Assembly) -> None:
@@ -183,7 +183,7 @@ def test_token_gate_sits_between_the_runtime_pool_domain_and_the_target(dev: Ass
     # Referencing the domain is what makes the gate wait for it.
     assert endpoint == "https://<RuntimeUserPoolDomain>.auth.us-east-1.amazoncognito.com/oauth2/token"
     assert "RuntimeUserPoolDomain" in imported
-    assert set(resources["OrdersTarget"]["DependsOn"]) >= {gate_id, "OrdersOAuthPolicy"}
+    assert gate_id in resources["OrdersTarget"]["DependsOn"]
     assert "ClientSecret" not in json.dumps(gate["Properties"])
 
 
@@ -210,26 +210,36 @@ def test_sync_follows_the_target_and_the_image(dev: Assembly) -> None:
     assert len(properties["Trigger"]) == 64 and properties["Trigger"] in image_tag
 
 
-def test_outbound_oauth_policy_is_scoped_to_this_gateway_and_provider(dev: Assembly) -> None:
-    policy = dev.template(TARGET)["Resources"]["OrdersOAuthPolicy"]["Properties"]
-    assert policy["PolicyName"] == "mcpgw-dev-gateway-orders-oauth"
-    (role,) = policy["Roles"]
-    assert dev.resolve_import(role) == (ROLE, {"Ref": "GatewayServiceRole"})
+def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: Assembly) -> None:
+    # One policy, whatever the number of targets: scoped by the app's provider naming (mcpgw-dev-*), so that
+    # no target has to add a grant to the role (IAM caps a role's inline policies at 10,240 characters).
+    (policy,) = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    assert set(statements) == {"WorkloadAccessToken", "ResourceOAuth2Token", "ProviderClientSecret"}
+    assert set(statements) == {"WorkloadAccessToken", "ResourceOAuth2Token", "ProviderClientSecrets"}
     for statement in statements.values():
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         assert "*" not in resources
-    secret = evaluate(statements["ProviderClientSecret"]["Resource"], _pseudo)
+    secret = evaluate(statements["ProviderClientSecrets"]["Resource"], _pseudo)
     assert secret == (
-        "arn:aws:secretsmanager:us-east-1:111122223333:secret:"
-        "bedrock-agentcore-identity!default/oauth2/mcpgw-dev-runtime-oauth-??????"
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/oauth2/mcpgw-dev-*"
     )
-    assert statements["ProviderClientSecret"]["Action"] == "secretsmanager:GetSecretValue"
+    assert statements["ProviderClientSecrets"]["Action"] == "secretsmanager:GetSecretValue"
     token = statements["ResourceOAuth2Token"]
     assert token["Action"] == "bedrock-agentcore:GetResourceOauth2Token"
+    token_resources = [evaluate(r, _pseudo) for r in token["Resource"]]
+    assert (
+        "arn:aws:bedrock-agentcore:us-east-1:111122223333:token-vault/default/oauth2credentialprovider/mcpgw-dev-*"
+        in token_resources
+    )
+    assert "CompleteResourceTokenAuth" not in json.dumps(policy)  # client credentials never need it
     workload = [evaluate(r, _pseudo) for r in statements["WorkloadAccessToken"]["Resource"]]
     assert workload[-1].endswith(":workload-identity-directory/default/workload-identity/mcpgw-dev-gateway-*")
+    # No target stack attaches anything to the role.
+    assert not [
+        r
+        for _, _, r in dev.all_resources()
+        if r["Type"] == "AWS::IAM::Policy" and "GatewayServiceRole" in json.dumps(r)
+    ]
 
 
 def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
