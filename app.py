@@ -24,11 +24,10 @@ CONTEXT_KEYS = (
     "targetsFile",
     "targetShards",
     "maxTargetsPerGateway",
-    "targetSyncTimeoutMinutes",
 )
 # `-c key=value` always arrives as a string. Only these keys hold JSON (structures or numbers); every other value
 # stays the string it was typed as: an account id such as 012345678901 is not a number.
-JSON_KEYS = ("environments", "mcpProtocolVersions", "targetShards", "maxTargetsPerGateway", "targetSyncTimeoutMinutes")
+JSON_KEYS = ("environments", "mcpProtocolVersions", "targetShards", "maxTargetsPerGateway")
 
 
 def create_app(context: dict | None = None) -> App:
@@ -44,7 +43,7 @@ def create_app(context: dict | None = None) -> App:
 def synthesize(app: App):
     """Synthesize, then refuse what AWS would refuse mid-deploy (aws_rules: quotas, ARN forms, permissions...)."""
     assembly = app.synth()
-    aws_rules.enforce(assembly, only=("cloudformation-stack-limits",))
+    aws_rules.enforce(assembly)
     return assembly
 
 

@@ -22,6 +22,7 @@ from app_config.targets import (
 )
 
 __all__ = [
+    "DEPLOYMENT_TAG",
     "AppConfig",
     "ConfigError",
     "ExistingTarget",
@@ -63,8 +64,11 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-# Tags every environment must set; `project` and `environment` are added by the app.
+# Tags every environment must set; `project`, `environment` and DEPLOYMENT_TAG are added by the app.
 REQUIRED_TAGS = ("owner", "cost-centre")
+# Names the deployment (<prefix>-<env>) on every resource: the custom-resource handler reads app clients only of
+# user pools carrying it (an IAM condition on aws:ResourceTag), whichever stack created them.
+DEPLOYMENT_TAG = "gateway-deployment"
 
 # Cognito refuses domain prefixes containing these words.
 COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
@@ -134,6 +138,11 @@ class Names:
         return f"{self.base}-{target}".replace("-", "_")
 
     @property
+    def runtime_prefix(self) -> str:
+        """What every runtime name (and so every runtime log group) of this deployment starts with."""
+        return self.runtime("")
+
+    @property
     def provider_prefix(self) -> str:
         """What every credential provider name of this deployment starts with: the gateway role's grant is scoped by it."""
         return f"{self.base}-"
@@ -170,7 +179,6 @@ class AppConfig:
     mcp_versions: tuple[str, ...]
     retain_data: bool
     log_retention_days: int
-    sync_timeout_minutes: int
     tags: Mapping[str, str]
     targets: tuple[TargetEntry, ...]
     shards: int
@@ -255,10 +263,6 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     max_targets = context.get("maxTargetsPerGateway", DEFAULT_MAX_TARGETS)
     if not isinstance(max_targets, int) or isinstance(max_targets, bool) or max_targets < 1:
         raise ConfigError("maxTargetsPerGateway", max_targets, "must be a positive integer (the account's quota)")
-    sync_timeout = context.get("targetSyncTimeoutMinutes", 15)
-    # The provider framework and CloudFormation's own custom-resource bound (1 h) must outlast the wait.
-    if not isinstance(sync_timeout, int) or isinstance(sync_timeout, bool) or not 1 <= sync_timeout <= 50:
-        raise ConfigError("targetSyncTimeoutMinutes", sync_timeout, "must be whole minutes from 1 to 50")
     targets_file = Path(context.get("targetsFile") or DEFAULT_TARGETS_FILE)
     try:
         targets = load_targets(
@@ -288,11 +292,18 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
                 f"{where}tags.{required}", None, "is required: every resource carries its owner and cost centre"
             )
     for key, value in raw_tags.items():
+        if key == DEPLOYMENT_TAG:
+            raise ConfigError(f"{where}tags.{key}", value, "is set by the app (it names the deployment)")
         if not isinstance(value, str) or not _TAG_VALUE.match(value) or str(key).lower().startswith("aws:"):
             raise ConfigError(
                 f"{where}tags.{key}", value, "must be a 1-256 character string and the key must not start with 'aws:'"
             )
-    tags = {"project": "agentcore-mcp-gateway", "environment": env_name, **raw_tags}
+    tags = {
+        "project": "agentcore-mcp-gateway",
+        "environment": env_name,
+        DEPLOYMENT_TAG: f"{prefix}-{env_name}",
+        **raw_tags,
+    }
 
     config = AppConfig(
         env_name=env_name,
@@ -302,7 +313,6 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         mcp_versions=tuple(versions),
         targets=targets,
         shards=shards,
-        sync_timeout_minutes=sync_timeout,
         retain_data=retain,
         log_retention_days=retention,
         tags=tags,

@@ -20,7 +20,7 @@ from botocore import xform_name
 from aws_rules import Rule, Violation
 from aws_rules.iam import allows, matches, role_policies, statements
 from aws_rules.model import ACCOUNT, Assembly, ResourceRef, arn
-from aws_rules.schemas import handler_permissions
+from aws_rules.schemas import handler_permissions, resource_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +29,11 @@ CALLER_PERMISSIONS = Rule(
     "the function that calls an AWS API holds the IAM actions the API needs, on the resources it acts on",
     "botocore service models (operation and signing name); the service authorization reference of each action; "
     "CloudFormation registry handler permissions for AgentCore (cfn-lint data/schemas)",
+)
+RESOURCE_TAG_CONDITION = Rule(
+    "custom-resource-resource-tag-condition",
+    "a grant conditioned on aws:ResourceTag/KEY reaches only resources that carry KEY with that value",
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_tags.html (controlling access to AWS resources)",
 )
 UNDECLARED_CALL = Rule(
     "custom-resource-declared-calls",
@@ -44,6 +49,8 @@ class Call:
     service: str
     operation: str
     params: Callable[[Mapping[str, Any]], dict[str, Any]]
+    # The resource property that refers to the resource acted on, when IAM conditions on its tags.
+    resource_property: str | None = None
 
 
 # What each of our handlers calls, per custom resource type. The resource an action is authorized on follows
@@ -54,19 +61,18 @@ HANDLER_CALLS: dict[str, list[Call]] = {
             "cognito-idp",
             "DescribeUserPoolClient",
             lambda p: {"UserPoolId": p["UserPoolId"], "ClientId": p["ClientId"]},
+            resource_property="UserPoolId",
         ),
     ],
-    "Custom::GatewayTargetSync": [
+    "Custom::RuntimeLogGroup": [
+        Call("logs", "CreateLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
         Call(
-            "bedrock-agentcore-control",
-            "SynchronizeGatewayTargets",
-            lambda p: {"gatewayIdentifier": p["GatewayIdentifier"], "targetIdList": [p["TargetId"]]},
+            "logs",
+            "PutRetentionPolicy",
+            lambda p: {"logGroupName": p["LogGroupName"], "retentionInDays": int(p["RetentionInDays"])},
         ),
-        Call(
-            "bedrock-agentcore-control",
-            "GetGatewayTarget",
-            lambda p: {"gatewayIdentifier": p["GatewayIdentifier"], "targetId": p["TargetId"]},
-        ),
+        Call("logs", "TagResource", lambda p: {"resourceArn": p["LogGroupArn"], "tags": p["Tags"]}),
+        Call("logs", "DeleteLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
     ],
 }
 
@@ -118,20 +124,21 @@ def iam_action(service: str, operation: str) -> str:
     return f"{prefix}:{operation}"
 
 
+_CLIENT_FACTORIES = ("client", "client_factory")
+
+
 @lru_cache(maxsize=None)
 def calls_in_source(path: Path) -> frozenset[tuple[str, str]]:
-    """(service, operation) of every boto3 client method called in a handler module."""
+    """(service, operation) of every AWS API a handler module calls: the services it creates clients for
+    (`boto3.client("logs")`, `client_factory("logs")`), and every method call named like one of their operations."""
     tree = ast.parse(path.read_text())
     services = set()
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "client"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-        ):
-            services.add(str(node.args[0].value))
+        if not isinstance(node, ast.Call) or not node.args or not isinstance(node.args[0], ast.Constant):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if name in _CLIENT_FACTORIES and isinstance(node.args[0].value, str):
+            services.add(node.args[0].value)
     operations = {
         xform_name(op): (service, op) for service in services for op in _service_model(service).operation_names
     }
@@ -140,6 +147,14 @@ def calls_in_source(path: Path) -> frozenset[tuple[str, str]]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in operations
     )
+
+
+def handler_source(resource_type: str) -> Path | None:
+    """The module of custom_resources/ that handles `resource_type` (custom_resources.handler.HANDLERS)."""
+    from custom_resources.handler import HANDLERS
+
+    function = HANDLERS.get(resource_type)
+    return ROOT / (function.__module__.replace(".", "/") + ".py") if function else None
 
 
 def _validate_params(call: Call, params: dict[str, Any]) -> str | None:
@@ -224,22 +239,24 @@ def check_custom_resources(model: Assembly) -> Iterator[Violation]:
         else:
             properties = model.evaluate(resource.stack, dict(resource.properties))
             declared = HANDLER_CALLS.get(resource.type, [])
-            modules = sorted({str(f.properties.get("Handler", "")).rsplit(".", 1)[0] for f in functions})
-            for module in modules:
-                source = ROOT / (module.replace(".", "/") + ".py")
-                if source.is_file():
-                    for service, operation in sorted(
-                        calls_in_source(source) - {(c.service, c.operation) for c in declared}
-                    ):
-                        yield Violation(
-                            UNDECLARED_CALL, str(resource), f"{source.relative_to(ROOT)} calls {service}.{operation}"
-                        )
+            source = handler_source(resource.type)
+            if source is None:
+                yield Violation(UNDECLARED_CALL, str(resource), "no handler in custom_resources.handler.HANDLERS")
+            else:
+                for service, operation in sorted(
+                    calls_in_source(source) - {(c.service, c.operation) for c in declared}
+                ):
+                    yield Violation(
+                        UNDECLARED_CALL, str(resource), f"{source.relative_to(ROOT)} calls {service}.{operation}"
+                    )
             for call in declared:
                 params = call.params(properties)
                 problem = _validate_params(call, params)
                 if problem:
                     yield Violation(CALLER_PERMISSIONS, str(resource), f"does not fit botocore's model: {problem}")
                 planned.append((call.service, call.operation, params))
+                if call.resource_property:
+                    yield from _tag_conditions(model, resource, call, documents)
         seen = set()
         for service, operation, params in planned:
             if (service, operation, json.dumps(params, sort_keys=True)) in seen:
@@ -256,6 +273,39 @@ def check_custom_resources(model: Assembly) -> Iterator[Violation]:
                         + ", ".join(f.logical_id for f in functions)
                         + " does not allow it",
                     )
+
+
+def _resource_tags(model: Assembly, resource: ResourceRef) -> dict[str, str]:
+    tagging = resource_schema(resource.type).get("tagging", {})
+    raw = resource.properties.get(str(tagging.get("tagProperty", "/properties/Tags")).removeprefix("/properties/"))
+    raw = model.evaluate(resource.stack, raw) if raw is not None else {}
+    if isinstance(raw, list):
+        return {str(t["Key"]): str(t["Value"]) for t in raw}
+    return {str(k): str(v) for k, v in dict(raw).items()}
+
+
+def _tag_conditions(model: Assembly, resource: ResourceRef, call: Call, documents: list[Any]) -> Iterator[Violation]:
+    """Statements granting the call on a condition of the acted-on resource's tags: the resource must carry them."""
+    target = model.target(resource.stack, resource.properties.get(call.resource_property or ""))
+    if target is None:
+        return
+    action = iam_action(call.service, call.operation)
+    tags = _resource_tags(model, target)
+    for document in documents:
+        for statement in statements(document):
+            if not any(matches(a, action, case_sensitive=False) for a in _as_list(statement.get("Action", []))):
+                continue
+            for operator, pairs in dict(statement.get("Condition", {})).items():
+                for key, expected in dict(pairs).items():
+                    if operator == "StringEquals" and key.startswith("aws:ResourceTag/"):
+                        tag = key.removeprefix("aws:ResourceTag/")
+                        if tags.get(tag) not in _as_list(expected):
+                            yield Violation(
+                                RESOURCE_TAG_CONDITION,
+                                str(resource),
+                                f"{action} is granted only on resources tagged {tag}={expected}, "
+                                f"but {target} has {tag}={tags.get(tag)!r}",
+                            )
 
 
 CHECKS = [check_custom_resources]

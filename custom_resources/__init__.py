@@ -1,1 +1,2 @@
-"""Lambda handlers of the app's custom resources, bundled with a pinned boto3 (see gateway_constructs.target_sync)."""
+"""The app's custom-resource handlers: one Lambda function behind CDK's provider framework, dispatching on the
+resource type. Only the Lambda runtime's own boto3 is used (no bundled dependencies)."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
+from aws_cdk import Duration
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
-from gateway_constructs.sdk_calls import ServiceCreatedLogGroup
+from gateway_constructs.runtime_log_group import RuntimeLogGroup
 
 
 class HostedMcpServer(Construct):
@@ -27,10 +28,12 @@ class HostedMcpServer(Construct):
         log_retention_days: int,
         retain: bool,
         tags: Mapping[str, str],
+        service_token: str,
+        service_timeout: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
         self.inbound_pool = inbound_pool
-        # An explicit asset (not AgentRuntimeArtifact.from_asset) so its hash can drive the target's re-sync.
+        # An explicit asset (not AgentRuntimeArtifact.from_asset) so its hash can reach the target's description.
         self.image = ecr_assets.DockerImageAsset(
             self, "Image", directory=str(source_dir), platform=ecr_assets.Platform.LINUX_ARM64
         )
@@ -48,14 +51,15 @@ class HostedMcpServer(Construct):
             ),
         )
         # The service creates this log group with the runtime and never deletes it or expires its events.
-        self.log_group = ServiceCreatedLogGroup(
+        self.log_group = RuntimeLogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/bedrock-agentcore/runtimes/{self.runtime.agent_runtime_id}-DEFAULT",
+            service_token=service_token,
+            service_timeout=service_timeout,
+            runtime=self.runtime,
             retention_days=log_retention_days,
             retain=retain,
             tags=tags,
-            after=self.runtime,
         )
         self._acknowledge_execution_role_wildcards()
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
@@ -92,6 +93,25 @@ class M2MUserPool(Construct):
             self.user_pool,
             "AwsSolutions-COG8",
             "The Plus feature plan prices user sign-in protection; a pool without users gains nothing from it.",
+        )
+
+    def credential_provider(self, construct_id: str, *, provider_name: str) -> agentcore.OAuth2CredentialProvider:
+        """An OAuth2 credential provider for this pool's client-credentials client, beside the pool.
+
+        The client secret is `Fn::GetAtt <client>.ClientSecret` (a read-only attribute in CloudFormation's registry
+        schema), resolved by CloudFormation at deploy time into the provider's write-only configuration: the
+        template holds only the reference, and being in the pool's stack it never crosses a stack boundary as an
+        export. (UserPoolClient.user_pool_client_secret would add an AWS SDK custom resource for the same value.)
+        """
+        client = self.client.node.default_child
+        assert isinstance(client, cognito.CfnUserPoolClient)
+        return agentcore.OAuth2CredentialProvider.using_custom(
+            self,
+            construct_id,
+            o_auth2_credential_provider_name=provider_name,
+            discovery_url=self.discovery_url,
+            client_id=self.client.user_pool_client_id,
+            client_secret=SecretValue.resource_attribute(client.attr_client_secret),
         )
 
     def name_logical_ids(self, label: str) -> None:

@@ -8,10 +8,8 @@ from aws_cdk import App, Environment, Stack, Tags
 
 from app_config import AppConfig
 from stacks.cognito_stack import CognitoStack
-from stacks.credential_provider_stack import CredentialProviderStack
 from stacks.gateway_role_stack import GatewayRoleStack
 from stacks.gateway_stack import GatewayStack
-from stacks.mcp_servers_stack import McpServersStack
 from stacks.mcp_targets_stack import McpTargetsStack
 
 
@@ -20,22 +18,13 @@ class GatewayApp:
     cognito: CognitoStack
     gateway_role: GatewayRoleStack
     gateway: GatewayStack
-    credential_provider: CredentialProviderStack
-    # One pair per shard: entries land by a hash of their name (app_config.shard_of), so adding one
-    # changes its own pair and no other stack.
-    mcp_servers: tuple[McpServersStack, ...]
+    # One stack per shard: entries land by a hash of their name (app_config.shard_of), so adding one changes its
+    # own stack and no other.
     mcp_targets: tuple[McpTargetsStack, ...]
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
-        return (
-            self.cognito,
-            self.gateway_role,
-            self.gateway,
-            self.credential_provider,
-            *self.mcp_servers,
-            *self.mcp_targets,
-        )
+        return (self.cognito, self.gateway_role, self.gateway, *self.mcp_targets)
 
 
 def build(app: App, config: AppConfig) -> GatewayApp:
@@ -55,41 +44,22 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         inbound_pool=cognito.gateway_pool,
         **common,
     )
-    provider = CredentialProviderStack(
-        app,
-        "CredentialProvider",
-        stack_name=names.stack("credential-provider"),
-        config=config,
-        runtime_pool=cognito.runtime_pool,
-        **common,
-    )
-    servers, targets = [], []
-    for shard in range(config.shards):
-        server_stack = McpServersStack(
+    targets = tuple(
+        McpTargetsStack(
             app,
-            f"McpServers{shard}",
-            stack_name=names.stack(f"mcp-servers-{shard}"),
+            f"McpTargets{shard}",
+            stack_name=names.stack(f"mcp-targets-{shard}"),
             config=config,
             shard=shard,
+            gateway=gateway.gateway,
             runtime_pool=cognito.runtime_pool,
+            runtime_pool_provider=cognito.runtime_provider,
+            service_token=cognito.handlers.service_token,
+            service_timeout=cognito.handlers.service_timeout,
             **common,
         )
-        targets.append(
-            McpTargetsStack(
-                app,
-                f"McpTargets{shard}",
-                stack_name=names.stack(f"mcp-targets-{shard}"),
-                config=config,
-                shard=shard,
-                gateway=gateway.gateway,
-                gateway_role=role.role,
-                runtime_pool=cognito.runtime_pool,
-                runtime_pool_provider=provider.provider,
-                servers=server_stack,
-                **common,
-            )
-        )
-        servers.append(server_stack)
+        for shard in range(config.shards)
+    )
     # Exported whether or not an entry uses them today: CDK adds an export with its first consumer and drops it
     # with its last, and dropping it would fail (the producer deploys before the consumer lets go), so removing
     # the last entry of a kind could not deploy. Kept exports make the shared stacks independent of the entries.
@@ -98,18 +68,16 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             cognito,
             (
                 cognito.runtime_pool.user_pool.user_pool_id,
-                cognito.runtime_pool.user_pool.user_pool_arn,
                 cognito.runtime_pool.client.user_pool_client_id,
-                cognito.runtime_pool.domain.domain_name,
+                cognito.runtime_provider.credential_provider_arn,
+                cognito.handlers.service_token,
             ),
         ),
-        (role, (role.role.role_name,)),
-        (gateway, (gateway.gateway.gateway_id, gateway.gateway.gateway_arn)),
-        (provider, (provider.provider.credential_provider_arn,)),
+        (gateway, (gateway.gateway.gateway_id,)),
     ):
         for value in values:
             stack.export_value(value)
-    result = GatewayApp(cognito, role, gateway, provider, tuple(servers), tuple(targets))
+    result = GatewayApp(cognito, role, gateway, targets)
     for stack in result.stacks:
         for key, value in config.tags.items():
             Tags.of(stack).add(key, value)

@@ -1,14 +1,21 @@
-"""The two machine-to-machine user pools: one guards the gateway (inbound), one guards the MCP server's runtime."""
+"""Identity: the two machine-to-machine user pools (gateway inbound, runtime), the runtime pool's credential
+provider, and the custom-resource handler every stack's custom resources share."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Duration, Stack
 from constructs import Construct
 
-from app_config import AppConfig
+from app_config import DEPLOYMENT_TAG, AppConfig
+from gateway_constructs import name_logical_id
+from gateway_constructs.custom_resource_handlers import CustomResourceHandlers
 from gateway_constructs.m2m_user_pool import M2MUserPool
+from gateway_constructs.token_gate import TokenEndpointGate
+
+# How long a deploy waits for a new Cognito domain to issue tokens before it fails.
+TOKEN_GATE_WAIT = Duration.minutes(10)
 
 
 class CognitoStack(Stack):
@@ -34,8 +41,35 @@ class CognitoStack(Stack):
         self.gateway_pool.name_logical_ids("Gateway")
         self.runtime_pool.name_logical_ids("Runtime")
 
+        # The credential provider lives beside the pool whose client secret it holds (GetAtt, same stack).
+        self.runtime_provider = self.runtime_pool.credential_provider(
+            "RuntimeOAuthProvider", provider_name=names.credential_provider
+        )
+        name_logical_id(self.runtime_provider, "RuntimeOAuthProvider")
+
+        self.handlers = CustomResourceHandlers(
+            self,
+            "CustomResourceHandlers",
+            runtime_prefix=names.runtime_prefix,
+            pool_tag=(DEPLOYMENT_TAG, names.base),
+            wait=TOKEN_GATE_WAIT,
+            log_retention_days=config.log_retention_days,
+            retain=config.retain_data,
+        )
+        # Hosted targets synchronize their tools with a token from the runtime pool's new domain as soon as they
+        # are created; every targets stack deploys after this stack, so after this gate.
+        self.runtime_gate = TokenEndpointGate(
+            self,
+            "RuntimePoolTokenGate",
+            service_token=self.handlers.service_token,
+            service_timeout=self.handlers.service_timeout,
+            pool=self.runtime_pool,
+        )
+        name_logical_id(self.runtime_gate.resource, "RuntimePoolTokenGate")
+
         # What an agent needs to get a gateway token; the client secret is read at run time, never output.
         CfnOutput(self, "GatewayUserPoolId", value=self.gateway_pool.user_pool.user_pool_id)
         CfnOutput(self, "GatewayClientId", value=self.gateway_pool.client.user_pool_client_id)
         CfnOutput(self, "GatewayTokenEndpoint", value=self.gateway_pool.token_endpoint)
         CfnOutput(self, "GatewayScope", value=self.gateway_pool.scope_string)
+        CfnOutput(self, "CredentialProviderArn", value=self.runtime_provider.credential_provider_arn)

@@ -1,23 +1,21 @@
-"""The gateway targets of one shard: one per config entry, with its OAuth grant, readiness gate and catalog sync."""
+"""The MCP servers of one shard: per config entry, its gateway target and what the target reaches (a hosted
+runtime with its log group, or an existing server's credential provider)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, CfnWaitConditionHandle, Duration, SecretValue, Stack
+from aws_cdk import Aws, CfnOutput, CfnWaitConditionHandle, Duration, SecretValue, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
-from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from app_config import AppConfig, ExistingTarget, HostedTarget, pascal
 from gateway_constructs import name_logical_id
-from gateway_constructs.client_secret import pool_credential_provider
+from gateway_constructs.hosted_server import HostedMcpServer
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.mcp_target import GatewayMcpTarget
 from gateway_constructs.runtime_url import runtime_invocation_url
-from gateway_constructs.target_sync import GatewayTargetSync
 from gateway_constructs.token_gate import TokenEndpointGate
-from stacks.mcp_servers_stack import McpServersStack
 
 
 class McpTargetsStack(Stack):
@@ -29,94 +27,92 @@ class McpTargetsStack(Stack):
         config: AppConfig,
         shard: int,
         gateway: agentcore.Gateway,
-        gateway_role: iam.IRole,
         runtime_pool: M2MUserPool,
         runtime_pool_provider: agentcore.OAuth2CredentialProvider,
-        servers: McpServersStack,
+        service_token: str,
+        service_timeout: Duration,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         self.targets: dict[str, GatewayMcpTarget] = {}
-        self._gates: dict[str, TokenEndpointGate] = {}
+        self.servers: dict[str, HostedMcpServer] = {}
         names = config.names
         for entry in config.shard(shard):
             label = pascal(entry.name)
-            server = servers.servers.get(entry.name) if isinstance(entry, HostedTarget) else None
-            if server is None:
+            wait_for: list[IConstruct] = []
+            if isinstance(entry, HostedTarget):
+                pool, provider, provider_name = runtime_pool, runtime_pool_provider, names.credential_provider
+                if entry.own_pool:
+                    pool = M2MUserPool(
+                        self,
+                        f"{label}Pool",
+                        user_pool_name=names.user_pool(entry.name),
+                        resource_server_id=names.resource_server(entry.name),
+                        client_name=names.app_client(entry.name),
+                        domain_prefix=names.domain_prefix(entry.name, config.account or Aws.ACCOUNT_ID),
+                        purpose=f"MCP server {entry.name}",
+                        retain=config.retain_data,
+                    )
+                    pool.name_logical_ids(label)
+                    provider_name = names.target_provider(entry.name)
+                    provider = pool.credential_provider(f"{label}OAuthProvider", provider_name=provider_name)
+                    name_logical_id(provider, f"{label}OAuthProvider")
+                    # Creating the target synchronizes its tools at once, with a token from the pool's new domain.
+                    gate = TokenEndpointGate(
+                        self,
+                        f"{label}TokenGate",
+                        service_token=service_token,
+                        service_timeout=service_timeout,
+                        pool=pool,
+                    )
+                    name_logical_id(gate.resource, f"{label}TokenGate")
+                    wait_for.append(gate)
+                server = HostedMcpServer(
+                    self,
+                    f"{label}Server",
+                    source_dir=entry.path,
+                    runtime_name=names.runtime(entry.name),
+                    description=entry.description,
+                    inbound_pool=pool,
+                    log_retention_days=config.log_retention_days,
+                    retain=config.retain_data,
+                    tags=config.tags,
+                    service_token=service_token,
+                    service_timeout=service_timeout,
+                )
+                name_logical_id(server.runtime, f"{label}Runtime")
+                name_logical_id(server.log_group.resource, f"{label}RuntimeLogGroup")
+                CfnOutput(self, f"{label}RuntimeArn", value=server.runtime.agent_runtime_arn)
+                self.servers[entry.name] = server
+                endpoint, scopes = runtime_invocation_url(server.runtime.agent_runtime_arn), [pool.scope_string]
+                # An image-only change updates the runtime in place and leaves the target alone; with the image's
+                # hash in its description the target is updated too, and UpdateGatewayTarget re-synchronizes
+                # its tools (implicit synchronization, DEFAULT listing mode), after the runtime (its endpoint
+                # refers to it) and with CloudFormation's own permissions.
+                description = f"{entry.description} (image {server.image.asset_hash[:12]})"
+            else:
                 provider_name = names.target_provider(entry.name)
                 provider = self._existing_provider(label, entry, provider_name)
-                endpoint, scopes, wait_for = entry.endpoint, list(entry.scopes), []
-            else:
-                pool = server.inbound_pool
-                if pool is runtime_pool:
-                    provider, provider_name = runtime_pool_provider, names.credential_provider
-                else:
-                    provider_name = names.target_provider(entry.name)
-                    provider = self._pool_provider(label, pool, provider_name)
-                endpoint = runtime_invocation_url(server.runtime.agent_runtime_arn)
-                scopes = [pool.scope_string]
-                # Creating the target synchronizes its tools at once, with a token from the pool's new domain.
-                wait_for = [self._gate(label, pool, pool is runtime_pool)]
+                endpoint, scopes, description = entry.endpoint, list(entry.scopes), entry.description
             target = GatewayMcpTarget(
                 self,
                 label,
                 gateway=gateway,
                 target_name=entry.name,
-                description=entry.description,
+                description=description,
                 endpoint=endpoint,
                 provider_arn=provider.credential_provider_arn,
                 provider_name=provider_name,
                 scopes=scopes,
                 wait_for=wait_for,
             )
-            if server is not None:
-                # An image-only change updates the runtime in place and leaves the target (and the gateway's
-                # cached catalog) untouched; the image hash as trigger re-synchronizes on every new image.
-                sync = GatewayTargetSync(
-                    self,
-                    f"{label}Sync",
-                    gateway_id=gateway.gateway_id,
-                    gateway_arn=gateway.gateway_arn,
-                    target_id=target.target.target_id,
-                    trigger=server.image.asset_hash,
-                    log_retention_days=config.log_retention_days,
-                    retain=config.retain_data,
-                    timeout=Duration.minutes(config.sync_timeout_minutes),
-                )
-                name_logical_id(sync.resource, f"{label}Sync")
             name_logical_id(target.target, f"{label}Target")
             CfnOutput(self, f"{label}TargetId", value=target.target.target_id)
             self.targets[entry.name] = target
         if not self.targets:
             # A shard without targets stays deployed (empty), so removing its last entry deletes what it held.
             CfnWaitConditionHandle(self, "EmptyShard")
-
-    def _gate(self, label: str, pool: M2MUserPool, shared: bool) -> TokenEndpointGate:
-        key = "RuntimePool" if shared else label
-        if key not in self._gates:
-            self._gates[key] = TokenEndpointGate(
-                self,
-                f"{key}TokenGate",
-                user_pool=pool.user_pool,
-                client=pool.client,
-                token_endpoint=pool.token_endpoint,
-                scope_string=pool.scope_string,
-                log_retention_days=self.config.log_retention_days,
-                retain=self.config.retain_data,
-            )
-        return self._gates[key]
-
-    def _pool_provider(self, label: str, pool: M2MUserPool, name: str) -> agentcore.OAuth2CredentialProvider:
-        """A provider for a hosted server with its own pool; the secret is read here, as in CredentialProviderStack."""
-        return pool_credential_provider(
-            self,
-            label,
-            pool=pool,
-            provider_name=name,
-            retention_days=self.config.log_retention_days,
-            retain=self.config.retain_data,
-        )
 
     def _existing_provider(self, label: str, entry: ExistingTarget, name: str) -> agentcore.OAuth2CredentialProvider:
         provider = agentcore.OAuth2CredentialProvider.using_custom(

@@ -235,15 +235,17 @@ def aws_world(gateway_server: FakeGateway):
                 "GatewayClientId": client["ClientId"],
                 "GatewayTokenEndpoint": f"{gateway_server.base}/oauth2/token",
                 "GatewayScope": SCOPE,
-            },
-            "mcpgw-dev-gateway": {"GatewayUrl": f"{gateway_server.base}/mcp", "GatewayId": gateway["gatewayId"]},
-            "mcpgw-dev-credential-provider": {
                 "CredentialProviderArn": f"{ARN}:token-vault/default/oauth2credentialprovider/mcpgw-dev-runtime-oauth",
             },
-            f"mcpgw-dev-mcp-servers-{shard_of(PREFIX, 4)}": {"OrdersRuntimeArn": f"{ARN}:runtime/mcpgw_dev_orders-a"},
-            ORDERS_TARGETS: {"OrdersTargetId": target["targetId"]},
-            f"mcpgw-dev-mcp-servers-{shard_of(OTHER, 4)}": {"BillingRuntimeArn": f"{ARN}:runtime/mcpgw_dev_billing-b"},
-            BILLING_TARGETS: {"BillingTargetId": billing["targetId"]},
+            "mcpgw-dev-gateway": {"GatewayUrl": f"{gateway_server.base}/mcp", "GatewayId": gateway["gatewayId"]},
+            ORDERS_TARGETS: {
+                "OrdersRuntimeArn": f"{ARN}:runtime/mcpgw_dev_orders-a",
+                "OrdersTargetId": target["targetId"],
+            },
+            BILLING_TARGETS: {
+                "BillingRuntimeArn": f"{ARN}:runtime/mcpgw_dev_billing-b",
+                "BillingTargetId": billing["targetId"],
+            },
         }
         yield outputs
 

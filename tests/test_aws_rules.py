@@ -20,17 +20,15 @@ def violations(assembly: Synthesized, templates: dict[str, Any] | None = None) -
     return aws_rules.check(templates or assembly.templates, None, regions)
 
 
-# The defects of issue #10, found by these rules on the app as it was: runtime log-group grants without :*, the
-# catalog sync's caller without the token permissions, a weak reference inside Fn::Split, the gateway role over
-# its inline quota at nine entries.
-@pytest.mark.xfail(strict=True, reason="known deploy-time defects, fixed in the following commits")
+# Run on the app of early November 2026, these rules found what would have failed its first deploy: runtime
+# log-group grants without :*, the catalog sync's caller without the token permissions, a weak reference
+# inside Fn::Split, and the gateway role over its inline quota at nine entries.
 @pytest.mark.parametrize("set_name", ["dev", "prod", "example_three_targets", "many"])
 def test_every_rule_holds(set_name: str, request: pytest.FixtureRequest) -> None:
     assembly: Synthesized = request.getfixturevalue(set_name)
     assert not violations(assembly), "\n".join(map(str, violations(assembly)))
 
 
-@pytest.mark.xfail(strict=True, reason="each target attaches its own policy to the gateway role")
 def test_no_role_policy_grows_with_the_number_of_entries(dev: Synthesized, many: Synthesized) -> None:
     # The IAM quotas are per role (10,240 characters of inline policy): a policy per entry on a shared role
     # fails the deploy at some entry count. With 1 entry and with 12, every shared role holds the same.
@@ -250,3 +248,43 @@ def test_a_derived_name_over_its_schema_length_or_with_a_reserved_word_is_refuse
     assert name.where == "s/Runtime (AWS::BedrockAgentCore::Runtime)" and "AgentRuntimeName" in name.detail
     domain = only(found, "cognito-domain-prefix")
     assert domain.detail == f"Domain 'team-aws-{ACCOUNT}' contains 'aws', which Cognito rejects"
+
+
+def test_a_handler_call_without_its_permission_or_declaration_is_named(
+    dev: Synthesized, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_rules import handlers
+
+    templates = copy.deepcopy(dev.templates)
+    role = next(
+        r
+        for r in templates["mcpgw-dev-cognito"]["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role" and r["Properties"].get("Policies", [{}])[0].get("PolicyName") == "handler"
+    )
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements[:] = [s for s in statements if s["Sid"] != "TagRuntimeLogGroups"]
+    found = [v for v in violations(dev, templates) if v.rule.id == "custom-resource-caller-permissions"]
+    assert [v.where for v in found] == ["mcpgw-dev-mcp-targets-3/OrdersRuntimeLogGroup (Custom::RuntimeLogGroup)"]
+    assert "logs.TagResource needs logs:TagResource on arn:aws-cn:logs:us-east-1:" in found[0].detail
+    assert found[0].detail.split(" on ")[1].split(";")[0].endswith("-DEFAULT")  # the bare ARN, not :*
+
+    # A call the handler makes but aws_rules does not know about fails too: the table cannot fall behind the code.
+    declared = dict(handlers.HANDLER_CALLS)
+    declared["Custom::RuntimeLogGroup"] = [
+        c for c in declared["Custom::RuntimeLogGroup"] if c.operation != "DeleteLogGroup"
+    ]
+    monkeypatch.setattr(handlers, "HANDLER_CALLS", declared)
+    undeclared = only(violations(dev), "custom-resource-declared-calls")
+    assert undeclared.detail == "custom_resources/runtime_log_group.py calls logs.DeleteLogGroup"
+
+
+def test_a_pool_without_the_deployment_tag_is_out_of_the_gates_reach(dev: Synthesized) -> None:
+    # The handler reads app clients only of pools tagged with the deployment (an IAM condition): without the
+    # tag, DescribeUserPoolClient would be denied mid-deploy.
+    templates = copy.deepcopy(dev.templates)
+    templates["mcpgw-dev-cognito"]["Resources"]["RuntimeUserPool"]["Properties"]["UserPoolTags"].pop(
+        "gateway-deployment"
+    )
+    found = only(violations(dev, templates), "custom-resource-resource-tag-condition")
+    assert found.where == "mcpgw-dev-cognito/RuntimePoolTokenGate (Custom::TokenEndpointGate)"
+    assert "gateway-deployment=mcpgw-dev" in found.detail and "access_tags.html" in str(found)

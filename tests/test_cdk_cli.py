@@ -50,10 +50,8 @@ def test_cdk_synth_writes_every_stack_offline(tmp_path: Path) -> None:
     stacks = sorted(
         a["properties"]["stackName"] for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"
     )
-    shards = [f"mcp-{kind}-{i}" for kind in ("servers", "targets") for i in range(4)]
-    assert stacks == sorted(
-        f"mcpgw-dev-{c}" for c in ("cognito", "gateway-role", "gateway", "credential-provider", *shards)
-    )
+    shards = [f"mcp-targets-{i}" for i in range(4)]
+    assert stacks == sorted(f"mcpgw-dev-{c}" for c in ("cognito", "gateway-role", "gateway", *shards))
     # cdk-nag ran as a validation plugin and reported nothing unacknowledged.
     assert "AwsSolutions" not in result.stderr.replace("AwsSolutions::", "")
 

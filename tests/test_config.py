@@ -55,7 +55,6 @@ def test_flags_override_the_environment_block() -> None:
         ),
         (load_context(mcpProtocolVersions=[]), "mcpProtocolVersions", [], "non-empty list"),
         (load_context(targetShards=0), "targetShards", 0, "from 1 to 20"),
-        (load_context(targetSyncTimeoutMinutes=90), "targetSyncTimeoutMinutes", 90, "from 1 to 50"),
         (load_context(maxTargetsPerGateway="many"), "maxTargetsPerGateway", "many", "positive integer"),
         (env_override(retainData="yes"), "environments.dev.retainData", "yes", "true or false"),
         (env_override(logRetentionDays=10), "environments.dev.logRetentionDays", 10, "retention period"),

@@ -31,16 +31,11 @@ ALWAYS_DELETED = {
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::Lambda::Function",
-    "AWS::StepFunctions::StateMachine",
-    "Custom::UserPoolClientSecret",
-    "Custom::GatewayTargetSync",
     "Custom::TokenEndpointGate",
     "AWS::CloudFormation::WaitConditionHandle",  # keeps an empty shard's stack deployable
-    # The runtime's own log group is adopted through SDK calls; whether the group outlives the stack is their
-    # on-delete call (test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev), not a DeletionPolicy.
-    "Custom::ServiceCreatedLogGroup",
-    "Custom::LogGroupRetention",
-    "Custom::LogGroupTags",
+    # The runtime's own log group is adopted by a custom resource; whether the group outlives the stack is its
+    # RemovalPolicy property (test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev), not a DeletionPolicy.
+    "Custom::RuntimeLogGroup",
 }
 
 
@@ -78,7 +73,7 @@ def test_user_pool_deletion_protection(env_name: str, protected: str, request: p
 def test_stack_termination_protection(env_name: str, protected: bool, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
     stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
-    assert len(stacks) == 12
+    assert len(stacks) == 7
     for artifact in stacks:
         assert artifact["properties"].get("terminationProtection", False) is protected, artifact["displayName"]
 
@@ -89,7 +84,7 @@ def test_every_log_group_has_the_environment_retention(
 ) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
     groups = [r for _, _, r in assembly.all_resources() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) >= 2  # the runtime's and the SDK custom resource's
+    assert len(groups) >= 2  # the custom-resource handler's and its framework's
     assert {g["Properties"]["RetentionInDays"] for g in groups} == {days}
 
 
@@ -98,38 +93,30 @@ def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
     env_name: str, days: int, request: pytest.FixtureRequest
 ) -> None:
     # AgentCore creates it with the runtime (a LogGroup of that name would fail "already exists"), without
-    # retention, and never deletes it: the app adopts it idempotently.
+    # retention, and never deletes it: the app adopts it, and its handler deletes it on Delete in dev only.
     assembly: Assembly = request.getfixturevalue(env_name)
-    stack = f"mcpgw-{env_name}-mcp-servers-{shard_of('orders', 4)}"
+    stack = f"mcpgw-{env_name}-mcp-targets-{shard_of('orders', 4)}"
+    (_, adopted) = assembly.single(stack, "Custom::RuntimeLogGroup")
+    props = adopted["Properties"]
 
-    def call(resource_type: str, event: str) -> dict | None:
-        (_, resource) = assembly.single(stack, resource_type)
-        body = resource["Properties"].get(event)
-        return (
-            json.loads(evaluate(body, lambda kind, arg: f"<{arg[0] if isinstance(arg, list) else arg}>"))
-            if body
-            else None
-        )
+    def names(kind: str, arg: object) -> str:
+        return f"<{arg[0] if isinstance(arg, list) else arg}>"
 
     name = "/aws/bedrock-agentcore/runtimes/<OrdersRuntime>-DEFAULT"
-    create = call("Custom::ServiceCreatedLogGroup", "Create")
-    assert (create["action"], create["parameters"], create["ignoreErrorCodesMatching"]) == (
-        "createLogGroup",
-        {"logGroupName": name},
-        "ResourceAlreadyExistsException",
+    assert evaluate(props["LogGroupName"], names) == name
+    # Tagging is authorized on the bare log-group ARN: the handler tags with this one.
+    assert (
+        evaluate(props["LogGroupArn"], names)
+        == f"arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:{name}"
     )
-    delete = call("Custom::ServiceCreatedLogGroup", "Delete")
-    if env_name == "prod":
-        assert delete is None
-    else:
-        assert (delete["action"], delete["parameters"]) == ("deleteLogGroup", {"logGroupName": name})
-    for event in ("Create", "Update"):
-        retention = call("Custom::LogGroupRetention", event)
-        assert retention["parameters"] == {"logGroupName": name, "retentionInDays": days}
-    tags = call("Custom::LogGroupTags", "Create")["parameters"]["tags"]
-    assert tags["environment"] == env_name and tags["cost-centre"] == f"platform-{env_name}"
-    (adopt_id, adopt) = assembly.single(stack, "Custom::ServiceCreatedLogGroup")
-    assert "OrdersRuntime" in adopt["DependsOn"]
+    assert props["RetentionInDays"] == days
+    assert props["RemovalPolicy"] == ("retain" if env_name == "prod" else "destroy")
+    assert props["Tags"]["environment"] == env_name and props["Tags"]["cost-centre"] == f"platform-{env_name}"
+    # The one shared handler, in the cognito stack, behind CDK's provider framework.
+    producer, token = assembly.resolve_import(props["ServiceToken"])
+    framework = assembly.template(producer)["Resources"][token["Fn::GetAtt"][0]]
+    assert producer == f"mcpgw-{env_name}-cognito" and token["Fn::GetAtt"][1] == "Arn"
+    assert "USER_ON_EVENT_FUNCTION_ARN" in framework["Properties"]["Environment"]["Variables"]
 
 
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
@@ -168,15 +155,15 @@ def test_prod_has_no_unreviewed_replacement(prod: Assembly) -> None:
 def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
     recorded = replacement_guard.identities(prod.templates)
     templates = copy.deepcopy(prod.templates)
-    servers = f"mcpgw-prod-mcp-servers-{shard_of('orders', 4)}"
+    servers = f"mcpgw-prod-mcp-targets-{shard_of('orders', 4)}"
     templates[servers]["Resources"]["OrdersRuntime"]["Properties"]["AgentRuntimeName"] = "renamed"
-    provider = templates["mcpgw-prod-credential-provider"]["Resources"].pop("RuntimeOAuthProvider")
-    templates["mcpgw-prod-credential-provider"]["Resources"]["RenamedProvider"] = provider
+    provider = templates["mcpgw-prod-cognito"]["Resources"].pop("RuntimeOAuthProvider")
+    templates["mcpgw-prod-cognito"]["Resources"]["RenamedProvider"] = provider
 
     problems = replacement_guard.replacements(recorded, replacement_guard.identities(templates))
 
     assert problems == [
-        "mcpgw-prod-credential-provider/RuntimeOAuthProvider (AWS::BedrockAgentCore::OAuth2CredentialProvider) is gone:"
+        "mcpgw-prod-cognito/RuntimeOAuthProvider (AWS::BedrockAgentCore::OAuth2CredentialProvider) is gone:"
         " a rename of its logical id or stack replaces it",
         f"{servers}/OrdersRuntime (AWS::BedrockAgentCore::Runtime) would be replaced:"
         ' AgentRuntimeName "mcpgw_prod_orders" -> "renamed"',
@@ -206,9 +193,5 @@ def test_deploy_order_is_three_waves(dev: Assembly) -> None:
         for name in ready:
             del remaining[name]
     shard = shard_of("orders", 4)
-    empty = sorted(f"mcp-{kind}-{i}" for kind in ("servers", "targets") for i in range(4) if i != shard)
-    assert waves == [
-        sorted(["cognito", "gateway-role", *empty]),
-        sorted(["credential-provider", "gateway", f"mcp-servers-{shard}"]),
-        [f"mcp-targets-{shard}"],
-    ]
+    empty = sorted(f"mcp-targets-{i}" for i in range(4) if i != shard)
+    assert waves == [sorted(["cognito", "gateway-role", *empty]), ["gateway"], [f"mcp-targets-{shard}"]]

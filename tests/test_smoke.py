@@ -388,7 +388,7 @@ def test_outputs_are_read_from_cloudformation_by_stack_name(
     targets_stack: str,
     capsys,
 ) -> None:
-    # Only the three stacks the smoke needs: no servers stacks, no other shard, no credential provider.
+    # Only the three stacks the smoke needs: no other shard, no gateway role.
     deployed.fake.state.prefix = target
     stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", targets_stack]
     outputs = {**deployed.outputs, targets_stack: {f"{target.capitalize()}TargetId": "TGT-FROM-CFN"}}

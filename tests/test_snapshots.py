@@ -44,38 +44,28 @@ def test_snapshots_do_not_churn_on_an_unrelated_source_edit(tmp_path: Path, dev:
 
     assembly = create_app(load_context(targetsFile=str(targets_file))).synth()
 
-    shard = shard_of("orders", 4)
-    image_users = (f"mcpgw-dev-mcp-servers-{shard}", f"mcpgw-dev-mcp-targets-{shard}")
-    for stack_name in image_users:
-        edited, before = assembly.get_stack_by_name(stack_name).template, dev.template(stack_name)
-        assert edited != before, f"{stack_name}: the edit should change the image hash in the raw template"
-        assert snapshots.normalize(edited) == snapshots.normalize(before)
-    # The edit reaches the sync trigger (a re-sync on deploy) and nothing outside the image's users.
-    sync = next(
-        r
-        for r in assembly.get_stack_by_name(image_users[1]).template["Resources"].values()
-        if r["Type"] == "Custom::GatewayTargetSync"
-    )
-    assert (
-        sync["Properties"]["Trigger"]
-        != next(
-            r for r in dev.template(image_users[1])["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync"
-        )["Properties"]["Trigger"]
-    )
+    image_user = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
+    edited, before = assembly.get_stack_by_name(image_user).template, dev.template(image_user)
+    assert edited != before, "the edit should change the image hash in the raw template"
+    assert snapshots.normalize(edited) == snapshots.normalize(before)
+    # The edit reaches the target's description (an update, so a re-synchronization on deploy) ...
+    assert description(edited) != description(before)
+    # ... and nothing outside the image's stack.
     for stack_name, template in dev.templates.items():
-        if stack_name not in image_users:
+        if stack_name != image_user:
             assert assembly.get_stack_by_name(stack_name).template == template, stack_name
 
 
-def test_sync_trigger_ignores_changes_outside_the_image(dev: Assembly) -> None:
-    # A configuration change that touches the target stack (its tags) must not re-synchronize.
+def test_only_a_new_image_changes_a_hosted_targets_description(dev: Assembly) -> None:
+    # A configuration change that touches the targets stack (its tags) must not update the target.
     context = load_context()
     context["environments"]["dev"] = {**context["environments"]["dev"], "tags": {"owner": "x", "cost-centre": "y"}}
-    targets = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
-    template = create_app(context).synth().get_stack_by_name(targets).template
+    stack = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
+    template = create_app(context).synth().get_stack_by_name(stack).template
 
-    def sync_properties(t: dict) -> dict:
-        return next(r for r in t["Resources"].values() if r["Type"] == "Custom::GatewayTargetSync")["Properties"]
+    assert template != dev.template(stack)
+    assert description(template) == description(dev.template(stack))
 
-    assert template != dev.template(targets)
-    assert sync_properties(template) == sync_properties(dev.template(targets))
+
+def description(template: dict) -> str:
+    return template["Resources"]["OrdersTarget"]["Properties"]["Description"]

@@ -13,16 +13,14 @@ from tests.cdk_helpers import Assembly, evaluate
 COGNITO = "mcpgw-dev-cognito"
 ROLE = "mcpgw-dev-gateway-role"
 GATEWAY = "mcpgw-dev-gateway"
-PROVIDER = "mcpgw-dev-credential-provider"
-# The example server's entry lands in the shard its name hashes to.
+# The example server's entry lands in the shard its name hashes to; its runtime and its target share the stack.
 SHARD = shard_of("orders", 4)
-SERVER = f"mcpgw-dev-mcp-servers-{SHARD}"
 TARGET = f"mcpgw-dev-mcp-targets-{SHARD}"
 
 
-def test_one_stack_per_component_and_a_server_and_target_stack_per_shard(dev: Assembly) -> None:
-    shards = [f"mcpgw-dev-mcp-{kind}-{i}" for kind in ("servers", "targets") for i in range(4)]
-    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, PROVIDER, *shards])
+def test_one_stack_per_component_and_one_per_shard(dev: Assembly) -> None:
+    shards = [f"mcpgw-dev-mcp-targets-{i}" for i in range(4)]
+    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, *shards])
 
 
 @pytest.mark.parametrize("pool", ["Gateway", "Runtime"])
@@ -86,7 +84,7 @@ def test_gateway_is_mcp_semantic_and_allows_only_the_gateway_pool_client(dev: As
 
 
 def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: Assembly) -> None:
-    runtime = dev.template(SERVER)["Resources"]["OrdersRuntime"]["Properties"]
+    runtime = dev.template(TARGET)["Resources"]["OrdersRuntime"]["Properties"]
     assert runtime["AgentRuntimeName"] == "mcpgw_dev_orders"
     assert runtime["ProtocolConfiguration"] == "MCP"
     jwt = runtime["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
@@ -94,7 +92,7 @@ def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: As
     assert dev.resolve_import(allowed) == (COGNITO, {"Ref": "RuntimeUserPoolClient"})
     assert _discovery_pool(dev, jwt["DiscoveryUrl"]) == "RuntimeUserPool"
 
-    images = dev.docker_images(SERVER)
+    images = dev.docker_images(TARGET)
     assert len(images) == 1
     (image,) = images
     assert image["source"]["platform"] == "linux/arm64"
@@ -104,30 +102,27 @@ def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: As
     }
 
 
-def test_credential_provider_uses_the_runtime_pool_and_reads_the_secret_in_its_own_stack(dev: Assembly) -> None:
-    resources = dev.template(PROVIDER)["Resources"]
+def test_credential_provider_sits_beside_the_runtime_pool_and_takes_its_secret_by_reference(dev: Assembly) -> None:
+    resources = dev.template(COGNITO)["Resources"]
     provider = resources["RuntimeOAuthProvider"]["Properties"]
     assert provider["Name"] == "mcpgw-dev-runtime-oauth"
     assert provider["CredentialProviderVendor"] == "CustomOauth2"
     custom = provider["Oauth2ProviderConfigInput"]["CustomOauth2ProviderConfig"]
-    assert dev.resolve_import(custom["ClientId"]) == (COGNITO, {"Ref": "RuntimeUserPoolClient"})
-    assert _discovery_pool(dev, custom["OauthDiscovery"]["DiscoveryUrl"]) == "RuntimeUserPool"
-
-    # The secret is the response of a custom resource in this stack, never a value in the template.
-    (reader_id, reader) = dev.single(PROVIDER, "Custom::UserPoolClientSecret")
-    assert custom["ClientSecret"] == {"Fn::GetAtt": [reader_id, "UserPoolClient.ClientSecret"]}
-    imports = _imports_as_names(dev)
-    call = json.loads(evaluate(reader["Properties"]["Create"], imports))
-    assert call["action"] == "describeUserPoolClient"
-    assert call["outputPaths"] == ["UserPoolClient.ClientSecret"]
-    assert call["logApiResponseData"] is False
-    (_, policy) = dev.single(PROVIDER, "AWS::IAM::Policy")
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "cognito-idp:DescribeUserPoolClient"
-    assert (
-        evaluate(statement["Resource"], imports)
-        == "arn:aws:cognito-idp:us-east-1:111122223333:userpool/<RuntimeUserPool>"
-    )
+    assert custom["ClientId"] == {"Ref": "RuntimeUserPoolClient"}
+    assert custom["OauthDiscovery"]["DiscoveryUrl"] == {
+        "Fn::Join": [
+            "",
+            [
+                "https://cognito-idp.us-east-1.amazonaws.com/",
+                {"Ref": "RuntimeUserPool"},
+                "/.well-known/openid-configuration",
+            ],
+        ]
+    }
+    # The secret is CloudFormation's attribute of the client in the same stack: resolved at deploy time into the
+    # provider's write-only configuration, never a value in the template, never an export.
+    assert custom["ClientSecret"] == {"Fn::GetAtt": ["RuntimeUserPoolClient", "ClientSecret"]}
+    assert not [r for r in resources.values() if r["Type"].startswith("Custom::") and "ClientSecret" in json.dumps(r)]
 
 
 def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Assembly) -> None:
@@ -135,10 +130,9 @@ def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Ass
     arn = "arn:aws:bedrock-agentcore:us-east-1:111122223333:runtime/mcpgw_dev_orders-AbC123xYz0"
 
     def lookup(kind: str, arg: object) -> str:
-        if kind == "GetStackOutput":
-            # Weak: removing an entry must be able to delete its runtime before its target (no export lock).
-            producer, value = dev.resolve_stack_output({"Fn::GetStackOutput": arg})
-            assert (producer, value) == (SERVER, {"Fn::GetAtt": ["OrdersRuntime", "AgentRuntimeArn"]})
+        if kind == "GetAtt":
+            # The runtime is in the target's own stack: no cross-stack reference to build the URL from.
+            assert arg == ["OrdersRuntime", "AgentRuntimeArn"]
             return arn
         return _pseudo(kind, arg)
 
@@ -157,7 +151,7 @@ def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> 
     oauth = config["CredentialProvider"]["OauthCredentialProvider"]
     assert oauth["Scopes"] == ["mcpgw-dev-runtime/invoke"]
     assert dev.resolve_import(oauth["ProviderArn"]) == (
-        PROVIDER,
+        COGNITO,
         {"Fn::GetAtt": ["RuntimeOAuthProvider", "CredentialProviderArn"]},
     )
     assert dev.resolve_import(target["GatewayIdentifier"]) == (
@@ -166,48 +160,36 @@ def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> 
     )
 
 
-def test_token_gate_sits_between_the_runtime_pool_domain_and_the_target(dev: Assembly) -> None:
-    resources = dev.template(TARGET)["Resources"]
-    gate_id, gate = dev.single(TARGET, "Custom::TokenEndpointGate")
-    imported = []
+def test_the_runtime_pool_token_gate_waits_for_its_domain_and_every_target_stack_for_the_gate(dev: Assembly) -> None:
+    resources = dev.template(COGNITO)["Resources"]
+    gate = resources["RuntimePoolTokenGate"]
+    assert gate["Type"] == "Custom::TokenEndpointGate"
+    domain = resources["RuntimeUserPoolDomain"]["Properties"]["Domain"]
 
     def lookup(kind: str, arg: object) -> str:
-        if kind == "ImportValue":
-            producer, value = dev.resolve_import({"Fn::ImportValue": arg})
-            assert producer == COGNITO
-            imported.append(value["Ref"])
-            return f"<{value['Ref']}>"
-        return _pseudo(kind, arg)
+        return "<RuntimeUserPoolDomain>" if arg == "RuntimeUserPoolDomain" else f"<{arg}>"
 
-    endpoint = evaluate(gate["Properties"]["TokenEndpoint"], lookup)
     # Referencing the domain is what makes the gate wait for it.
+    endpoint = evaluate(gate["Properties"]["TokenEndpoint"], lookup)
     assert endpoint == "https://<RuntimeUserPoolDomain>.auth.us-east-1.amazoncognito.com/oauth2/token"
-    assert "RuntimeUserPoolDomain" in imported
-    assert gate_id in resources["OrdersTarget"]["DependsOn"]
-    assert "ClientSecret" not in json.dumps(gate["Properties"])
+    assert gate["Properties"]["UserPoolId"] == {"Ref": "RuntimeUserPool"}
+    assert gate["Properties"]["ClientId"] == {"Ref": "RuntimeUserPoolClient"}
+    assert "ClientSecret" not in json.dumps(gate["Properties"]) and domain
+    # A targets stack deploys after the whole cognito stack, gate included.
+    assert COGNITO in dev.stack_dependencies(TARGET)
 
 
-def test_sync_follows_the_target_and_the_image(dev: Assembly) -> None:
-    sync_id, sync = dev.single(TARGET, "Custom::GatewayTargetSync")
-    properties = sync["Properties"]
-    assert properties["TargetId"] == {"Fn::GetAtt": ["OrdersTarget", "TargetId"]}
-    assert dev.resolve_import(properties["GatewayIdentifier"]) == (
-        GATEWAY,
-        {"Fn::GetAtt": ["Gateway", "GatewayIdentifier"]},
-    )
-    (image,) = dev.docker_images(SERVER)
-    runtime = dev.template(SERVER)["Resources"]["OrdersRuntime"]["Properties"]
-    image_tag = json.dumps(runtime["AgentRuntimeArtifact"]["ContainerConfiguration"]["ContainerUri"])
-    # The sync's wait bound comes from cdk.json (targetSyncTimeoutMinutes: 15).
-    handler = next(
-        r
-        for r in dev.template(TARGET)["Resources"].values()
-        if r["Type"] == "AWS::Lambda::Function"
-        and r["Properties"].get("Handler", "").endswith("target_sync.handler.on_event")
-    )
-    assert handler["Properties"]["Environment"]["Variables"]["WAIT_TIMEOUT_SECONDS"] == "900"
-    # The trigger is the hash the runtime's image is tagged with: a new image is a new trigger.
-    assert len(properties["Trigger"]) == 64 and properties["Trigger"] in image_tag
+def test_a_new_image_updates_the_target_so_the_gateway_resynchronizes_its_tools(dev: Assembly) -> None:
+    # UpdateGatewayTarget re-synchronizes an MCP target's tools (DEFAULT listing mode): the image hash in the
+    # description turns an image-only change into a target update, run by CloudFormation after the runtime's.
+    resources = dev.template(TARGET)["Resources"]
+    (image,) = dev.docker_images(TARGET)
+    tag = json.dumps(resources["OrdersRuntime"]["Properties"]["AgentRuntimeArtifact"]["ContainerConfiguration"])
+    description = resources["OrdersTarget"]["Properties"]["Description"]
+    digest = description.removeprefix("Example order tools (the tutorial's MCP server) (image ").removesuffix(")")
+    assert len(digest) == 12 and f":{digest}" in tag
+    assert len(description) <= 200  # the service's limit
+    assert not [r for r in resources.values() if r["Type"].startswith("Custom::") and "Sync" in r["Type"]]
 
 
 def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: Assembly) -> None:
@@ -249,10 +231,15 @@ def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
             k for k in dev.template(stack).get("Outputs", {}) if not k.startswith(("ExportsOutput", "PublishOutput"))
         }
 
-    assert outputs(COGNITO) == {"GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope"}
+    assert outputs(COGNITO) == {
+        "GatewayUserPoolId",
+        "GatewayClientId",
+        "GatewayTokenEndpoint",
+        "GatewayScope",
+        "CredentialProviderArn",
+    }
     assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId"}
-    assert outputs(SERVER) == {"OrdersRuntimeArn"}
-    assert outputs(TARGET) == {"OrdersTargetId"}
+    assert outputs(TARGET) == {"OrdersRuntimeArn", "OrdersTargetId"}
     domain = dev.template(COGNITO)["Resources"]["GatewayUserPoolDomain"]["Properties"]["Domain"]
 
     def lookup(kind: str, arg: object) -> str:
@@ -262,18 +249,18 @@ def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
     assert token_endpoint == "https://mcpgw-dev-gateway-111122223333.auth.us-east-1.amazoncognito.com/oauth2/token"
 
 
-def test_no_secret_reaches_an_output_or_an_export(dev: Assembly) -> None:
-    secret_readers = {
-        (stack, logical_id)
-        for stack, logical_id, resource in dev.all_resources()
-        if resource["Type"] == "Custom::UserPoolClientSecret"
-    }
-    assert secret_readers, "the secret reader this test guards is gone; update the test"
-    for stack, template in dev.templates.items():
-        for key, output in template.get("Outputs", {}).items():
-            text = json.dumps(output["Value"])
-            assert "ClientSecret" not in text, f"{stack} output {key} carries a client secret"
-            assert not any(logical_id in text for s, logical_id in secret_readers if s == stack)
+def test_no_secret_reaches_an_output_or_an_export(dev: Assembly, many: Assembly) -> None:
+    for assembly in (dev, many):
+        secret_references = [
+            (stack, logical_id)
+            for stack, logical_id, resource in assembly.all_resources()
+            if '"ClientSecret"]' in json.dumps(resource)
+        ]
+        assert secret_references, "the secret reference this test guards is gone; update the test"
+        for stack, template in assembly.templates.items():
+            for key, output in template.get("Outputs", {}).items():
+                text = json.dumps(output["Value"])
+                assert "ClientSecret" not in text, f"{stack} output {key} carries a client secret"
 
 
 def test_no_template_holds_a_literal_secret(dev: Assembly) -> None:
@@ -310,15 +297,3 @@ def _pseudo(kind: str, arg: object) -> str:
     }
     assert kind == "Ref" and arg in values, f"unexpected {kind} {arg}"
     return values[arg]
-
-
-def _imports_as_names(dev: Assembly):
-    """Evaluate imports as `<logical id>` of the resource the producing stack exports."""
-
-    def lookup(kind: str, arg: object) -> str:
-        if kind == "ImportValue":
-            _, value = dev.resolve_import({"Fn::ImportValue": arg})
-            return f"<{value['Ref']}>"
-        return _pseudo(kind, arg)
-
-    return lookup

@@ -127,9 +127,7 @@ def test_sharding_is_deterministic_and_stable_under_insertion() -> None:
     assert {n: s for n, s in after.items() if n != "newcomer"} == before
 
 
-def test_adding_an_entry_changes_its_shard_pair_and_no_other_stack(
-    tmp_path: Path, example_three_targets: Assembly
-) -> None:
+def test_adding_an_entry_changes_its_shard_stack_and_no_other(tmp_path: Path, example_three_targets: Assembly) -> None:
     entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
     newcomer = {**EXISTING, "name": "newcomer"}
     path = tmp_path / "four.yaml"
@@ -138,10 +136,10 @@ def test_adding_an_entry_changes_its_shard_pair_and_no_other_stack(
     assembly = synthesize(create_app(load_context(targetsFile=str(path))))
 
     changed = {s.stack_name for s in assembly.stacks if s.template != example_three_targets.template(s.stack_name)}
-    assert changed == {f"mcpgw-dev-mcp-targets-{shard_of('newcomer', 4)}"}  # an existing server has no runtime
+    assert changed == {f"mcpgw-dev-mcp-targets-{shard_of('newcomer', 4)}"}
 
 
-def test_removing_a_hosted_entry_empties_its_shard_pair_and_touches_nothing_else(
+def test_removing_a_hosted_entry_empties_its_shard_and_touches_nothing_else(
     tmp_path: Path, example_three_targets: Assembly
 ) -> None:
     entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
@@ -150,22 +148,23 @@ def test_removing_a_hosted_entry_empties_its_shard_pair_and_touches_nothing_else
 
     assembly = synthesize(create_app(load_context(targetsFile=str(path))))
 
-    shard = shard_of("orders", 4)
-    pair = {f"mcpgw-dev-mcp-servers-{shard}", f"mcpgw-dev-mcp-targets-{shard}"}
+    shard = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
     changed = {s.stack_name for s in assembly.stacks if s.template != example_three_targets.template(s.stack_name)}
-    assert changed == pair
-    for stack_name in pair:
-        # The stack stays, empty, so the deploy deletes the runtime, target and sync it held.
-        assert list(assembly.get_stack_by_name(stack_name).template["Resources"]) == ["EmptyShard"]
+    assert changed == {shard}
+    # The stack stays, empty, so the deploy deletes what it held: CloudFormation deletes the target before the
+    # runtime it points at (one stack, so the order follows the dependency).
+    assert list(assembly.get_stack_by_name(shard).template["Resources"]) == ["EmptyShard"]
 
 
-def test_no_server_stack_is_locked_by_an_export(example_three_targets: Assembly) -> None:
-    # A strong reference (export/import) from a targets stack would stop the servers stack, which deploys
-    # first, from deleting a removed entry's runtime; the servers stacks are referenced weakly.
-    for stack_name, template in example_three_targets.templates.items():
-        if "-mcp-servers-" in stack_name:
-            assert not [o for o in template.get("Outputs", {}).values() if "Export" in o], stack_name
-    assert '"Fn::ImportValue": "mcpgw-dev-mcp-servers' not in json.dumps(example_three_targets.templates)
+def test_no_shard_stack_is_referenced_by_another_stack(example_three_targets: Assembly, many: Assembly) -> None:
+    # An export of a shard stack would block removing what it exports; and a target sits with its runtime, so
+    # the invocation URL needs no cross-stack reference (weak Fn::GetStackOutput included).
+    for assembly in (example_three_targets, many):
+        for stack_name, template in assembly.templates.items():
+            if "-mcp-targets-" in stack_name:
+                assert not [o for o in template.get("Outputs", {}).values() if "Export" in o], stack_name
+        text = json.dumps(assembly.templates)
+        assert "Fn::GetStackOutput" not in text and '"Fn::ImportValue": "mcpgw-dev-mcp-targets' not in text
 
 
 def test_existing_server_target_uses_its_own_provider_and_a_dynamic_secret_reference(
@@ -222,22 +221,37 @@ def test_a_stack_over_a_limit_fails_naming_stack_figure_and_remedy() -> None:
     assert "targetShards" in str(violation) and "cloudformation-limits.html" in str(violation)
 
 
-def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(tmp_path: Path) -> None:
-    path = tmp_path / "own.yaml"
-    path.write_text(yaml.safe_dump({"targets": [{**HOSTED, "name": "private", "ownPool": True}]}))
-    assembly = Assembly.from_cdk_assembly(synthesize(create_app(load_context(targetsFile=str(path)))))
+def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(many: Assembly) -> None:
     shard = shard_of("private", 4)
-    servers = assembly.template(f"mcpgw-dev-mcp-servers-{shard}")["Resources"]
-    targets = assembly.template(f"mcpgw-dev-mcp-targets-{shard}")["Resources"]
-    assert {"PrivateUserPool", "PrivateUserPoolClient", "PrivateUserPoolDomain", "PrivateRuntime"} <= set(servers)
-    runtime_clients = servers["PrivateRuntime"]["Properties"]["AuthorizerConfiguration"]["CustomJWTAuthorizer"][
-        "AllowedClients"
-    ]
-    assert runtime_clients == [{"Ref": "PrivateUserPoolClient"}]
-    assert targets["PrivateOAuthProvider"]["Properties"]["Name"] == "mcpgw-dev-private-oauth"
-    (gate,) = [r for r in targets.values() if r["Type"] == "Custom::TokenEndpointGate"]
-    assert "PrivateUserPoolDomain" in json.dumps(gate["Properties"])
-    assert targets["PrivateOAuthProvider"]["Properties"]["Name"].startswith("mcpgw-dev-")
+    resources = many.template(f"mcpgw-dev-mcp-targets-{shard}")["Resources"]
+    assert {"PrivateUserPool", "PrivateUserPoolClient", "PrivateUserPoolDomain", "PrivateRuntime"} <= set(resources)
+    jwt = resources["PrivateRuntime"]["Properties"]["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
+    assert jwt["AllowedClients"] == [{"Ref": "PrivateUserPoolClient"}]
+    provider = resources["PrivateOAuthProvider"]["Properties"]
+    assert provider["Name"] == "mcpgw-dev-private-oauth"
+    custom = provider["Oauth2ProviderConfigInput"]["CustomOauth2ProviderConfig"]
+    assert custom["ClientSecret"] == {"Fn::GetAtt": ["PrivateUserPoolClient", "ClientSecret"]}
+    gate = resources["PrivateTokenGate"]
+    assert gate["Type"] == "Custom::TokenEndpointGate"
+    assert "PrivateUserPoolDomain" in json.dumps(gate["Properties"]["TokenEndpoint"])
+    assert gate["Properties"]["ClientId"] == {"Ref": "PrivateUserPoolClient"}
+    # The target is created (and synchronizes its tools) only once the pool's new domain issues tokens.
+    target = resources["PrivateTarget"]
+    assert "PrivateTokenGate" in target["DependsOn"]
+    oauth = target["Properties"]["CredentialProviderConfigurations"][0]["CredentialProvider"]["OauthCredentialProvider"]
+    assert oauth["ProviderArn"] == {"Fn::GetAtt": ["PrivateOAuthProvider", "CredentialProviderArn"]}
+    assert oauth["Scopes"] == ["mcpgw-dev-private/invoke"]
+
+
+def test_shared_pool_targets_wait_for_the_cognito_stacks_gate_not_their_own(many: Assembly) -> None:
+    gates = [(s, i) for s, i, r in many.all_resources() if r["Type"] == "Custom::TokenEndpointGate"]
+    # One for the shared runtime pool, one for the entry with its own pool: not one per shard or per target.
+    assert sorted(gates) == sorted(
+        [
+            ("mcpgw-dev-cognito", "RuntimePoolTokenGate"),
+            (f"mcpgw-dev-mcp-targets-{shard_of('private', 4)}", "PrivateTokenGate"),
+        ]
+    )
 
 
 @pytest.mark.parametrize("name", ["awsome", "amazonia", "my-cognito"])

@@ -1,4 +1,4 @@
-"""The token-endpoint gate handlers against moto's Cognito and a token endpoint on loopback."""
+"""The token-endpoint gate against moto's Cognito and a token endpoint on loopback, with a fake clock (no real sleep)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from custom_resources.token_gate import handler
+from custom_resources import handler as entry
+from custom_resources import token_gate as handler
 
 REGION = "us-east-1"
 SCOPE = "mcpgw-runtime/invoke"
@@ -75,11 +76,26 @@ class TokenEndpoint:
 
 
 class FakeClock:
+    """time.time and time.sleep in one: sleeping moves the clock, so a 10-minute wait takes no time."""
+
     def __init__(self, now: float = 1_000_000.0) -> None:
         self.now = now
+        self.sleeps: list[float] = []
 
     def __call__(self) -> float:
         return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class LambdaContext:
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        self.clock, self.deadline = clock, clock.now + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - self.clock.now) * 1000)
 
 
 @pytest.fixture(autouse=True)
@@ -141,6 +157,7 @@ def gate_event(request_type: str, pool: dict[str, str], endpoint: str, **overrid
     props.update(overrides)
     body: dict[str, Any] = {
         "RequestType": request_type,
+        "ResourceType": "Custom::TokenEndpointGate",
         "RequestId": "req-1",
         "LogicalResourceId": "TokenGate",
         "ResponseURL": "https://cloudformation-custom-resource-response.example/presigned",
@@ -155,13 +172,11 @@ def cognito_client() -> Any:
     return boto3.client("cognito-idp", region_name=REGION)
 
 
-def start(evt: dict[str, Any], clock: FakeClock) -> dict[str, Any]:
-    """on_event, then the event the framework hands to is_complete."""
-    return {**evt, **handler.on_event(evt, None, clock=clock)}
-
-
-def poll(evt: dict[str, Any], clock: FakeClock) -> dict[str, Any]:
-    return handler.is_complete(evt, None, client_factory=cognito_client, clock=clock)
+def run(evt: dict[str, Any], clock: FakeClock, context: Any = None) -> dict[str, Any]:
+    """The gate as the provider framework calls it: one on_event that polls until a token or its deadline."""
+    return handler.on_event(
+        evt, context, client_factory=lambda service: cognito_client(), clock=clock, sleep=clock.sleep
+    )
 
 
 def closed_loopback_port() -> int:
@@ -178,17 +193,13 @@ def test_errors_first_then_a_token_completes_the_gate(pool: dict[str, str], logs
         (200, {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600}, {}),
     ]
     with TokenEndpoint(answers) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url), clock)
-        assert evt["PhysicalResourceId"] == f"{pool['pool_id']}/{pool['client_id']}"
-        assert evt["Deadline"] == clock.now + 600
-        results = []
-        for _ in range(3):
-            results.append(poll(evt, clock))
-            clock.now += 10
-    assert results == [{"IsComplete": False}, {"IsComplete": False}, {"IsComplete": True}]
+        result = run(gate_event("Create", pool, endpoint.url), clock)
+    assert result == {"PhysicalResourceId": f"{pool['pool_id']}/{pool['client_id']}"}
+    assert len(endpoint.requests) == 3 and clock.sleeps == [10.0, 10.0]
     # A real client-credentials request: Basic auth with the secret read from Cognito, the grant and the scope.
     request = endpoint.requests[-1]
     expected_basic = base64.b64encode(f"{pool['client_id']}:{pool['secret']}".encode()).decode()
+    assert request["method"] == "POST"
     assert request["headers"]["Authorization"] == f"Basic {expected_basic}"
     assert request["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
     assert request["form"] == {"grant_type": ["client_credentials"], "scope": [SCOPE]}
@@ -196,48 +207,52 @@ def test_errors_first_then_a_token_completes_the_gate(pool: dict[str, str], logs
     # The secret and the token are in no log line and in nothing handed back to the framework.
     for leaked in (pool["secret"], ACCESS_TOKEN, expected_basic):
         assert leaked not in logs.text
-        assert leaked not in json.dumps(results) and leaked not in json.dumps(evt)
+        assert leaked not in json.dumps(result)
 
 
 def test_no_token_before_the_deadline_fails_with_a_clear_message(
     pool: dict[str, str], logs: pytest.LogCaptureFixture
 ) -> None:
     clock = FakeClock()
+    start = clock.now
     with TokenEndpoint([(400, {"error": "invalid_client"}, {})]) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url), clock)
-        clock.now += 599
-        assert poll(evt, clock) == {"IsComplete": False}
-        clock.now += 1
-        with pytest.raises(handler.GateFailed) as failure:
-            poll(evt, clock)
+        with pytest.raises(handler.Failed) as failure:
+            run(gate_event("Create", pool, endpoint.url), clock)
     message = str(failure.value)
     assert message == (
         f"Token endpoint {endpoint.url} issued no client-credentials token for client {pool['client_id']} "
         f"(scope {SCOPE}) within 600 s; last attempt: HTTP 400 invalid_client"
     )
+    # Bounded: one attempt every 10 s, from 0 to 600 s, none after.
+    assert clock.now - start <= 600 and len(endpoint.requests) == 61
     assert pool["secret"] not in logs.text
+
+
+def test_the_wait_ends_before_lambda_would_stop_the_handler(pool: dict[str, str]) -> None:
+    clock = FakeClock()
+    # 5 minutes left in this invocation: the gate gives up with its own message 30 s before Lambda's timeout.
+    context = LambdaContext(clock, 300)
+    with TokenEndpoint([(400, {"error": "invalid_client"}, {})]):
+        with pytest.raises(handler.Failed, match="issued no client-credentials token"):
+            run(gate_event("Create", pool, "http://127.0.0.1:1/oauth2/token"), clock, context)
+    assert context.get_remaining_time_in_millis() >= 30_000
 
 
 def test_an_unreachable_endpoint_is_not_ready_yet(pool: dict[str, str]) -> None:
     clock = FakeClock()
     # Like a Cognito domain whose DNS has not propagated: nothing answers there.
     url = f"http://127.0.0.1:{closed_loopback_port()}/oauth2/token"
-    evt = start(gate_event("Create", pool, url), clock)
-    assert poll(evt, clock) == {"IsComplete": False}
-    clock.now += 600
-    with pytest.raises(handler.GateFailed, match="last attempt: endpoint unreachable"):
-        poll(evt, clock)
+    with pytest.raises(handler.Failed, match="last attempt: endpoint unreachable"):
+        run(gate_event("Create", pool, url), clock)
+    assert len(clock.sleeps) == 60
 
 
 def test_an_error_body_that_echoes_the_secret_is_scrubbed(pool: dict[str, str], logs: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
     echo = {"error": "invalid_client", "error_description": f"client secret {pool['secret']} does not match"}
     with TokenEndpoint([(400, echo, {})]) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url), clock)
-        assert poll(evt, clock) == {"IsComplete": False}
-        clock.now += 600
-        with pytest.raises(handler.GateFailed) as failure:
-            poll(evt, clock)
+        with pytest.raises(handler.Failed) as failure:
+            run(gate_event("Create", pool, endpoint.url), clock)
     assert "client secret <redacted> does not match" in str(failure.value)
     assert pool["secret"] not in str(failure.value) and pool["secret"] not in logs.text
 
@@ -246,15 +261,15 @@ def test_a_large_token_response_is_read_whole(pool: dict[str, str]) -> None:
     clock = FakeClock()
     claims = {"access_token": "h." + "c" * 20_000 + ".s", "token_type": "Bearer", "expires_in": 3600}
     with TokenEndpoint([(200, claims, {})]) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url), clock)
-        assert poll(evt, clock) == {"IsComplete": True}
+        run(gate_event("Create", pool, endpoint.url), clock)
+    assert clock.sleeps == []
 
 
 def test_a_200_without_an_access_token_is_not_a_token(pool: dict[str, str]) -> None:
     clock = FakeClock()
-    with TokenEndpoint([(200, b"<html>maintenance</html>", {})]) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url), clock)
-        assert poll(evt, clock) == {"IsComplete": False}
+    with TokenEndpoint([(200, b"<html>maintenance</html>", {}), (200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
+        run(gate_event("Create", pool, endpoint.url), clock)
+    assert len(endpoint.requests) == 2 and clock.sleeps == [10.0]
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -262,9 +277,9 @@ def test_a_redirect_is_not_followed_with_the_secret(pool: dict[str, str], status
     clock = FakeClock()
     elsewhere = TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})])
     with elsewhere, TokenEndpoint([(status, {}, {"Location": elsewhere.url})]) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url), clock)
-        assert poll(evt, clock) == {"IsComplete": False}
-    assert len(endpoint.requests) == 1
+        with pytest.raises(handler.Failed, match=f"last attempt: HTTP {status}"):
+            run(gate_event("Create", pool, endpoint.url), clock)
+    assert len(endpoint.requests) == 61
     # Whatever method a client would follow the redirect with, the second host heard nothing (no credentials).
     assert elsewhere.requests == [], [(r["method"], r["headers"].get("Authorization")) for r in elsewhere.requests]
 
@@ -272,60 +287,62 @@ def test_a_redirect_is_not_followed_with_the_secret(pool: dict[str, str], status
 @pytest.mark.parametrize("url", ["http://auth.example.com/oauth2/token", "ftp://127.0.0.1/token", "not a url"])
 def test_only_https_or_loopback_endpoints_get_the_secret(pool: dict[str, str], url: str) -> None:
     clock = FakeClock()
-    evt = start(gate_event("Create", pool, url), clock)
-    with pytest.raises(handler.GateFailed, match="must be an https:// URL"):
-        poll(evt, clock)
+    with pytest.raises(handler.Failed, match="must be an https:// URL"):
+        run(gate_event("Create", pool, url), clock)
+    assert clock.sleeps == []
 
 
 def test_a_client_without_a_secret_fails_at_once(pool: dict[str, str]) -> None:
     clock = FakeClock()
     with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url, ClientId=pool["public_client_id"]), clock)
-        with pytest.raises(handler.GateFailed, match="has no secret"):
-            poll(evt, clock)
-    assert endpoint.requests == []
+        with pytest.raises(handler.Failed, match="has no secret"):
+            run(gate_event("Create", pool, endpoint.url, ClientId=pool["public_client_id"]), clock)
+    assert endpoint.requests == [] and clock.sleeps == []
 
 
 def test_a_client_cognito_does_not_know_yet_is_polled_again(pool: dict[str, str]) -> None:
     clock = FakeClock()
     with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
-        evt = start(gate_event("Create", pool, endpoint.url, ClientId="unknownclientid0000000000"), clock)
-        assert poll(evt, clock) == {"IsComplete": False}
-        clock.now += 600
-        with pytest.raises(handler.GateFailed, match="ResourceNotFoundException"):
-            poll(evt, clock)
-    assert endpoint.requests == []
+        with pytest.raises(handler.Failed, match="ResourceNotFoundException"):
+            run(gate_event("Create", pool, endpoint.url, ClientId="unknownclientid0000000000"), clock)
+    assert endpoint.requests == [] and len(clock.sleeps) == 60
 
 
-def test_update_checks_again_with_a_fresh_deadline_and_the_same_physical_id(pool: dict[str, str]) -> None:
+def test_update_checks_again_and_keeps_the_physical_id(pool: dict[str, str]) -> None:
     clock = FakeClock()
     with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
-        created = start(gate_event("Create", pool, endpoint.url), clock)
+        created = run(gate_event("Create", pool, endpoint.url), clock)
         clock.now += 3600
-        updated = start(gate_event("Update", pool, endpoint.url, Scope="mcpgw-runtime/invoke"), clock)
-        assert poll(updated, clock) == {"IsComplete": True}
-    assert updated["PhysicalResourceId"] == created["PhysicalResourceId"]
-    assert updated["Deadline"] == clock.now + 600
-    assert len(endpoint.requests) == 1
+        updated = run(gate_event("Update", pool, endpoint.url, Scope="mcpgw-runtime/invoke"), clock)
+    assert updated == created
+    assert len(endpoint.requests) == 2
 
 
 def test_delete_calls_nothing_even_when_replayed() -> None:
     clock = FakeClock()
 
-    def no_client() -> Any:
+    def no_client(service: str) -> Any:
         raise AssertionError("Delete must not call AWS")
 
-    evt = {"RequestType": "Delete", "PhysicalResourceId": "us-east-1_pool/client", "ResourceProperties": {}}
+    evt = {
+        "RequestType": "Delete",
+        "ResourceType": "Custom::TokenEndpointGate",
+        "PhysicalResourceId": "us-east-1_pool/client",
+        "ResourceProperties": {},
+    }
     for _ in range(2):
-        result = handler.on_event(evt, None, clock=clock)
+        result = handler.on_event(evt, None, client_factory=no_client, clock=clock, sleep=clock.sleep)
         assert result == {"PhysicalResourceId": "us-east-1_pool/client"}
-        assert handler.is_complete({**evt, **result}, None, client_factory=no_client, clock=clock) == {
-            "IsComplete": True
-        }
 
 
 def test_missing_properties_fail_clearly(pool: dict[str, str]) -> None:
     evt = gate_event("Create", pool, "https://auth.example.com/oauth2/token")
     del evt["ResourceProperties"]["Scope"], evt["ResourceProperties"]["TokenEndpoint"]
-    with pytest.raises(handler.GateFailed, match="miss TokenEndpoint, Scope"):
-        handler.on_event(evt, None, clock=FakeClock())
+    with pytest.raises(handler.Failed, match="miss TokenEndpoint, Scope"):
+        run(evt, FakeClock())
+
+
+def test_the_entry_point_dispatches_on_the_resource_type(pool: dict[str, str]) -> None:
+    with pytest.raises(handler.Failed, match="No handler for resource type 'Custom::Unknown'"):
+        entry.on_event({**gate_event("Create", pool, "https://x.example/t"), "ResourceType": "Custom::Unknown"})
+    assert entry.HANDLERS["Custom::TokenEndpointGate"] is handler.on_event

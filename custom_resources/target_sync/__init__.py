@@ -1,1 +1,0 @@
-"""Custom resource that re-synchronizes one gateway target's tool catalog."""

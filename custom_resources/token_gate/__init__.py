@@ -1,1 +1,0 @@
-"""Custom resource that waits until a Cognito token endpoint issues client-credentials tokens."""

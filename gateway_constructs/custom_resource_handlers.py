@@ -1,0 +1,194 @@
+"""The one Lambda function behind every custom resource of the app, and CDK's provider framework around it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jsii
+from aws_cdk import ArnFormat, AssetHashType, BundlingOptions, Duration, ILocalBundling, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import custom_resources as cr
+from constructs import Construct
+
+from gateway_constructs.log_groups import managed_log_group
+from gateway_constructs.nag import acknowledge, nag_arn
+
+HANDLERS_DIR = Path(__file__).resolve().parent.parent / "custom_resources"
+HANDLER = f"{HANDLERS_DIR.name}.handler.on_event"
+# The latest Python that aws-cdk-lib knows, which is what cdk-nag's AwsSolutions-L1 demands. The handlers use
+# the runtime's own boto3 (cognito-idp and logs are in every version of it), so nothing is bundled.
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
+# arm64 (Graviton): about 20% cheaper per GB-second than x86_64 for the same work; the code is pure Python.
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+# Kept out of the asset and out of its hash, so running the tests (which writes __pycache__) changes nothing.
+ASSET_EXCLUDES = ("__pycache__", "*.pyc", ".pytest_cache")
+# Lambda's ceiling for one invocation; the provider framework's own function has the same.
+LAMBDA_MAX = Duration.minutes(15)
+# Room, after the longest wait of a handler, to report its own failure before Lambda stops it.
+HANDLER_MARGIN = Duration.seconds(60)
+RUNTIME_LOG_GROUPS = "/aws/bedrock-agentcore/runtimes/"
+
+
+@jsii.implements(ILocalBundling)
+class _CopyPackage:
+    """custom_resources/ copied as a package into the asset, so Lambda and the tests import it alike: no Docker."""
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
+        shutil.copytree(
+            HANDLERS_DIR, Path(output_dir) / HANDLERS_DIR.name, ignore=shutil.ignore_patterns(*ASSET_EXCLUDES)
+        )
+        return True
+
+
+def handler_code() -> lambda_.Code:
+    return lambda_.Code.from_asset(
+        str(HANDLERS_DIR),
+        exclude=list(ASSET_EXCLUDES),
+        # The hash is the handler sources, so it changes only when we change them.
+        asset_hash_type=AssetHashType.SOURCE,
+        bundling=BundlingOptions(
+            local=_CopyPackage(),
+            # Never used (the local copy cannot fail short of a full disk); the same step, should Docker be forced.
+            image=LAMBDA_RUNTIME.bundling_image,
+            command=[
+                "bash",
+                "-c",
+                f"mkdir /asset-output/{HANDLERS_DIR.name} && cp -r /asset-input/. /asset-output/{HANDLERS_DIR.name}/",
+            ],
+        ),
+    )
+
+
+class CustomResourceHandlers(Construct):
+    """CDK's provider framework (one function, no waiter state machine) around `custom_resources.handler`.
+
+    Shared by every custom resource of the deployment, in every stack (pass `service_token`), so its role's
+    permissions are scoped by the deployment's naming, not by resource: they stay the same size however many
+    entries the app has. The role may
+    - adopt AgentCore Runtime log groups of this deployment (`/aws/bedrock-agentcore/runtimes/<runtime_prefix>*`),
+    - read app clients of user pools tagged `<pool_tag key>=<pool_tag value>` (the token gate's client secret).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime_prefix: str,
+        pool_tag: tuple[str, str],
+        wait: Duration,
+        log_retention_days: int,
+        retain: bool,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        if wait.to_seconds() + HANDLER_MARGIN.to_seconds() > LAMBDA_MAX.to_seconds():
+            raise ValueError(
+                f"{self.node.path}: a wait of {wait.to_seconds():g} s leaves no margin in a Lambda invocation"
+            )
+
+        def log_group_arn(name: str) -> str:
+            return stack.format_arn(
+                service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            )
+
+        runtime_groups = f"{RUNTIME_LOG_GROUPS}{runtime_prefix}*"
+        self.log_group = managed_log_group(self, "Logs", retention_days=log_retention_days, retain=retain)
+        tag_key, tag_value = pool_tag
+        policy = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="OwnLogs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[self.log_group.log_group_arn],
+                ),
+                # CloudWatch Logs authorizes these on arn:...:log-group:NAME:* ...
+                iam.PolicyStatement(
+                    sid="AdoptRuntimeLogGroups",
+                    actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"],
+                    resources=[log_group_arn(runtime_groups) + ":*"],
+                ),
+                # ... and only the tagging actions on the bare arn:...:log-group:NAME.
+                iam.PolicyStatement(
+                    sid="TagRuntimeLogGroups", actions=["logs:TagResource"], resources=[log_group_arn(runtime_groups)]
+                ),
+                iam.PolicyStatement(
+                    sid="ReadDeploymentPoolClients",
+                    actions=["cognito-idp:DescribeUserPoolClient"],
+                    resources=[stack.format_arn(service="cognito-idp", resource="userpool", resource_name="*")],
+                    conditions={"StringEquals": {f"aws:ResourceTag/{tag_key}": tag_value}},
+                ),
+            ]
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Custom-resource handler: token gates and runtime log groups of this deployment",
+            inline_policies={"handler": policy},
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Custom resources: Cognito token-endpoint gates, AgentCore Runtime log groups",
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            code=handler_code(),
+            handler=HANDLER,
+            role=self.role,
+            timeout=wait.plus(HANDLER_MARGIN),
+            memory_size=256,
+            # An environment variable, not a resource property: changing the bound must not re-run the gates.
+            environment={"WAIT_TIMEOUT_SECONDS": str(int(wait.to_seconds()))},
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+        )
+        self.framework_log_group = managed_log_group(
+            self, "FrameworkLogs", retention_days=log_retention_days, retain=retain
+        )
+        framework_role = iam.Role(
+            self,
+            "FrameworkRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="CDK provider framework of the custom-resource handler",
+        )
+        self.framework_log_group.grant_write(framework_role)
+        self.provider = cr.Provider(
+            self,
+            "Provider",
+            on_event_handler=self.function,
+            framework_on_event_role=framework_role,
+            log_group=self.framework_log_group,
+        )
+        self.service_token = self.provider.service_token
+        # What CloudFormation waits for before it gives up on a resource (its default is an hour).
+        self.service_timeout = LAMBDA_MAX.plus(Duration.minutes(1))
+        self._acknowledge(runtime_groups, framework_role)
+
+    def _acknowledge(self, runtime_groups: str, framework_role: iam.Role) -> None:
+        for resource, reason in {
+            f"log-group:{runtime_groups}:*": "AgentCore names each runtime's log group after the service-generated "
+            "runtime id; the grant covers this deployment's runtimes (their names start with the prefix) and no "
+            "other log group.",
+            f"log-group:{runtime_groups}": "The same log groups, in the bare ARN form CloudWatch Logs authorizes "
+            "tagging on.",
+        }.items():
+            acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'logs', resource)}]", reason)
+        acknowledge(
+            self.role,
+            f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'cognito-idp', 'userpool/*')}]",
+            "User pool ids are random; the statement is conditioned on the deployment's tag, so it reads the app "
+            "clients of this deployment's pools only, whatever stack created them.",
+        )
+        function_arn = (
+            f"<{Stack.of(self).resolve(Stack.of(self).get_logical_id(self.function.node.default_child))}.Arn>"
+        )
+        acknowledge(
+            framework_role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{function_arn}:*]",
+            "CDK's provider framework may invoke the handler and its versions (ARN:*); the wildcard is the version "
+            "qualifier of this one function.",
+        )

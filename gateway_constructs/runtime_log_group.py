@@ -1,0 +1,54 @@
+"""Retention, tags and (unless retained) deletion for the log group AgentCore Runtime creates for a runtime."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from aws_cdk import ArnFormat, CustomResource, Duration, Stack
+from aws_cdk import aws_bedrockagentcore as agentcore
+from constructs import Construct
+
+from gateway_constructs.custom_resource_handlers import RUNTIME_LOG_GROUPS
+
+
+class RuntimeLogGroup(Construct):
+    """Adopts `/aws/bedrock-agentcore/runtimes/<runtime id>-DEFAULT` (see custom_resources/runtime_log_group.py).
+
+    The service creates that group with the runtime and never deletes it or expires its events; a `logs.LogGroup`
+    of the same name would fail with "already exists".
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        service_token: str,
+        service_timeout: Duration,
+        runtime: agentcore.Runtime,
+        retention_days: int,
+        retain: bool,
+        tags: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group_name = f"{RUNTIME_LOG_GROUPS}{runtime.agent_runtime_id}-DEFAULT"
+        arn = Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=self.log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=service_token,
+            resource_type="Custom::RuntimeLogGroup",
+            properties={
+                "LogGroupName": self.log_group_name,
+                "LogGroupArn": arn,
+                "RetentionInDays": retention_days,
+                "RemovalPolicy": "retain" if retain else "destroy",
+                "Tags": dict(tags),
+            },
+            service_timeout=service_timeout,
+        )

@@ -1,0 +1,118 @@
+"""Custom::RuntimeLogGroup: against moto's CloudWatch Logs, and against botocore's Stubber (the real service model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from custom_resources import handler as entry
+from custom_resources import runtime_log_group as handler
+
+REGION = "us-east-1"
+NAME = "/aws/bedrock-agentcore/runtimes/mcpgw_dev_orders-AbCdEf1234-DEFAULT"
+ARN = f"arn:aws:logs:{REGION}:123456789012:log-group:{NAME}"
+TAGS = {"environment": "dev", "owner": "platform-team"}
+
+
+@pytest.fixture(autouse=True)
+def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+def event(request_type: str, *, name: str = NAME, removal: str = "destroy", **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "RequestType": request_type,
+        "ResourceType": "Custom::RuntimeLogGroup",
+        "LogicalResourceId": "OrdersRuntimeLogGroup",
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:framework",
+            "LogGroupName": name,
+            "LogGroupArn": ARN if name == NAME else ARN.replace(NAME, name),
+            "RetentionInDays": "14",  # CloudFormation hands custom resources strings
+            "RemovalPolicy": removal,
+            "Tags": TAGS,
+        },
+        **extra,
+    }
+    if request_type != "Create":
+        body.setdefault("PhysicalResourceId", name)
+    return body
+
+
+def logs() -> Any:
+    return boto3.client("logs", region_name=REGION)
+
+
+def group(name: str = NAME) -> dict[str, Any] | None:
+    found = [g for g in logs().describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
+    return found[0] if found else None
+
+
+@mock_aws
+def test_the_group_the_runtime_created_gets_retention_and_tags() -> None:
+    logs().create_log_group(logGroupName=NAME)  # as AgentCore does when it creates the runtime
+
+    result = entry.on_event(event("Create"))
+
+    assert result == {"PhysicalResourceId": NAME}
+    found = group()
+    assert found is not None and found["retentionInDays"] == 14
+    assert logs().list_tags_for_resource(resourceArn=ARN)["tags"] == TAGS
+
+
+@mock_aws
+def test_a_group_the_runtime_has_not_created_yet_is_created() -> None:
+    entry.on_event(event("Create"))
+    assert group() is not None and group()["retentionInDays"] == 14  # type: ignore[index]
+
+
+@mock_aws
+def test_a_replaced_runtimes_new_group_is_configured_and_gets_a_new_physical_id() -> None:
+    renamed = NAME.replace("AbCdEf1234", "ZyXwVu9876")
+    result = entry.on_event(event("Update", name=renamed, PhysicalResourceId=NAME))
+    # A new physical id: CloudFormation then sends a Delete for the old group.
+    assert result == {"PhysicalResourceId": renamed}
+    assert group(renamed) is not None and group(renamed)["retentionInDays"] == 14  # type: ignore[index]
+
+
+@mock_aws
+@pytest.mark.parametrize(("removal", "kept"), [("destroy", False), ("retain", True)])
+def test_delete_removes_the_group_only_when_the_environment_does_not_retain_data(removal: str, kept: bool) -> None:
+    logs().create_log_group(logGroupName=NAME)
+    for _ in range(2):  # a replayed Delete finds nothing to delete and still succeeds
+        assert entry.on_event(event("Delete", removal=removal)) == {"PhysicalResourceId": NAME}
+    assert (group() is not None) is kept
+
+
+def test_the_calls_fit_botocores_logs_model_with_tagging_on_the_bare_arn() -> None:
+    client = logs()
+    with Stubber(client) as stub:
+        # Stubber checks every call's parameters against the real service model.
+        stub.add_client_error(
+            "create_log_group", "ResourceAlreadyExistsException", expected_params={"logGroupName": NAME}
+        )
+        stub.add_response("put_retention_policy", {}, {"logGroupName": NAME, "retentionInDays": 14})
+        stub.add_response("tag_resource", {}, {"resourceArn": ARN, "tags": TAGS})
+        handler.on_event(event("Create"), client_factory=lambda service: client)
+        stub.assert_no_pending_responses()
+    assert not ARN.endswith(":*")
+
+
+def test_a_bad_retention_fails_with_the_value() -> None:
+    bad = event("Create")
+    bad["ResourceProperties"]["RetentionInDays"] = "forever"
+    client = logs()
+    with Stubber(client) as stub:
+        stub.add_response("create_log_group", {}, {"logGroupName": NAME})
+        with pytest.raises(handler.Failed, match="RetentionInDays must be a number of days, got 'forever'"):
+            handler.on_event(bad, client_factory=lambda service: client)
