@@ -14,13 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-import botocore.session
-from botocore import xform_name
-
 from aws_rules import Rule, Violation
 from aws_rules.iam import allows, matches, role_policies, statements
 from aws_rules.model import ACCOUNT, Assembly, ResourceRef, arn
 from aws_rules.schemas import handler_permissions, resource_schema
+from aws_rules.service_models import input_members, operation_names, signing_name, snake_case
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,15 +111,8 @@ def extra_actions(action: str) -> list[str]:
     return []
 
 
-@lru_cache(maxsize=None)
-def _service_model(service: str) -> Any:
-    return botocore.session.get_session().get_service_model(service)
-
-
 def iam_action(service: str, operation: str) -> str:
-    model = _service_model(service)
-    prefix = model.metadata.get("signingName") or model.endpoint_prefix
-    return f"{prefix}:{operation}"
+    return f"{signing_name(service)}:{operation}"
 
 
 _CLIENT_FACTORIES = ("client", "client_factory")
@@ -139,9 +130,7 @@ def calls_in_source(path: Path) -> frozenset[tuple[str, str]]:
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
         if name in _CLIENT_FACTORIES and isinstance(node.args[0].value, str):
             services.add(node.args[0].value)
-    operations = {
-        xform_name(op): (service, op) for service in services for op in _service_model(service).operation_names
-    }
+    operations = {snake_case(op): (service, op) for service in services for op in operation_names(service)}
     return frozenset(
         operations[node.func.attr]
         for node in ast.walk(tree)
@@ -149,18 +138,31 @@ def calls_in_source(path: Path) -> frozenset[tuple[str, str]]:
     )
 
 
-def handler_source(resource_type: str) -> Path | None:
-    """The module of custom_resources/ that handles `resource_type` (custom_resources.handler.HANDLERS)."""
-    from custom_resources.handler import HANDLERS
+@lru_cache(maxsize=1)
+def _handler_modules() -> dict[str, Path]:
+    """Resource type -> module of custom_resources/, from each module's RESOURCE_TYPE constant (read, not imported:
+    the handlers import boto3, a sixth of a second of every synth)."""
+    found = {}
+    for path in sorted((ROOT / "custom_resources").glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == ["RESOURCE_TYPE"]
+                and isinstance(node.value, ast.Constant)
+            ):
+                found[str(node.value.value)] = path
+    return found
 
-    function = HANDLERS.get(resource_type)
-    return ROOT / (function.__module__.replace(".", "/") + ".py") if function else None
+
+def handler_source(resource_type: str) -> Path | None:
+    """The module of custom_resources/ that handles `resource_type`."""
+    return _handler_modules().get(resource_type)
 
 
 def _validate_params(call: Call, params: dict[str, Any]) -> str | None:
-    shape = _service_model(call.service).operation_model(call.operation).input_shape
-    unknown = set(params) - set(shape.members)
-    missing = set(shape.required_members) - set(params)
+    members, required = input_members(call.service, call.operation)
+    unknown = set(params) - members
+    missing = required - set(params)
     if unknown or missing:
         return f"{call.service}.{call.operation}: unknown {sorted(unknown)}, missing {sorted(missing)}"
     return None

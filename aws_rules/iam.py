@@ -140,6 +140,7 @@ def check_quotas(model: Assembly) -> Iterator[Violation]:
             yield Violation(MANAGED_SIZE, str(policy), f"{size} characters")
 
 
+@lru_cache(maxsize=4096)
 def _pattern(value: str, *, case_sensitive: bool) -> re.Pattern[str]:
     # IAM wildcards: * any run of characters (including : and /), ? one character.
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)

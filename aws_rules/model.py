@@ -9,10 +9,9 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-import botocore
+from aws_rules.service_models import regions
 
 # A real account id has 12 digits and may start with 0.
 ACCOUNT = "012345678912"
@@ -20,9 +19,7 @@ ACCOUNT = "012345678912"
 
 def _longest_region(partitions: tuple[str, ...]) -> str:
     # botocore's endpoint data lists every region of every partition; the app targets aws and aws-cn (cdk.json).
-    data = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
-    regions = [r for p in data["partitions"] if p["partition"] in partitions for r in p["regions"]]
-    return max(sorted(regions), key=len)
+    return max(sorted(r for p in partitions for r in regions(p)), key=len)
 
 
 PARTITIONS = ("aws", "aws-cn")

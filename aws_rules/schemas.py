@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import cfnlint
+# Found without importing cfnlint (half a second of imports on every synth for a few JSON files).
+_SPEC = importlib.util.find_spec("cfnlint")
+assert _SPEC is not None and _SPEC.submodule_search_locations, "cfn-lint is not installed (requirements.txt)"
+_SCHEMAS = Path(list(_SPEC.submodule_search_locations)[0]) / "data" / "schemas"
 
-_SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, str]:
+    return dict(json.loads((_SCHEMAS / "providers" / "us-east-1.json").read_text()))
 
 
 @lru_cache(maxsize=None)
 def resource_schema(resource_type: str) -> dict[str, Any]:
     """The registry schema of `resource_type` (us-east-1's copy); {} for custom resources."""
-    index = json.loads((_SCHEMAS / "providers" / "us-east-1.json").read_text())
-    if resource_type not in index:
+    if resource_type not in _index():
         return {}
-    return json.loads((_SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
+    return dict(json.loads((_SCHEMAS / "resources" / f"{_index()[resource_type]}.json").read_text()))
 
 
 def create_only_properties(resource_type: str) -> list[str]:

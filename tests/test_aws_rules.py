@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk import Acknowledgment, ArnFormat
 
 import aws_rules
 from aws_rules import Violation
@@ -288,3 +289,34 @@ def test_a_pool_without_the_deployment_tag_is_out_of_the_gates_reach(dev: Synthe
     found = only(violations(dev, templates), "custom-resource-resource-tag-condition")
     assert found.where == "mcpgw-dev-cognito/RuntimePoolTokenGate (Custom::TokenEndpointGate)"
     assert "gateway-deployment=mcpgw-dev" in found.detail and "access_tags.html" in str(found)
+
+
+def test_synth_refuses_an_assembly_that_breaks_a_rule_naming_it() -> None:
+    # app.synthesize is what `cdk synth` runs: a broken rule stops it before anything reaches CloudFormation.
+    from aws_cdk import Stack
+    from aws_cdk import aws_iam as iam
+
+    from app import create_app, synthesize
+    from tests.cdk_helpers import load_context
+
+    app = create_app(load_context())
+    stack = next(c for c in app.node.children if isinstance(c, Stack) and c.stack_name == "mcpgw-dev-gateway-role")
+    role = iam.Role(stack, "Extra", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["logs:PutRetentionPolicy"],
+            resources=[
+                stack.format_arn(
+                    service="logs", resource="log-group", resource_name="x", arn_format=ArnFormat.COLON_RESOURCE_NAME
+                )
+            ],
+        )
+    )
+    from aws_cdk import Validations
+
+    Validations.of(role).acknowledge(Acknowledgment(id="AwsSolutions::AwsSolutions-IAM5", reason="test-only role"))
+    with pytest.raises(aws_rules.RulesError) as raised:
+        synthesize(app)
+    (violation,) = raised.value.violations
+    assert violation.rule.id == "logs-log-group-arn-form" and "ExtraDefaultPolicy" in violation.where
+    assert "1 AWS deploy-time rule(s) broken" in str(raised.value)

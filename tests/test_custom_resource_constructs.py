@@ -216,3 +216,21 @@ def test_cdk_nag_fails_the_synth_without_the_acknowledgements(monkeypatch: pytes
     assert "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:eu-west-1:012345678901:log-group:" in str(
         failure.value
     )
+
+
+def test_aws_rules_finds_each_resource_types_handler_module_as_the_dispatcher_does() -> None:
+    from aws_rules.handlers import handler_source
+    from custom_resources.handler import HANDLERS
+
+    for resource_type, function in HANDLERS.items():
+        assert handler_source(resource_type) == HANDLERS_DIR / f"{function.__module__.rsplit('.', 1)[1]}.py"
+
+
+def test_service_model_names_match_botocore() -> None:
+    from botocore import xform_name
+
+    from aws_rules.service_models import operation_names, snake_case
+
+    for service in ("logs", "cognito-idp", "bedrock-agentcore-control"):
+        for operation in operation_names(service):
+            assert snake_case(operation) == xform_name(operation), operation

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-import cfnlint
+from aws_rules.schemas import create_only_properties, resource_schema
+
+__all__ = ["create_only_properties", "identities", "replacements", "resource_schema"]
+
 
 ROOT = Path(__file__).resolve().parent.parent
 IDENTITIES = ROOT / "tests" / "stable_identities.json"
@@ -28,19 +30,6 @@ GUARDED_TYPES = (
     "AWS::BedrockAgentCore::Runtime",
     "AWS::BedrockAgentCore::OAuth2CredentialProvider",
 )
-
-_SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
-
-
-@lru_cache(maxsize=None)
-def resource_schema(resource_type: str) -> dict:
-    """The CloudFormation resource schema cfn-lint ships (us-east-1)."""
-    index = json.loads((_SCHEMAS / "providers" / "us-east-1.json").read_text())
-    return json.loads((_SCHEMAS / "resources" / f"{index[resource_type]}.json").read_text())
-
-
-def create_only_properties(resource_type: str) -> list[str]:
-    return [p.removeprefix("/properties/") for p in resource_schema(resource_type).get("createOnlyProperties", [])]
 
 
 def identities(templates: Mapping[str, Mapping]) -> dict[str, dict]:
