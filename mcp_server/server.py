@@ -34,6 +34,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MCP_PATH = "/mcp"
+# AgentCore Runtime probes the container's health; it answers only once the server listens, i.e. once everything is
+# imported and built, which is also when a V2 runtime takes the snapshot it restores for each new session.
+HEALTH_PATH = "/ping"
+HEALTHY = b'{"status":"Healthy"}'
 # Long enough for any in-flight tool call to finish, short enough for an orchestrator's stop timeout (10 s in Docker).
 SHUTDOWN_GRACE_SECONDS = 5
 
@@ -140,9 +144,9 @@ mcp = MCPServer(
 
 
 class HttpEdge:
-    """The HTTP surface around the MCP app: one access-log line per request (no query string, headers or body), and
-    405 for anything but POST on the MCP path: a stateless server has no stream to offer on GET (the spec's 405
-    answer), where the SDK would hold the connection open with nothing to send."""
+    """The HTTP surface around the MCP app: one access-log line per request (no query string, headers or body),
+    405 for anything but POST on the MCP path (a stateless server has no stream to offer on GET, the spec's 405
+    answer, where the SDK would hold the connection open with nothing to send), and the health probe on /ping."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -163,6 +167,13 @@ class HttpEdge:
         try:
             if scope["path"] == MCP_PATH and scope["method"] != "POST":
                 await Response(status_code=405, headers={"Allow": "POST"})(scope, receive, send_and_note_status)
+            elif scope["path"] == HEALTH_PATH:
+                health = (
+                    Response(HEALTHY, media_type="application/json")
+                    if scope["method"] in ("GET", "HEAD")
+                    else Response(status_code=405, headers={"Allow": "GET, HEAD"})
+                )
+                await health(scope, receive, send_and_note_status)
             else:
                 await self.app(scope, receive, send_and_note_status)
         finally:

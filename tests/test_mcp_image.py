@@ -103,6 +103,15 @@ def test_dependencies_install_from_the_lock_file_with_hashes_and_wheels_only() -
     assert ("COPY", "requirements.txt /tmp/requirements.txt") in build
 
 
+def test_the_venv_ships_byte_code_that_no_start_rechecks() -> None:
+    # Without byte code, importing the MCP SDK costs a second of every runtime session's cold start.
+    build = stages(DOCKERFILE.read_text())[0]
+    (install,) = [args for name, args in build if name == "RUN" and "compileall" in args]
+    words = shlex.split(install.split("&&")[-1])
+    assert words[:3] == ["python", "-m", "compileall"] and words[-1] == "/opt/venv/lib"
+    assert words[words.index("--invalidation-mode") + 1] == "unchecked-hash" and "-f" in words
+
+
 def test_the_final_stage_runs_as_a_user_and_installs_nothing() -> None:
     final = stages(DOCKERFILE.read_text())[-1]
     users = [args for name, args in final if name == "USER"]

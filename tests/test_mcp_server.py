@@ -266,6 +266,16 @@ def test_wrong_http_requests_get_a_4xx(server: ServerProcess, method: str, heade
     assert_still_serving(server)
 
 
+def test_the_health_probe_answers_healthy_without_credentials(server: ServerProcess) -> None:
+    # AgentCore Runtime's health check (and a V2 runtime's snapshot point): the HTTP contract's answer.
+    ping = server.url.replace("/mcp", "/ping")
+    response = httpx2.get(ping, timeout=5)
+    assert (response.status_code, response.json()) == (200, {"status": "Healthy"})
+    assert httpx2.head(ping, timeout=5).status_code == 200
+    refused = httpx2.post(ping, json=rpc("ping"), timeout=5)
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+
+
 def test_other_paths_are_404(server: ServerProcess) -> None:
     response = httpx2.post(server.url.replace("/mcp", "/invocations"), json=rpc("ping"), headers=MCP_HEADERS)
     assert response.status_code == 404

@@ -50,6 +50,8 @@ PIP_DOWNLOAD = [
 ]
 STARTUP_GOAL_S = 1.0
 SIZE_GOAL_MB = 60.0
+# The image ships byte code (Dockerfile): a start with it takes at most this share of one without.
+BYTECODE_SHARE_GOAL = 0.6
 
 
 def free_port() -> int:
@@ -67,11 +69,16 @@ def _answers_tools_list(url: str) -> bool:
 
 
 @contextmanager
-def running(script: Path) -> Iterator[tuple[str, float]]:
-    """Start `python <script>` as the image does; yield its URL and the seconds to its first answered tools/list."""
+def running(script: Path, *, bytecode: bool = True) -> Iterator[tuple[str, float]]:
+    """Start `python <script>` as the image does; yield its URL and the seconds to its first answered tools/list.
+
+    Without `bytecode`, every module is compiled from source (an empty byte-code cache, none written): what a
+    start costs in an image without the Dockerfile's compileall step."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/mcp"
     env = {**os.environ, "MCP_HOST": "127.0.0.1", "MCP_PORT": str(port)}
+    if not bytecode:
+        env.update(PYTHONPYCACHEPREFIX=tempfile.mkdtemp(prefix="no-bytecode-"), PYTHONDONTWRITEBYTECODE="1")
     start = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, script.name], cwd=script.parent, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -151,10 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     startup: dict[str, list[float]] = {name: [] for name in SERVERS}
+    cold: dict[str, list[float]] = {name: [] for name in SERVERS}
     for _ in range(args.rounds):
         for name, script in SERVERS.items():
             with running(script) as (_, seconds):
                 startup[name].append(seconds)
+            with running(script, bytecode=False) as (_, seconds):
+                cold[name].append(seconds)
 
     loads = {(name, clients): Load() for name in SERVERS for clients in (1, 16)}
     with running(SERVERS["baseline"]) as (baseline_url, _), running(SERVERS["mcp_server"]) as (our_url, _):
@@ -169,18 +179,26 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"MCP server benchmark: tools/call updateOrder over loopback, median/pooled over {args.rounds} rounds")
     print(f"{'':<34}{'baseline':>12}{'mcp_server':>12}   {'goal':<24}")
+    lines: list[str] = []
     base_start, our_start = statistics.median(startup["baseline"]), statistics.median(startup["mcp_server"])
     start_ok = our_start < STARTUP_GOAL_S and our_start <= base_start
-    print(
+    lines.append(
         f"{'start to first tools/list (s)':<34}{base_start:>12.3f}{our_start:>12.3f}   "
         f"{'< 1 s and <= baseline':<24}{'ok' if start_ok else 'MISSED'}"
+    )
+    base_cold, our_cold = statistics.median(cold["baseline"]), statistics.median(cold["mcp_server"])
+    # What the Dockerfile's compileall step is for: the image starts at the first row's figure, not this one.
+    cold_ok = our_start <= BYTECODE_SHARE_GOAL * our_cold
+    lines.append(
+        f"{'  same, without byte code (s)':<34}{base_cold:>12.3f}{our_cold:>12.3f}   "
+        f"{f'first row <= {BYTECODE_SHARE_GOAL:.0%} of it':<24}{'ok' if cold_ok else 'MISSED'}"
     )
     for clients in (1, 16):
         base, ours = loads["baseline", clients], loads["mcp_server", clients]
         label = f"{clients} client{'s' if clients > 1 else ''}"
-        print(row(f"tools/call p50, {label} (ms)", base.percentile(50), ours.percentile(50), ".2f", True))
-        print(row(f"tools/call p99, {label} (ms)", base.percentile(99), ours.percentile(99), ".2f", True))
-        print(
+        lines.append(row(f"tools/call p50, {label} (ms)", base.percentile(50), ours.percentile(50), ".2f", True))
+        lines.append(row(f"tools/call p99, {label} (ms)", base.percentile(99), ours.percentile(99), ".2f", True))
+        lines.append(
             row(
                 f"calls/s, {label}",
                 statistics.median(base.calls_per_s),
@@ -190,13 +208,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     size_mb = unpacked / 1e6
-    print(
+    lines.append(
         f"{'image size, linux/aarch64 (MB)':<34}{'':>12}{size_mb:>12.1f}   {'< 60 MB':<24}"
         f"{'ok' if size_mb < SIZE_GOAL_MB else 'MISSED'}"
     )
+    print("\n".join(lines))
     print(
         f"  ({count} locked wheels: {downloaded / 1e6:.1f} MB downloaded, {size_mb:.1f} MB unpacked, before bytecode)"
     )
+    missed = [line.split("  ")[0].strip() for line in lines if line.endswith(("MISSED", "SLOWER"))]
+    if missed:
+        print(f"MISSED: {'; '.join(missed)}", file=sys.stderr)
+        return 1
     return 0
 
 
