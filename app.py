@@ -25,10 +25,20 @@ CONTEXT_KEYS = (
     "targetsFile",
     "targetShards",
     "maxTargetsPerGateway",
+    "gatewaySessionTimeoutSeconds",
+    "runtimeIdleTimeoutSeconds",
+    "runtimePlatformVersion",
 )
 # `-c key=value` always arrives as a string. Only these keys hold JSON (structures or numbers); every other value
 # stays the string it was typed as: an account id such as 012345678901 is not a number.
-JSON_KEYS = ("environments", "mcpProtocolVersions", "targetShards", "maxTargetsPerGateway")
+JSON_KEYS = (
+    "environments",
+    "mcpProtocolVersions",
+    "targetShards",
+    "maxTargetsPerGateway",
+    "gatewaySessionTimeoutSeconds",
+    "runtimeIdleTimeoutSeconds",
+)
 
 
 def create_app(context: dict | None = None) -> App:

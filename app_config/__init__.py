@@ -105,6 +105,19 @@ NAME_RULES: Mapping[str, tuple[re.Pattern[str], str]] = {
 }
 
 
+# AgentCore Gateway's own default session timeout, and Runtime's default idle timeout.
+DEFAULT_SESSION_TIMEOUT = 3600
+DEFAULT_RUNTIME_IDLE_TIMEOUT = 900
+# AgentCore Runtime platform versions: V1, the create-time default, and V2, which restores each new session from a
+# snapshot of the initialized container (faster starts; documented for the HTTP protocol, not yet for MCP).
+RUNTIME_PLATFORM_VERSIONS = ("V1", "V2")
+DEFAULT_RUNTIME_PLATFORM_VERSION = "V1"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class ConfigError(ValueError):
     """A configuration value the app refuses; the message names the key, the value and the rule."""
 
@@ -182,6 +195,9 @@ class AppConfig:
     tags: Mapping[str, str]
     targets: tuple[TargetEntry, ...]
     shards: int
+    session_timeout_seconds: int
+    runtime_idle_timeout_seconds: int
+    runtime_platform_version: str
 
     @property
     def names(self) -> Names:
@@ -257,6 +273,29 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         if version not in SUPPORTED_MCP_VERSIONS:
             raise ConfigError("mcpProtocolVersions", version, f"must be one of {', '.join(SUPPORTED_MCP_VERSIONS)}")
 
+    # The gateway keeps a target's MCP session (so the runtime's microVM) for this long after an agent's initialize
+    # (AgentCore: 900-28800 s, default 3600); the runtime keeps an idle session's microVM for the idle timeout.
+    session_timeout = context.get("gatewaySessionTimeoutSeconds", DEFAULT_SESSION_TIMEOUT)
+    if not _is_int(session_timeout) or not 900 <= session_timeout <= 28800:
+        raise ConfigError(
+            "gatewaySessionTimeoutSeconds",
+            session_timeout,
+            "must be whole seconds from 900 to 28800 (AgentCore Gateway)",
+        )
+    idle_timeout = context.get("runtimeIdleTimeoutSeconds", DEFAULT_RUNTIME_IDLE_TIMEOUT)
+    if not _is_int(idle_timeout) or not 60 <= idle_timeout <= session_timeout:
+        raise ConfigError(
+            "runtimeIdleTimeoutSeconds",
+            idle_timeout,
+            f"must be whole seconds from 60 to gatewaySessionTimeoutSeconds ({session_timeout}): a runtime session "
+            "idle longer than the gateway keeps its id is never reused",
+        )
+    platform_version = context.get("runtimePlatformVersion", DEFAULT_RUNTIME_PLATFORM_VERSION)
+    if platform_version not in RUNTIME_PLATFORM_VERSIONS:
+        raise ConfigError(
+            "runtimePlatformVersion", platform_version, f"must be one of {', '.join(RUNTIME_PLATFORM_VERSIONS)}"
+        )
+
     shards = context.get("targetShards", DEFAULT_SHARDS)
     if not isinstance(shards, int) or isinstance(shards, bool) or not 1 <= shards <= 20:
         raise ConfigError("targetShards", shards, "must be an integer from 1 to 20 (changing it re-homes targets)")
@@ -313,6 +352,9 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         mcp_versions=tuple(versions),
         targets=targets,
         shards=shards,
+        session_timeout_seconds=session_timeout,
+        runtime_idle_timeout_seconds=idle_timeout,
+        runtime_platform_version=platform_version,
         retain_data=retain,
         log_retention_days=retention,
         tags=tags,

@@ -30,6 +30,9 @@ class HostedMcpServer(Construct):
         tags: Mapping[str, str],
         service_token: str,
         service_timeout: Duration,
+        session_timeout: Duration,
+        idle_timeout: Duration,
+        platform_version: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.inbound_pool = inbound_pool
@@ -49,6 +52,12 @@ class HostedMcpServer(Construct):
             authorizer_configuration=agentcore.RuntimeAuthorizerConfiguration.using_jwt(
                 inbound_pool.discovery_url, allowed_clients=[inbound_pool.client.user_pool_client_id]
             ),
+            # A gateway session keeps one runtime session per target; the runtime must not end it before the
+            # gateway lets go of its id (max lifetime), and ends it once idle for `idle_timeout`.
+            lifecycle_configuration=agentcore.LifecycleConfiguration(
+                idle_runtime_session_timeout=idle_timeout, max_lifetime=session_timeout
+            ),
+            platform_version=agentcore.PlatformVersion.of(platform_version),
         )
         # The service creates this log group with the runtime and never deletes it or expires its events.
         self.log_group = RuntimeLogGroup(

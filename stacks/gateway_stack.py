@@ -43,6 +43,14 @@ class GatewayStack(Stack):
                 allowed_clients=[inbound_pool.client.user_pool_client_id],
             ),
         )
+        # The gateway reuses a target's MCP session (and so the runtime microVM behind it) across an agent's tool
+        # calls only with a session timeout; without one each call may start a new microVM (a cold start). The L2
+        # (aws-cdk-lib 2.275) does not expose SessionConfiguration, hence the override.
+        cfn = self.gateway.node.default_child
+        assert isinstance(cfn, agentcore.CfnGateway)
+        cfn.add_property_override(
+            "ProtocolConfiguration.Mcp.SessionConfiguration.SessionTimeoutInSeconds", config.session_timeout_seconds
+        )
         name_logical_id(self.gateway, "Gateway")
         CfnOutput(self, "GatewayUrl", value=self.gateway.gateway_url)
         CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)

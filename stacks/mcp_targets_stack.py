@@ -80,6 +80,9 @@ class McpTargetsStack(Stack):
                     tags=config.tags,
                     service_token=service_token,
                     service_timeout=service_timeout,
+                    session_timeout=Duration.seconds(config.session_timeout_seconds),
+                    idle_timeout=Duration.seconds(config.runtime_idle_timeout_seconds),
+                    platform_version=config.runtime_platform_version,
                 )
                 name_logical_id(server.runtime, f"{label}Runtime")
                 name_logical_id(server.log_group.resource, f"{label}RuntimeLogGroup")

@@ -297,3 +297,28 @@ def _pseudo(kind: str, arg: object) -> str:
     }
     assert kind == "Ref" and arg in values, f"unexpected {kind} {arg}"
     return values[arg]
+
+
+def test_the_gateway_keeps_target_sessions_and_the_runtime_outlives_them(dev: Assembly) -> None:
+    # With a session timeout the gateway reuses a target's Mcp-Session-Id across an agent's tool calls, and
+    # AgentCore Runtime routes them to the same microVM: one cold start per agent session, not per call.
+    protocol = dev.template(GATEWAY)["Resources"]["Gateway"]["Properties"]["ProtocolConfiguration"]["Mcp"]
+    assert protocol["SessionConfiguration"] == {"SessionTimeoutInSeconds": 3600}
+    runtime = dev.template(TARGET)["Resources"]["OrdersRuntime"]["Properties"]
+    lifecycle = runtime["LifecycleConfiguration"]
+    assert lifecycle["MaxLifetime"] == protocol["SessionConfiguration"]["SessionTimeoutInSeconds"]
+    assert 60 <= lifecycle["IdleRuntimeSessionTimeout"] <= lifecycle["MaxLifetime"]
+    assert runtime["PlatformVersion"] == "V1"  # set, not left to a default AWS may change
+
+
+def test_session_and_platform_settings_come_from_config() -> None:
+    from app import create_app
+    from tests.cdk_helpers import load_context
+
+    settings = {"gatewaySessionTimeoutSeconds": 7200, "runtimeIdleTimeoutSeconds": 1800, "runtimePlatformVersion": "V2"}
+    assembly = create_app(load_context(**settings)).synth()
+    gateway = assembly.get_stack_by_name(GATEWAY).template["Resources"]["Gateway"]["Properties"]
+    runtime = assembly.get_stack_by_name(TARGET).template["Resources"]["OrdersRuntime"]["Properties"]
+    assert gateway["ProtocolConfiguration"]["Mcp"]["SessionConfiguration"]["SessionTimeoutInSeconds"] == 7200
+    assert runtime["LifecycleConfiguration"] == {"IdleRuntimeSessionTimeout": 1800, "MaxLifetime": 7200}
+    assert runtime["PlatformVersion"] == "V2"
