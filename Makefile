@@ -18,7 +18,7 @@ URL ?= http://127.0.0.1:8000/mcp
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth lint test bench bench-scale deploy destroy diff diff-live snapshots replacement-guard serve mcp-check bench-mcp smoke clean
+.PHONY: help setup synth lint test bench bench-scale deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check bench-mcp smoke clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench-scale: setup ## Synth time, stacks, resources and template sizes for 1, 10
 
 diff: setup ## Offline: what the working tree changes in every stack's template, against the committed snapshots
 	$(BIN)/python -m tools.snapshots
+
+schema: setup ## Regenerate config/targets.schema.json from the config model (app_config.model)
+	$(BIN)/python -m tools.schema
 
 snapshots: setup ## Accept the current templates as the new snapshots (commit the result with the change)
 	$(BIN)/python -m tools.snapshots --update

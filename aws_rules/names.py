@@ -24,7 +24,45 @@ COGNITO_DOMAIN = Rule(
 
 # Cognito refuses domain prefixes containing these words.
 COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
-COGNITO_DOMAIN_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+# The name rules of what the app names, as the services state them (the registry schemas' patterns, matched whole,
+# and lengths; tests/test_aws_rules.py checks each against its schema). app_config checks every derived name with
+# these before any resource exists; check_schema_names checks the synthesized templates again.
+SERVICE_NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    # Lowercase on purpose, stricter than the schema: the service lowercases gateway names and the L2's grants
+    # assume the given case (aws/aws-cdk#38869).
+    "gateway": (
+        re.compile(r"^([0-9a-z][-]?){1,48}$"),
+        "lowercase letters, digits and single hyphens, at most 48 characters",
+    ),
+    "runtime": (
+        re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,47}$"),
+        "a letter, then letters, digits or underscores, at most 48 characters",
+    ),
+    "target": (re.compile(r"^([0-9a-zA-Z][-]?){1,100}$"), "letters, digits and single hyphens, at most 100 characters"),
+    "credential provider": (
+        re.compile(r"^[a-zA-Z0-9\-_]{1,128}$"),
+        "letters, digits, hyphens and underscores, at most 128 characters",
+    ),
+    # CloudFormation's stack name rule (not a resource schema: the CreateStack API's).
+    "stack": (
+        re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"),
+        "a letter, then letters, digits or hyphens, at most 128 characters",
+    ),
+    "cognito domain": (
+        re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
+        "lowercase letters, digits and hyphens, at most 63 characters (with the 12-digit account id)",
+    ),
+}
+# Where each rule comes from in the registry schemas, for the test that keeps them in step.
+SERVICE_NAME_SCHEMAS = {
+    "gateway": ("AWS::BedrockAgentCore::Gateway", "Name"),
+    "runtime": ("AWS::BedrockAgentCore::Runtime", "AgentRuntimeName"),
+    "target": ("AWS::BedrockAgentCore::GatewayTarget", "Name"),
+    "credential provider": ("AWS::BedrockAgentCore::OAuth2CredentialProvider", "Name"),
+    "cognito domain": ("AWS::Cognito::UserPoolDomain", "Domain"),
+}
+COGNITO_DOMAIN_PATTERN = SERVICE_NAME_RULES["cognito domain"][0]
 
 
 def cognito_domain_problem(domain: str) -> str | None:

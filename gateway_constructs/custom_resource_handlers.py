@@ -80,7 +80,7 @@ class CustomResourceHandlers(Construct):
         pool_tag: tuple[str, str],
         wait: Duration,
         log_retention_days: int,
-        retain: bool,
+        retain_data: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -95,7 +95,7 @@ class CustomResourceHandlers(Construct):
             )
 
         runtime_groups = f"{RUNTIME_LOG_GROUPS}{runtime_prefix}*"
-        self.log_group = managed_log_group(self, "Logs", retention_days=log_retention_days, retain=retain)
+        self.log_group = managed_log_group(self, "Logs", log_retention_days=log_retention_days, retain_data=retain_data)
         tag_key, tag_value = pool_tag
         policy = iam.PolicyDocument(
             statements=[
@@ -147,7 +147,7 @@ class CustomResourceHandlers(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
         )
         self.framework_log_group = managed_log_group(
-            self, "FrameworkLogs", retention_days=log_retention_days, retain=retain
+            self, "FrameworkLogs", log_retention_days=log_retention_days, retain_data=retain_data
         )
         framework_role = iam.Role(
             self,

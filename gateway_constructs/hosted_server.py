@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
@@ -15,7 +16,28 @@ from gateway_constructs.nag import acknowledge, nag_arn
 from gateway_constructs.runtime_log_group import RuntimeLogGroup
 
 
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How a runtime keeps sessions: as long as the gateway keeps a target's session (`session_timeout`, the
+    runtime's max lifetime), ended after `idle_timeout` without calls; on `platform_version` (V1 or V2)."""
+
+    session_timeout: Duration
+    idle_timeout: Duration
+    platform_version: str
+
+    def __post_init__(self) -> None:
+        # AgentCore Runtime's ranges for microVMs (and the L2's): 60-28800 s, idle at most the max lifetime.
+        idle, session = self.idle_timeout.to_seconds(), self.session_timeout.to_seconds()
+        if not 60 <= idle <= session <= 28800:
+            raise ValueError(
+                f"runtime idle timeout {idle:g} s and lifetime {session:g} s must satisfy 60 <= idle <= lifetime <= 28800"
+            )
+
+
 class HostedMcpServer(Construct):
+    """A linux/arm64 image asset of `source_dir`, in an AgentCore Runtime (MCP, JWT allowing only `inbound_pool`'s
+    client), with the runtime's log group adopted (retention, tags, deletion unless `retain_data`)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -26,15 +48,15 @@ class HostedMcpServer(Construct):
         description: str,
         inbound_pool: M2MUserPool,
         log_retention_days: int,
-        retain: bool,
+        retain_data: bool,
         tags: Mapping[str, str],
+        settings: RuntimeSettings,
         service_token: str,
         service_timeout: Duration,
-        session_timeout: Duration,
-        idle_timeout: Duration,
-        platform_version: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        if not Token.is_unresolved(description) and not 1 <= len(description) <= 1200:
+            raise ValueError(f"{self.node.path}: a runtime description has 1-1200 characters, got {len(description)}")
         self.inbound_pool = inbound_pool
         # An explicit asset (not AgentRuntimeArtifact.from_asset) so its hash can reach the target's description.
         self.image = ecr_assets.DockerImageAsset(
@@ -55,9 +77,9 @@ class HostedMcpServer(Construct):
             # A gateway session keeps one runtime session per target; the runtime must not end it before the
             # gateway lets go of its id (max lifetime), and ends it once idle for `idle_timeout`.
             lifecycle_configuration=agentcore.LifecycleConfiguration(
-                idle_runtime_session_timeout=idle_timeout, max_lifetime=session_timeout
+                idle_runtime_session_timeout=settings.idle_timeout, max_lifetime=settings.session_timeout
             ),
-            platform_version=agentcore.PlatformVersion.of(platform_version),
+            platform_version=agentcore.PlatformVersion.of(settings.platform_version),
         )
         # The service creates this log group with the runtime and never deletes it or expires its events.
         self.log_group = RuntimeLogGroup(
@@ -66,8 +88,8 @@ class HostedMcpServer(Construct):
             service_token=service_token,
             service_timeout=service_timeout,
             runtime=self.runtime,
-            retention_days=log_retention_days,
-            retain=retain,
+            log_retention_days=log_retention_days,
+            retain_data=retain_data,
             tags=tags,
         )
         self._acknowledge_execution_role_wildcards()

@@ -2,44 +2,36 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Token
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-# CloudWatch Logs' retention periods, in days, by the name aws-cdk-lib gives them.
-RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
+from app_config.rules import LOG_RETENTION_PERIODS
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """aws-cdk-lib's name for a CloudWatch Logs retention period (the periods are app_config.rules')."""
+    if days not in LOG_RETENTION_PERIODS:
+        raise ValueError(
+            f"{days} days is not a CloudWatch Logs retention period: {', '.join(map(str, LOG_RETENTION_PERIODS))}"
+        )
+    return getattr(logs.RetentionDays, LOG_RETENTION_PERIODS[days])  # type: ignore[no-any-return]  # jsii enum member
 
 
 def managed_log_group(
-    scope: Construct, construct_id: str, *, retention_days: int, retain: bool, log_group_name: str | None = None
+    scope: Construct,
+    construct_id: str,
+    *,
+    log_retention_days: int,
+    retain_data: bool,
+    log_group_name: str | None = None,
 ) -> logs.LogGroup:
+    if log_group_name is not None and not Token.is_unresolved(log_group_name) and not 1 <= len(log_group_name) <= 512:
+        raise ValueError(f"log group name {log_group_name!r} must have 1-512 characters")
     return logs.LogGroup(
         scope,
         construct_id,
         log_group_name=log_group_name,
-        retention=RETENTION_BY_DAYS[retention_days],
-        removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        retention=retention(log_retention_days),
+        removal_policy=RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY,
     )

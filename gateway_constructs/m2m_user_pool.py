@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack
+from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from aws_rules.names import cognito_domain_problem
 from gateway_constructs import name_logical_id
 from gateway_constructs.nag import acknowledge
 
@@ -26,9 +27,12 @@ class M2MUserPool(Construct):
         client_name: str,
         domain_prefix: str,
         purpose: str,
-        retain: bool,
+        retain_data: bool,
     ) -> None:
         super().__init__(scope, construct_id)
+        problem = None if Token.is_unresolved(domain_prefix) else cognito_domain_problem(domain_prefix)
+        if problem:
+            raise ValueError(f"{self.node.path}: Cognito domain prefix {domain_prefix!r} {problem}")
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
@@ -39,8 +43,8 @@ class M2MUserPool(Construct):
                 min_length=16, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
             ),
             account_recovery=cognito.AccountRecovery.NONE,
-            deletion_protection=retain,
-            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            deletion_protection=retain_data,
+            removal_policy=RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY,
         )
         self.invoke_scope = cognito.ResourceServerScope(
             scope_name=INVOKE_SCOPE, scope_description=f"Invoke the {purpose}"
@@ -64,7 +68,7 @@ class M2MUserPool(Construct):
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
         )
-        if retain:
+        if retain_data:
             # The pool alone is not enough: its clients hold every caller's credentials, its resource
             # server the scope they were granted.
             for credentials in (self.client, self.resource_server):

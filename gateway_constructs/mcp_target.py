@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations
+from aws_cdk import Annotations, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 from constructs import Construct, IConstruct
 
+from aws_rules.names import SERVICE_NAME_RULES
 from gateway_constructs.credential_provider import provider_secret_arn
+
+# The service's limit on a target's description.
+MAX_DESCRIPTION = 200
 
 
 class GatewayMcpTarget(Construct):
@@ -32,6 +36,15 @@ class GatewayMcpTarget(Construct):
         wait_for: list[IConstruct],
     ) -> None:
         super().__init__(scope, construct_id)
+        pattern, rule = SERVICE_NAME_RULES["target"]
+        if not pattern.match(target_name):
+            raise ValueError(f"{self.node.path}: target name {target_name!r} must be {rule}")
+        if not Token.is_unresolved(description) and not 1 <= len(description) <= MAX_DESCRIPTION:
+            raise ValueError(
+                f"{self.node.path}: a target description has 1-{MAX_DESCRIPTION} characters, got {len(description)}"
+            )
+        if not scopes:
+            raise ValueError(f"{self.node.path}: an OAuth target needs at least one scope")
         self.target = agentcore.GatewayTarget.for_mcp_server(
             self,
             "Target",

@@ -26,8 +26,8 @@ class RuntimeLogGroup(Construct):
         service_token: str,
         service_timeout: Duration,
         runtime: agentcore.Runtime,
-        retention_days: int,
-        retain: bool,
+        log_retention_days: int,
+        retain_data: bool,
         tags: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -46,8 +46,8 @@ class RuntimeLogGroup(Construct):
             properties={
                 "LogGroupName": self.log_group_name,
                 "LogGroupArn": arn,
-                "RetentionInDays": retention_days,
-                "RemovalPolicy": "retain" if retain else "destroy",
+                "RetentionInDays": log_retention_days,
+                "RemovalPolicy": "retain" if retain_data else "destroy",
                 "Tags": dict(tags),
             },
             service_timeout=service_timeout,

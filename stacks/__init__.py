@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, Stack, Tags
+from aws_cdk import App, Duration, Environment, Stack, Tags
 
 from app_config import AppConfig
+from gateway_constructs.hosted_server import RuntimeSettings
+from gateway_constructs.mcp_entry import SharedResources
 from stacks.cognito_stack import CognitoStack
 from stacks.gateway_role_stack import GatewayRoleStack
 from stacks.gateway_stack import GatewayStack
@@ -44,6 +46,24 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         inbound_pool=cognito.gateway_pool,
         **common,
     )
+    settings = config.settings
+    shared = SharedResources(
+        gateway=gateway.gateway,
+        names=names,
+        account=config.account,
+        runtime_pool=cognito.runtime_pool,
+        runtime_pool_provider=cognito.runtime_provider,
+        service_token=cognito.handlers.service_token,
+        service_timeout=cognito.handlers.service_timeout,
+        runtime=RuntimeSettings(
+            session_timeout=Duration.seconds(settings.gateway_session_timeout_seconds),
+            idle_timeout=Duration.seconds(settings.runtime_idle_timeout_seconds),
+            platform_version=settings.runtime_platform_version,
+        ),
+        log_retention_days=config.log_retention_days,
+        retain_data=config.retain_data,
+        tags=config.tags,
+    )
     targets = tuple(
         McpTargetsStack(
             app,
@@ -51,11 +71,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             stack_name=names.stack(f"mcp-targets-{shard}"),
             config=config,
             shard=shard,
-            gateway=gateway.gateway,
-            runtime_pool=cognito.runtime_pool,
-            runtime_pool_provider=cognito.runtime_provider,
-            service_token=cognito.handlers.service_token,
-            service_timeout=cognito.handlers.service_timeout,
+            shared=shared,
             **common,
         )
         for shard in range(config.shards)

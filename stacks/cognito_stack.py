@@ -33,7 +33,7 @@ class CognitoStack(Stack):
                 client_name=names.app_client(role),
                 domain_prefix=names.domain_prefix(role, account),
                 purpose=purpose,
-                retain=config.retain_data,
+                retain_data=config.retain_data,
             )
 
         self.gateway_pool = pool("GatewayPool", "gateway", "AgentCore Gateway")
@@ -54,7 +54,7 @@ class CognitoStack(Stack):
             pool_tag=(DEPLOYMENT_TAG, names.base),
             wait=TOKEN_GATE_WAIT,
             log_retention_days=config.log_retention_days,
-            retain=config.retain_data,
+            retain_data=config.retain_data,
         )
         # Hosted targets synchronize their tools with a token from the runtime pool's new domain as soon as they
         # are created; every targets stack deploys after this stack, so after this gate.

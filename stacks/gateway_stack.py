@@ -31,12 +31,12 @@ class GatewayStack(Stack):
             "Gateway",
             gateway_name=config.names.gateway,
             description=f"Central MCP gateway ({config.env_name})",
-            # Immutable view: targets attach their own least-privilege policies, and the L2 must not add
+            # Immutable view: the role's own policy grants what every target needs, and the L2 must not add
             # grants (such as its bedrock-agentcore-identity!* secret wildcard) to the role's stack.
             role=role.without_policy_updates(),
             protocol_configuration=agentcore.McpProtocolConfiguration(
                 search_type=agentcore.McpGatewaySearchType.SEMANTIC,
-                supported_versions=[agentcore.MCPProtocolVersion.of(v) for v in config.mcp_versions],
+                supported_versions=[agentcore.MCPProtocolVersion.of(v) for v in config.settings.mcp_protocol_versions],
             ),
             authorizer_configuration=agentcore.GatewayAuthorizer.using_custom_jwt(
                 discovery_url=inbound_pool.discovery_url,
@@ -49,7 +49,8 @@ class GatewayStack(Stack):
         cfn = self.gateway.node.default_child
         assert isinstance(cfn, agentcore.CfnGateway)
         cfn.add_property_override(
-            "ProtocolConfiguration.Mcp.SessionConfiguration.SessionTimeoutInSeconds", config.session_timeout_seconds
+            "ProtocolConfiguration.Mcp.SessionConfiguration.SessionTimeoutInSeconds",
+            config.settings.gateway_session_timeout_seconds,
         )
         name_logical_id(self.gateway, "Gateway")
         CfnOutput(self, "GatewayUrl", value=self.gateway.gateway_url)

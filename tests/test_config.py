@@ -17,7 +17,7 @@ def env_override(env_name: str = "dev", **settings) -> dict:
 
 def test_defaults_load() -> None:
     config = load_config(load_context())
-    assert (config.env_name, config.name_prefix, config.region, config.account) == ("dev", "mcpgw", "us-east-1", None)
+    assert (config.env_name, config.names.prefix, config.region, config.account) == ("dev", "mcpgw", "us-east-1", None)
     assert config.names.gateway == "mcpgw-dev-gateway"
     assert config.names.runtime("orders") == "mcpgw_dev_orders"
     assert [t.name for t in config.targets] == ["orders"] and config.shards == 4
@@ -26,7 +26,7 @@ def test_defaults_load() -> None:
 
 def test_flags_override_the_environment_block() -> None:
     config = load_config(load_context(env="prod", region="eu-west-1", account="123456789012", namePrefix="acme"))
-    assert (config.env_name, config.region, config.account, config.name_prefix) == (
+    assert (config.env_name, config.region, config.account, config.names.prefix) == (
         "prod",
         "eu-west-1",
         "123456789012",
@@ -105,12 +105,22 @@ def test_derived_names_respect_the_service_rules() -> None:
     assert len(config.names.gateway) <= 48 and len(config.names.runtime("orders")) <= 48
 
 
-def test_every_accepted_retention_maps_to_a_cdk_retention() -> None:
-    # app_config (no aws_cdk import, the smoke uses it) and gateway_constructs.log_groups list the same periods.
-    from app_config import LOG_RETENTION_DAYS
-    from gateway_constructs.log_groups import RETENTION_BY_DAYS
+def test_every_accepted_retention_reaches_the_template_as_that_many_days() -> None:
+    # app_config.rules holds CloudWatch Logs' periods (the smoke imports it without aws_cdk); log_groups maps them.
+    from aws_cdk import App, Stack
 
-    assert tuple(RETENTION_BY_DAYS) == LOG_RETENTION_DAYS
+    from app_config.rules import LOG_RETENTION_PERIODS
+    from gateway_constructs.log_groups import managed_log_group
+
+    stack = Stack(App(), "Retention")
+    for days in LOG_RETENTION_PERIODS:
+        managed_log_group(stack, f"Group{days}", log_retention_days=days, retain_data=False)
+    template = stack.node.root.synth().get_stack_by_name("Retention").template
+    assert sorted(r["Properties"]["RetentionInDays"] for r in template["Resources"].values()) == sorted(
+        LOG_RETENTION_PERIODS
+    )
+    with pytest.raises(ValueError, match="10 days is not a CloudWatch Logs retention period"):
+        managed_log_group(stack, "Bad", log_retention_days=10, retain_data=False)
 
 
 def test_command_line_flags_keep_account_ids_as_strings() -> None:
@@ -124,4 +134,4 @@ def test_command_line_flags_keep_account_ids_as_strings() -> None:
     context = _context_of(App(context={**load_context(), **flags}))
     config = load_config(context)
     assert config.account == "012345678901"
-    assert config.shards == 4 and config.mcp_versions == ("2025-06-18",)
+    assert config.shards == 4 and config.settings.mcp_protocol_versions == ["2025-06-18"]

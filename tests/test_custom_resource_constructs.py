@@ -21,7 +21,7 @@ from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.token_gate import TokenEndpointGate
 
 
-def build(app: App, stack_id: str, *, wait: Duration | None = None, retain: bool = False) -> Stack:
+def build(app: App, stack_id: str, *, wait: Duration | None = None, retain_data: bool = False) -> Stack:
     wait = wait or Duration.minutes(10)
     stack = Stack(app, stack_id, env={"region": "eu-west-1", "account": "012345678901"})
     handlers = CustomResourceHandlers(
@@ -31,7 +31,7 @@ def build(app: App, stack_id: str, *, wait: Duration | None = None, retain: bool
         pool_tag=("gateway-deployment", "mcpgw-dev"),
         wait=wait,
         log_retention_days=30,
-        retain=retain,
+        retain_data=retain_data,
     )
     pool = M2MUserPool(
         stack,
@@ -41,7 +41,7 @@ def build(app: App, stack_id: str, *, wait: Duration | None = None, retain: bool
         client_name="runtime-m2m",
         domain_prefix="mcpgw-runtime-test",
         purpose="runtime",
-        retain=False,
+        retain_data=False,
     )
     TokenEndpointGate(
         stack, "Gate", service_token=handlers.service_token, service_timeout=handlers.service_timeout, pool=pool

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from app import create_app, synthesize
-from app_config import ConfigError, ExistingTarget, HostedTarget, load_config, shard_of
+from app_config import ConfigError, ExistingEntry, HostedEntry, load_config, shard_of
 from aws_rules import check
 from aws_rules.limits import LIMITS, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context
@@ -43,12 +43,12 @@ def error_for(tmp_path: Path, entries, **context) -> str:
 def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
     config = config_with(tmp_path, [HOSTED, EXISTING])
     hosted, existing = config.targets
-    assert isinstance(hosted, HostedTarget) and hosted.path == ROOT / "mcp_server" and not hosted.own_pool
-    assert isinstance(existing, ExistingTarget)
-    assert (existing.endpoint, existing.client_secret_name, existing.scopes) == (
+    assert isinstance(hosted, HostedEntry) and hosted.folder == ROOT / "mcp_server" and not hosted.own_pool
+    assert isinstance(existing, ExistingEntry)
+    assert (existing.endpoint, existing.oauth.client_secret_name, existing.oauth.scopes) == (
         "https://billing.example.com/mcp",
         "teams/billing/mcp",
-        ("billing/invoke",),
+        ["billing/invoke"],
     )
 
 
@@ -262,3 +262,49 @@ def test_an_own_pool_entry_whose_cognito_domain_holds_a_reserved_word_fails_at_s
     assert "Cognito rejects it" in message
     # Without its own pool the entry has no domain, so the same name is fine.
     assert config_with(tmp_path, [{**HOSTED, "name": name}]).targets[0].name == name
+
+
+def test_the_committed_schema_is_the_one_the_model_generates() -> None:
+    # config/targets.schema.json is for editors and reviewers; the model is what validates. `make schema` writes it.
+    from app_config.targets import SCHEMA_FILE, json_schema
+
+    assert json.loads(SCHEMA_FILE.read_text()) == json_schema(), (
+        "config/targets.schema.json is stale: run `make schema`"
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"targets": [HOSTED, EXISTING]},
+        {"targets": [{**HOSTED, "name": "Orders"}]},
+        {"targets": [{**HOSTED, "kind": "lambda"}]},
+        {"targets": [{**EXISTING, "oauth": {**EXISTING["oauth"], "clientSecret": "hunter2"}}]},
+        {"targets": [{**EXISTING, "endpoint": "http://billing.example.com/mcp"}]},
+        {"targets": [{**HOSTED, "description": "d" * 181}]},
+        {"targets": []},
+        {"targets": [HOSTED], "extra": 1},
+    ],
+)
+def test_the_schema_and_the_model_agree(document: dict) -> None:
+    import jsonschema
+
+    from app_config.model import TargetsFile
+    from app_config.targets import json_schema
+
+    by_schema = not list(jsonschema.Draft202012Validator(json_schema()).iter_errors(document))
+    try:
+        TargetsFile.model_validate(document)
+        by_model = True
+    except Exception:
+        by_model = False
+    assert by_schema == by_model, document
+
+
+def test_every_shipped_targets_file_validates_against_the_schema() -> None:
+    import jsonschema
+
+    from app_config.targets import json_schema
+
+    for path in [ROOT / "config" / "targets.yaml", *(ROOT / "config" / "examples").glob("*.yaml")]:
+        jsonschema.validate(yaml.safe_load(path.read_text()), json_schema())

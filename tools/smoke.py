@@ -20,7 +20,8 @@ import boto3
 import httpx2
 from botocore.exceptions import BotoCoreError, ClientError
 
-from app_config.targets import DEFAULT_SHARDS, pascal, shard_of
+from app_config.model import AppSettings
+from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, pascal, shard_of
 from tools.mcp_steps import (
     CAUSE_SYNC,
     CheckFailed,
@@ -44,9 +45,10 @@ STACK_OUTPUTS = {
 REQUIRED = ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope", "GatewayUrl")
 # The config entry whose tools (the tutorial's getOrder/updateOrder) the smoke calls: config/targets.yaml.
 DEFAULT_TARGET = "orders"
-# An entry name as config/targets.schema.json allows it ($defs.name): it is also the tool prefix.
-TARGET_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-TARGET_NAME_MAX = 24
+# An entry name as the config allows it (app_config.rules): it is also the tool prefix.
+TARGET_NAME = re.compile(ENTRY_NAME_PATTERN)
+TARGET_NAME_MAX = ENTRY_NAME_MAX
+DEFAULT_SHARDS = AppSettings.model_fields["target_shards"].default
 
 CAUSE_OUTPUTS = (
     "stack outputs: deploy first (`make deploy`), or pass the deployment's --env/--prefix/--region or --outputs-file"

@@ -1,0 +1,116 @@
+"""The configuration as one typed model: cdk.json's context (app settings and environments) and config/targets.yaml
+(the entries, a union discriminated by `kind`). Field names are the file's (camelCase); the rules are app_config.rules'.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app_config import rules
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TARGETS_FILE = "config/targets.yaml"
+
+
+class _Strict(BaseModel):
+    # Every key is spelled as in the file, unknown keys are refused (a misspelt key is a silent default otherwise),
+    # and nothing is coerced: "true" is not a boolean, "4" not a number.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+# --- config/targets.yaml -------------------------------------------------------------------------------------------
+
+
+class OAuthClient(_Strict):
+    """The OAuth client the gateway uses to reach an existing server (client credentials)."""
+
+    discovery_url: rules.DiscoveryUrl = Field(alias="discoveryUrl")
+    client_id: rules.ClientId = Field(alias="clientId")
+    scopes: Annotated[list[rules.OAuthScope], Field(min_length=1)]
+    client_secret_name: rules.SecretName = Field(
+        alias="clientSecretName",
+        description="Name of the Secrets Manager secret (SecretString) holding the client secret. Never the secret itself.",
+    )
+
+
+class HostedEntry(_Strict):
+    """A folder of this repository with a Dockerfile, deployed to its own AgentCore Runtime."""
+
+    kind: Literal["hosted"]
+    name: rules.EntryName = Field(
+        description="Target name and tool prefix; also part of the runtime and credential provider names. "
+        "Renaming replaces them."
+    )
+    path: rules.SourcePath = Field(
+        description="Folder with a Dockerfile, relative to the repository root (or absolute)."
+    )
+    description: rules.Description | None = None
+    own_pool: bool = Field(
+        False,
+        alias="ownPool",
+        description="Guard this runtime with its own Cognito user pool instead of the shared runtime pool.",
+    )
+
+    @property
+    def folder(self) -> Path:
+        return (ROOT / self.path).resolve()
+
+    @property
+    def text(self) -> str:
+        return self.description or f"MCP server {self.name}"
+
+
+class ExistingEntry(_Strict):
+    """An MCP server run elsewhere, reached over HTTPS with OAuth client credentials."""
+
+    kind: Literal["existing"]
+    name: rules.EntryName
+    endpoint: rules.HttpsUrl
+    description: rules.Description | None = None
+    oauth: OAuthClient
+
+    @property
+    def text(self) -> str:
+        return self.description or f"MCP server {self.name}"
+
+
+Entry = Annotated[Union[HostedEntry, ExistingEntry], Field(discriminator="kind")]
+
+
+class TargetsFile(_Strict):
+    """MCP servers behind the gateway: one entry per MCP server, a gateway target named after the entry, its tools
+    exposed as <name>___<tool>."""
+
+    model_config = ConfigDict(title="MCP servers behind the gateway")
+    targets: Annotated[list[Entry], Field(min_length=1)]
+
+
+# --- cdk.json context -------------------------------------------------------------------------------------------------
+
+
+class EnvironmentSettings(_Strict):
+    """One block under `environments`, with the -c flags that override it already applied."""
+
+    name_prefix: rules.NamePrefix = Field(alias="namePrefix")
+    region: rules.Region
+    account: rules.AccountId | None = None
+    retain_data: bool = Field(False, alias="retainData")
+    log_retention_days: rules.RetentionDays = Field(14, alias="logRetentionDays")
+    tags: dict[str, rules.TagValue]
+
+
+class AppSettings(_Strict):
+    """The top level of cdk.json's context (the environments are validated on their own, once one is chosen)."""
+
+    mcp_protocol_versions: Annotated[list[rules.McpProtocolVersion], Field(min_length=1)] = Field(
+        ["2025-03-26"], alias="mcpProtocolVersions"
+    )
+    targets_file: str = Field(DEFAULT_TARGETS_FILE, alias="targetsFile")
+    target_shards: rules.Shards = Field(4, alias="targetShards")
+    max_targets_per_gateway: rules.TargetQuota = Field(100, alias="maxTargetsPerGateway")
+    gateway_session_timeout_seconds: rules.SessionTimeout = Field(3600, alias="gatewaySessionTimeoutSeconds")
+    runtime_idle_timeout_seconds: rules.IdleTimeout = Field(900, alias="runtimeIdleTimeoutSeconds")
+    runtime_platform_version: rules.PlatformVersion = Field("V1", alias="runtimePlatformVersion")

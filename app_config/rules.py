@@ -1,0 +1,200 @@
+"""Every rule a configuration value follows, in one place. The config model (app_config.model) validates with these
+types, config/targets.schema.json is generated from them (`make schema`), and the smoke and the constructs import
+them. A rule's text is what a user reads when a value breaks it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from aws_rules.names import COGNITO_RESERVED_WORDS
+
+__all__ = [
+    "COGNITO_RESERVED_WORDS",
+    "DEPLOYMENT_TAG",
+    "ENTRY_NAME_MAX",
+    "ENTRY_NAME_PATTERN",
+    "LOG_RETENTION_PERIODS",
+    "MCP_PROTOCOL_VERSIONS",
+    "RESERVED_ENTRY_NAMES",
+    "RUNTIME_PLATFORM_VERSIONS",
+]
+
+
+def violation(rule: str) -> PydanticCustomError:
+    """A rule's failure, carrying the text the user reads (app_config.errors shapes it into one line)."""
+    return PydanticCustomError("rule", "{rule}", {"rule": rule})
+
+
+def text(
+    *, pattern: str | None = None, max_length: int | None = None, min_length: int = 1, rule: str | None = None
+) -> Any:
+    """A string type: validated against `pattern` (whole value) and the lengths, and described by the same in the
+    generated JSON Schema, so the schema and the model cannot disagree. `rule` replaces the default messages."""
+    compiled = re.compile(pattern) if pattern else None
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise violation(rule or "must be a string")
+        if max_length is not None and len(value) > max_length:
+            raise violation(rule or f"must be at most {max_length} characters")
+        if len(value) < min_length:
+            raise violation(rule or f"must be at least {min_length} characters")
+        if compiled is not None and not compiled.fullmatch(value):
+            raise violation(rule or f"must match {pattern}")
+        return value
+
+    schema: dict[str, Any] = {"type": "string", "minLength": min_length}
+    if pattern:
+        schema["pattern"] = pattern
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    if rule:
+        schema["description"] = rule
+    return Annotated[str, BeforeValidator(check), WithJsonSchema(schema)]
+
+
+def whole_number(low: int, high: int | None, rule: str) -> Any:
+    def check(value: Any) -> int:
+        # Not a bool: True is an int to Python.
+        if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+            raise violation(rule)
+        return value
+
+    schema: dict[str, Any] = {"type": "integer", "minimum": low, "description": rule}
+    if high is not None:
+        schema["maximum"] = high
+    return Annotated[int, BeforeValidator(check), WithJsonSchema(schema)]
+
+
+def one_of(values: tuple[Any, ...], rule: str | None = None) -> Any:
+    listed = ", ".join(map(str, values))
+
+    types = {type(v) for v in values}
+
+    def check(value: Any) -> Any:
+        # By type too: True == 1 in Python, yet true is not a number of days.
+        if type(value) not in types or value not in values:
+            raise violation(rule or f"must be one of {listed}")
+        return value
+
+    return Annotated[Any, BeforeValidator(check), WithJsonSchema({"enum": list(values)})]
+
+
+# --- names ----------------------------------------------------------------------------------------------------------
+
+# An entry's name is its target's name and tool prefix (<name>___<tool>), and part of its runtime, provider and
+# Cognito names: lowercase for the gateway (which lowercases it), no underscores for the target, short enough for
+# the runtime's 48 characters after "<prefix>_<env>_".
+ENTRY_NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+ENTRY_NAME_MAX = 24
+EntryName = text(pattern=ENTRY_NAME_PATTERN, max_length=ENTRY_NAME_MAX)
+# Entry names end up in Cognito domain, pool and credential provider names beside the shared ones.
+RESERVED_ENTRY_NAMES = ("gateway", "runtime")
+
+NamePrefix = text(
+    pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+    max_length=20,
+    rule="must be 1-20 lowercase letters or digits in hyphen-separated groups, starting with a letter "
+    "(it starts every stack, gateway, runtime, user pool and Cognito domain name)",
+)
+EnvName = text(
+    pattern=r"^[a-z][a-z0-9]{0,7}$", rule="must match ^[a-z][a-z0-9]{0,7}$ (it is part of every resource name)"
+)
+Region = text(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", rule="must be an AWS region code such as us-east-1")
+# Account ids are strings: twelve digits that may start with 0.
+AccountId = text(
+    pattern=r"^[0-9]{12}$", rule="must be a 12-digit AWS account id, or unset for an account-agnostic synth"
+)
+
+# --- tags ------------------------------------------------------------------------------------------------------------
+
+# Tags every environment must set; `project`, `environment` and DEPLOYMENT_TAG are added by the app.
+REQUIRED_TAGS = ("owner", "cost-centre")
+# Names the deployment (<prefix>-<env>) on every resource: the custom-resource handler reads app clients only of
+# user pools carrying it (an IAM condition on aws:ResourceTag), whichever stack created them.
+DEPLOYMENT_TAG = "gateway-deployment"
+TagValue = text(
+    pattern=r"^[\w .:/=+\-@]{1,256}$",
+    rule="must be a 1-256 character string and the key must not start with 'aws:'",
+)
+
+# --- logs ------------------------------------------------------------------------------------------------------------
+
+# CloudWatch Logs' retention periods, in days, with the name aws-cdk-lib's RetentionDays gives each.
+LOG_RETENTION_PERIODS = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+RetentionDays = one_of(
+    tuple(LOG_RETENTION_PERIODS),
+    "must be a CloudWatch Logs retention period: " + ", ".join(map(str, LOG_RETENTION_PERIODS)),
+)
+
+# --- gateway and runtime -------------------------------------------------------------------------------------------
+
+# Protocol versions the AgentCore Gateway accepts (aws_bedrockagentcore.MCPProtocolVersion in aws-cdk-lib 2.275).
+MCP_PROTOCOL_VERSIONS = ("2025-03-26", "2025-06-18")
+McpProtocolVersion = one_of(MCP_PROTOCOL_VERSIONS)
+
+# AgentCore Gateway's session timeout (its own default 3600), and Runtime's idle timeout (its default 900).
+SessionTimeout = whole_number(900, 28800, "must be whole seconds from 900 to 28800 (AgentCore Gateway)")
+IdleTimeout = whole_number(60, 28800, "must be whole seconds from 60 to gatewaySessionTimeoutSeconds")
+# AgentCore Runtime platform versions: V1, the create-time default, and V2, which restores each new session from a
+# snapshot of the initialized container (faster starts; documented for the HTTP protocol, not yet for MCP).
+RUNTIME_PLATFORM_VERSIONS = ("V1", "V2")
+PlatformVersion = one_of(RUNTIME_PLATFORM_VERSIONS)
+
+# Entries are spread over this many stacks by a hash of their name; changing it re-homes entries (a migration).
+Shards = whole_number(1, 20, "must be an integer from 1 to 20 (changing it re-homes targets)")
+# AgentCore Gateway's default quota (adjustable): "Number of targets per gateway: 100".
+TargetQuota = whole_number(1, None, "must be a positive integer (the account's quota)")
+
+# --- target entries --------------------------------------------------------------------------------------------------
+
+# The service allows 200; a hosted target's description also carries " (image <12 hex>)".
+Description = text(max_length=180)
+HttpsUrl = text(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)
+DiscoveryUrl = text(
+    pattern=r"^https://[^\s]+/\.well-known/openid-configuration$",
+    rule="must be an https:// OpenID discovery URL ending in /.well-known/openid-configuration "
+    "(AgentCore Identity requires it)",
+)
+ClientId = text(max_length=256)
+OAuthScope = text(pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+SecretName = text(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+SourcePath = text(pattern=r"^/?[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
+
+
+def shard_of(name: str, shards: int) -> int:
+    """Stable across runs, machines and the rest of the file (unlike Python's salted hash())."""
+    return int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % shards
+
+
+def pascal(name: str) -> str:
+    """`orders-v2` -> `OrdersV2`: the construct ids, logical ids and output keys derived from an entry's name."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))

@@ -1,0 +1,182 @@
+"""What one entry of config/targets.yaml deploys: a gateway target and what it reaches. `McpEntry.of` picks the
+construct for the entry's kind, so that a stack composes entries without knowing their kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from aws_cdk import Aws, Duration, SecretValue
+from aws_cdk import aws_bedrockagentcore as agentcore
+from constructs import Construct, IConstruct
+
+from app_config import Entry, ExistingEntry, HostedEntry, Names, pascal
+from gateway_constructs import name_logical_id
+from gateway_constructs.hosted_server import HostedMcpServer, RuntimeSettings
+from gateway_constructs.m2m_user_pool import M2MUserPool
+from gateway_constructs.mcp_target import GatewayMcpTarget
+from gateway_constructs.runtime_url import runtime_invocation_url
+from gateway_constructs.token_gate import TokenEndpointGate
+
+
+@dataclass(frozen=True)
+class SharedResources:
+    """What every entry of the deployment is wired to: the gateway, the shared runtime pool and its credential
+    provider, the custom-resource handler, and the deployment's names and settings."""
+
+    gateway: agentcore.IGateway
+    names: Names
+    account: str | None
+    runtime_pool: M2MUserPool
+    runtime_pool_provider: agentcore.OAuth2CredentialProvider
+    service_token: str
+    service_timeout: Duration
+    runtime: RuntimeSettings
+    log_retention_days: int
+    retain_data: bool
+    tags: Mapping[str, str]
+
+
+class McpEntry(Construct):
+    """One entry: its gateway target (`target`) and the stack outputs it offers (`outputs`, name -> value)."""
+
+    target: GatewayMcpTarget
+    outputs: dict[str, str]
+
+    @staticmethod
+    def of(scope: Construct, entry: Entry, shared: SharedResources) -> McpEntry:
+        """The construct for `entry`'s kind, with construct and logical ids named after the entry."""
+        construct = HostedMcpEntry if isinstance(entry, HostedEntry) else ExistingMcpEntry
+        return construct(scope, pascal(entry.name), entry=entry, shared=shared)  # type: ignore[arg-type]  # kind picks the type
+
+    def _target(
+        self,
+        shared: SharedResources,
+        entry: Entry,
+        *,
+        description: str,
+        endpoint: str,
+        provider: agentcore.OAuth2CredentialProvider,
+        provider_name: str,
+        scopes: list[str],
+        wait_for: list[IConstruct],
+    ) -> GatewayMcpTarget:
+        label = pascal(entry.name)
+        target = GatewayMcpTarget(
+            self,
+            "Target",
+            gateway=shared.gateway,
+            target_name=entry.name,
+            description=description,
+            endpoint=endpoint,
+            provider_arn=provider.credential_provider_arn,
+            provider_name=provider_name,
+            scopes=scopes,
+            wait_for=wait_for,
+        )
+        name_logical_id(target.target, f"{label}Target")
+        return target
+
+
+class HostedMcpEntry(McpEntry):
+    """A folder with a Dockerfile: its image in its own AgentCore Runtime, guarded by the shared runtime pool (or its
+    own pool, with its own credential provider and token gate), and the target that calls the runtime."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, entry: HostedEntry, shared: SharedResources) -> None:
+        super().__init__(scope, construct_id)
+        if not (entry.folder / "Dockerfile").is_file():
+            raise ValueError(f"{self.node.path}: no Dockerfile in {entry.folder}")
+        label, names = pascal(entry.name), shared.names
+        pool, provider, provider_name = shared.runtime_pool, shared.runtime_pool_provider, names.credential_provider
+        wait_for: list[IConstruct] = []
+        if entry.own_pool:
+            pool = M2MUserPool(
+                self,
+                "Pool",
+                user_pool_name=names.user_pool(entry.name),
+                resource_server_id=names.resource_server(entry.name),
+                client_name=names.app_client(entry.name),
+                domain_prefix=names.domain_prefix(entry.name, shared.account or Aws.ACCOUNT_ID),
+                purpose=f"MCP server {entry.name}",
+                retain_data=shared.retain_data,
+            )
+            pool.name_logical_ids(label)
+            provider_name = names.target_provider(entry.name)
+            provider = pool.credential_provider("OAuthProvider", provider_name=provider_name)
+            name_logical_id(provider, f"{label}OAuthProvider")
+            # Creating the target synchronizes its tools at once, with a token from the pool's new domain.
+            gate = TokenEndpointGate(
+                self, "TokenGate", service_token=shared.service_token, service_timeout=shared.service_timeout, pool=pool
+            )
+            name_logical_id(gate.resource, f"{label}TokenGate")
+            wait_for.append(gate)
+        self.server = HostedMcpServer(
+            self,
+            "Server",
+            source_dir=entry.folder,
+            runtime_name=names.runtime(entry.name),
+            description=entry.text,
+            inbound_pool=pool,
+            settings=shared.runtime,
+            log_retention_days=shared.log_retention_days,
+            retain_data=shared.retain_data,
+            tags=shared.tags,
+            service_token=shared.service_token,
+            service_timeout=shared.service_timeout,
+        )
+        name_logical_id(self.server.runtime, f"{label}Runtime")
+        # Pinned, like every resource an entry owns: a construct path (which the next refactor moves) would
+        # otherwise name them, and a new logical id replaces the role.
+        name_logical_id(self.server.runtime.role, f"{label}RuntimeRole")
+        name_logical_id(self.server.runtime.role.node.find_child("DefaultPolicy"), f"{label}RuntimeRolePolicy")
+        name_logical_id(self.server.log_group.resource, f"{label}RuntimeLogGroup")
+        self.target = self._target(
+            shared,
+            entry,
+            # An image-only change updates the runtime in place and leaves the target alone; with the image's hash
+            # in its description the target is updated too, and UpdateGatewayTarget re-synchronizes its tools
+            # (implicit synchronization, DEFAULT listing mode), after the runtime (its endpoint refers to it) and
+            # with CloudFormation's own permissions.
+            description=f"{entry.text} (image {self.server.image.asset_hash[:12]})",
+            endpoint=runtime_invocation_url(self.server.runtime.agent_runtime_arn),
+            provider=provider,
+            provider_name=provider_name,
+            scopes=[pool.scope_string],
+            wait_for=wait_for,
+        )
+        self.outputs = {
+            f"{label}RuntimeArn": self.server.runtime.agent_runtime_arn,
+            f"{label}TargetId": self.target.target.target_id,
+        }
+
+
+class ExistingMcpEntry(McpEntry):
+    """An HTTPS MCP endpoint run elsewhere: its credential provider (the client secret a Secrets Manager reference)
+    and the target."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, entry: ExistingEntry, shared: SharedResources) -> None:
+        super().__init__(scope, construct_id)
+        label = pascal(entry.name)
+        provider_name = shared.names.target_provider(entry.name)
+        provider = agentcore.OAuth2CredentialProvider.using_custom(
+            self,
+            "OAuthProvider",
+            o_auth2_credential_provider_name=provider_name,
+            discovery_url=entry.oauth.discovery_url,
+            client_id=entry.oauth.client_id,
+            # A dynamic reference, resolved by CloudFormation at deploy time: the template holds the secret's
+            # name, never its value, and the config file only ever names it.
+            client_secret=SecretValue.secrets_manager(entry.oauth.client_secret_name),
+        )
+        name_logical_id(provider, f"{label}OAuthProvider")
+        self.target = self._target(
+            shared,
+            entry,
+            description=entry.text,
+            endpoint=entry.endpoint,
+            provider=provider,
+            provider_name=provider_name,
+            scopes=list(entry.oauth.scopes),
+            wait_for=[],
+        )
+        self.outputs = {f"{label}TargetId": self.target.target.target_id}
