@@ -12,33 +12,8 @@ from aws_cdk import App, Validations
 from cdk_nag import AwsSolutionsChecks
 
 import aws_rules
-from app_config import ConfigError, load_config
+from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config
 from stacks import GatewayApp, build
-
-CONTEXT_KEYS = (
-    "env",
-    "environments",
-    "namePrefix",
-    "region",
-    "account",
-    "mcpProtocolVersions",
-    "targetsFile",
-    "targetShards",
-    "maxTargetsPerGateway",
-    "gatewaySessionTimeoutSeconds",
-    "runtimeIdleTimeoutSeconds",
-    "runtimePlatformVersion",
-)
-# `-c key=value` always arrives as a string. Only these keys hold JSON (structures or numbers); every other value
-# stays the string it was typed as: an account id such as 012345678901 is not a number.
-JSON_KEYS = (
-    "environments",
-    "mcpProtocolVersions",
-    "targetShards",
-    "maxTargetsPerGateway",
-    "gatewaySessionTimeoutSeconds",
-    "runtimeIdleTimeoutSeconds",
-)
 
 
 def create_app(context: dict | None = None) -> App:
@@ -68,7 +43,9 @@ def _context_of(app: App) -> dict[str, Any]:
     context = {}
     for key in CONTEXT_KEYS:
         value = app.node.try_get_context(key)
-        if key in JSON_KEYS and isinstance(value, str):
+        # `-c key=value` always arrives as a string; text settings stay as typed (an account id such as
+        # 012345678901 is not a number), the others are JSON (structures, numbers, booleans).
+        if key not in TEXT_KEYS and isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as error:

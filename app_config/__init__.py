@@ -16,7 +16,9 @@ from app_config.targets import load_targets
 from aws_rules.names import SERVICE_NAME_RULES
 
 __all__ = [
+    "CONTEXT_KEYS",
     "DEPLOYMENT_TAG",
+    "TEXT_KEYS",
     "AppConfig",
     "ConfigError",
     "Entry",
@@ -31,6 +33,15 @@ __all__ = [
 
 # Settings a `-c key=value` flag may set over the chosen environment's block.
 ENVIRONMENT_FLAGS = ("namePrefix", "region", "account")
+# Every context key the app reads (cdk.json's context holds CDK's feature flags too), and those whose values are
+# text as typed on a command line; the others are JSON there.
+CONTEXT_KEYS = (
+    "env",
+    "environments",
+    *ENVIRONMENT_FLAGS,
+    *(field.alias or name for name, field in AppSettings.model_fields.items()),
+)
+TEXT_KEYS = ("env", *ENVIRONMENT_FLAGS, "targetsFile", "runtimePlatformVersion")
 
 
 @dataclass(frozen=True)
@@ -67,13 +78,18 @@ class Names:
         return f"{self.base}-"
 
     @property
+    def provider_suffix(self) -> str:
+        """What every credential provider name of this deployment ends with."""
+        return "-oauth"
+
+    @property
     def credential_provider(self) -> str:
         """The provider for the shared runtime pool, used by every hosted target without a pool of its own."""
-        return f"{self.base}-runtime-oauth"
+        return f"{self.base}-runtime{self.provider_suffix}"
 
     def target_provider(self, target: str) -> str:
         """The provider of one target's own OAuth client (existing servers, or hosted ones with their own pool)."""
-        return f"{self.base}-{target}-oauth"
+        return f"{self.base}-{target}{self.provider_suffix}"
 
     def user_pool(self, role: str) -> str:
         return f"{self.base}-{role}-pool"
@@ -203,6 +219,19 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         )
     except TargetsError as error:
         raise ConfigError("targetsFile", str(targets_file), str(error)) from None
+    # The shared runtime pool's provider, and one per existing entry or entry with its own pool.
+    providers = 1 + sum(
+        1 for t in targets if isinstance(t, ExistingEntry) or (isinstance(t, HostedEntry) and t.own_pool)
+    )
+    if providers > settings.max_oauth_credential_providers:
+        raise ConfigError(
+            "targetsFile",
+            str(targets_file),
+            f"needs {providers} OAuth2 credential providers (one per existing or own-pool entry, one shared), over "
+            f"the account's quota of {settings.max_oauth_credential_providers} (AgentCore Identity 'Resource OAuth2 "
+            "credential providers', L-431051DC, per account and region, shared by every deployment there; raise it "
+            "with AWS, then -c maxOAuthCredentialProviders=N)",
+        )
 
     tags = {
         "project": "agentcore-mcp-gateway",

@@ -111,6 +111,7 @@ class AppSettings(_Strict):
     targets_file: str = Field(DEFAULT_TARGETS_FILE, alias="targetsFile")
     target_shards: rules.Shards = Field(4, alias="targetShards")
     max_targets_per_gateway: rules.TargetQuota = Field(100, alias="maxTargetsPerGateway")
+    max_oauth_credential_providers: rules.TargetQuota = Field(50, alias="maxOAuthCredentialProviders")
     gateway_session_timeout_seconds: rules.SessionTimeout = Field(3600, alias="gatewaySessionTimeoutSeconds")
     runtime_idle_timeout_seconds: rules.IdleTimeout = Field(900, alias="runtimeIdleTimeoutSeconds")
     runtime_platform_version: rules.PlatformVersion = Field("V1", alias="runtimePlatformVersion")

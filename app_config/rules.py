@@ -96,11 +96,14 @@ EntryName = text(pattern=ENTRY_NAME_PATTERN, max_length=ENTRY_NAME_MAX)
 # Entry names end up in Cognito domain, pool and credential provider names beside the shared ones.
 RESERVED_ENTRY_NAMES = ("gateway", "runtime")
 
+# No hyphen: the IAM grants match this deployment's names by their start (<prefix>-<env>-...), and with a hyphen in
+# the prefix another deployment's names could start the same way (mcpgw + dev vs mcpgw-dev + x).
 NamePrefix = text(
-    pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$",
+    pattern=r"^[a-z][a-z0-9]*$",
     max_length=20,
-    rule="must be 1-20 lowercase letters or digits in hyphen-separated groups, starting with a letter "
-    "(it starts every stack, gateway, runtime, user pool and Cognito domain name)",
+    rule="must be 1-20 lowercase letters or digits, starting with a letter, without hyphens "
+    "(it starts every stack, gateway, runtime, user pool and Cognito domain name, and IAM grants match "
+    "this deployment's names by it)",
 )
 EnvName = text(
     pattern=r"^[a-z][a-z0-9]{0,7}$", rule="must match ^[a-z][a-z0-9]{0,7}$ (it is part of every resource name)"

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 from aws_rules import Rule, Violation
 from aws_rules.iam import allows, matches, role_policies, statements
 from aws_rules.model import ACCOUNT, Assembly, ResourceRef, arn
-from aws_rules.schemas import handler_permissions, resource_schema
+from aws_rules.schemas import resource_schema
 from aws_rules.service_models import input_members, operation_names, signing_name, snake_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +70,19 @@ HANDLER_CALLS: dict[str, list[Call]] = {
             lambda p: {"logGroupName": p["LogGroupName"], "retentionInDays": int(p["RetentionInDays"])},
         ),
         Call("logs", "TagResource", lambda p: {"resourceArn": p["LogGroupArn"], "tags": p["Tags"]}),
-        Call("logs", "DeleteLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
+    ],
+    "Custom::RuntimeLogGroupCleanup": [
+        Call(
+            "logs",
+            "DescribeLogGroups",
+            lambda p: {"logGroupNamePrefix": f"/aws/bedrock-agentcore/runtimes/{p['RuntimeName']}-"},
+        ),
+        # One of the runtime's groups, as the service names them: <runtime name>-<10 characters>-DEFAULT.
+        Call(
+            "logs",
+            "DeleteLogGroup",
+            lambda p: {"logGroupName": f"/aws/bedrock-agentcore/runtimes/{p['RuntimeName']}-AbCdEf1234-DEFAULT"},
+        ),
     ],
 }
 
@@ -86,28 +98,14 @@ ACTION_RESOURCES: dict[str, Callable[[dict[str, Any], str, str], str]] = {
     "cognito-idp:DescribeUserPoolClient": lambda p, r, a: arn(
         "cognito-idp", f"userpool/{p['UserPoolId']}", region=r, account=a
     ),
-    "bedrock-agentcore:SynchronizeGatewayTargets": lambda p, r, a: arn(
-        "bedrock-agentcore", f"gateway/{p['gatewayIdentifier']}", region=r, account=a
-    ),
-    "bedrock-agentcore:GetGatewayTarget": lambda p, r, a: arn(
-        "bedrock-agentcore", f"gateway/{p['gatewayIdentifier']}", region=r, account=a
-    ),
+    "logs:DescribeLogGroups": lambda p, r, a: arn("logs", "log-group:*", region=r, account=a),
 }
-
-# Some APIs act with the caller's permissions on more than their own action. CloudFormation's handler for an
-# MCP-server GatewayTarget lists what synchronizing needs: the caller fetches the target's OAuth token itself.
-_AGENTCORE_TOKEN_ACTIONS = (
-    "bedrock-agentcore:GetWorkloadAccessToken",
-    "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
-    "bedrock-agentcore:GetResourceOauth2Token",
-    "secretsmanager:GetSecretValue",
-)
 
 
 def extra_actions(action: str) -> list[str]:
-    if action == "bedrock-agentcore:SynchronizeGatewayTargets":
-        listed = set(handler_permissions("AWS::BedrockAgentCore::GatewayTarget", "update"))
-        return [a for a in _AGENTCORE_TOKEN_ACTIONS if a in listed]
+    """Actions an API needs besides its own. None of the calls above has any; an API that acts with the caller's
+    permissions on more (SynchronizeGatewayTargets fetches the target's OAuth token with them, as the registry
+    schema of AWS::BedrockAgentCore::GatewayTarget lists) belongs here with its source."""
     return []
 
 
@@ -131,11 +129,17 @@ def calls_in_source(path: Path) -> frozenset[tuple[str, str]]:
         if name in _CLIENT_FACTORIES and isinstance(node.args[0].value, str):
             services.add(node.args[0].value)
     operations = {snake_case(op): (service, op) for service in services for op in operation_names(service)}
-    return frozenset(
-        operations[node.func.attr]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in operations
-    )
+    found = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr in operations:
+            found.add(operations[node.func.attr])
+        # client.get_paginator("describe_log_groups") calls DescribeLogGroups.
+        elif node.func.attr == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant):
+            if str(node.args[0].value) in operations:
+                found.add(operations[str(node.args[0].value)])
+    return frozenset(found)
 
 
 @lru_cache(maxsize=1)

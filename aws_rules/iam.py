@@ -157,8 +157,25 @@ def statements(document: Any) -> list[dict[str, Any]]:
     return [s for s in _as_list(document.get("Statement", [])) if isinstance(s, dict)]
 
 
+# Conditions these rules can check (handlers.py checks that the resource carries the tag); a statement with any
+# other condition, or with NotAction/NotResource, is not taken as granting anything: offline, the rules cannot
+# tell whether it would.
+VERIFIED_CONDITIONS = ("StringEquals:aws:ResourceTag/",)
+
+
+def _unverifiable(statement: dict[str, Any]) -> bool:
+    if "NotAction" in statement or "NotResource" in statement:
+        return True
+    for operator, pairs in dict(statement.get("Condition", {})).items():
+        for key in dict(pairs):
+            if not any(f"{operator}:{key}".startswith(known) for known in VERIFIED_CONDITIONS):
+                return True
+    return False
+
+
 def allows(documents: Iterable[Any], action: str, resource: str) -> bool:
-    """Whether the policies allow `action` on `resource` (conditions aside) and no statement denies it."""
+    """Whether the policies allow `action` on `resource` and no statement denies it. Only statements whose
+    conditions the rules can verify count as allowing (see VERIFIED_CONDITIONS)."""
     allowed = False
     for document in documents:
         for statement in statements(document):
@@ -169,7 +186,7 @@ def allows(documents: Iterable[Any], action: str, resource: str) -> bool:
             if acts and on:
                 if statement.get("Effect") == "Deny":
                     return False
-                allowed = True
+                allowed = allowed or not _unverifiable(statement)
     return allowed
 
 

@@ -23,6 +23,16 @@ STACK_LIMITS = Rule(
 )
 
 
+CONCURRENT_TARGET_OPERATIONS = Rule(
+    "gateway-concurrent-target-operations",
+    "at most 5 target operations (create, update, delete) run at once on one gateway: a stack's targets must be "
+    "ordered so that no more than 5 can be worked on together",
+    "https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/bedrock-agentcore-limits.html "
+    "(Gateway: concurrent target operations on the same gateway)",
+)
+MAX_CONCURRENT_TARGETS = 5
+
+
 def usage(template: dict[str, Any], template_bytes: int) -> dict[str, int]:
     return {
         "resources": len(template.get("Resources", {})),
@@ -40,4 +50,60 @@ def check_stack_limits(model: Assembly) -> Iterator[Violation]:
                 yield Violation(STACK_LIMITS, stack, f"{value} {what}, over CloudFormation's limit of {LIMITS[what]}")
 
 
-CHECKS = [check_stack_limits]
+def _depends_on(resource: dict[str, Any]) -> set[str]:
+    """Logical ids a resource waits for: DependsOn, Ref and GetAtt (what CloudFormation orders by)."""
+    found = set(
+        resource.get("DependsOn", []) if isinstance(resource.get("DependsOn"), list) else [resource.get("DependsOn")]
+    )
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "Ref" and isinstance(item, str):
+                    found.add(item)
+                elif key == "Fn::GetAtt":
+                    found.add(item[0] if isinstance(item, list) else str(item).split(".")[0])
+                else:
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(resource.get("Properties", {}))
+    found.discard(None)  # type: ignore[arg-type]  # a missing DependsOn
+    return found
+
+
+def _depths(resources: dict[str, Any], ids: list[str]) -> dict[str, int]:
+    """Depth of each resource in the order CloudFormation must follow: resources of equal depth can run together."""
+    memo: dict[str, int] = {}
+
+    def depth(logical_id: str, seen: frozenset[str]) -> int:
+        if logical_id not in memo:
+            parents = [d for d in _depends_on(resources[logical_id]) if d in resources and d not in seen]
+            memo[logical_id] = 1 + max((depth(p, seen | {logical_id}) for p in parents), default=0)
+        return memo[logical_id]
+
+    return {logical_id: depth(logical_id, frozenset()) for logical_id in ids}
+
+
+def check_concurrent_target_operations(model: Assembly) -> Iterator[Violation]:
+    for stack, template in sorted(model.templates.items()):
+        resources = template.get("Resources", {})
+        targets = [i for i, r in resources.items() if r["Type"] == "AWS::BedrockAgentCore::GatewayTarget"]
+        if len(targets) <= MAX_CONCURRENT_TARGETS:
+            continue
+        levels: dict[int, list[str]] = {}
+        for target, level in _depths(resources, targets).items():
+            levels.setdefault(level, []).append(target)
+        widest = max(levels.values(), key=len)
+        if len(widest) > MAX_CONCURRENT_TARGETS:
+            yield Violation(
+                CONCURRENT_TARGET_OPERATIONS,
+                stack,
+                f"{len(widest)} targets can be worked on at once ({', '.join(sorted(widest)[:6])}, ...): "
+                "make each depend on the one before",
+            )
+
+
+CHECKS = [check_stack_limits, check_concurrent_target_operations]

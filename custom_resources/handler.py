@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from custom_resources import runtime_log_group, token_gate
+from custom_resources import runtime_log_cleanup, runtime_log_group, token_gate
 from custom_resources.common import Failed, log_event
 
 HANDLERS = {
     token_gate.RESOURCE_TYPE: token_gate.on_event,
     runtime_log_group.RESOURCE_TYPE: runtime_log_group.on_event,
+    runtime_log_cleanup.RESOURCE_TYPE: runtime_log_cleanup.on_event,
 }
 
 

@@ -1,9 +1,9 @@
-"""Custom::RuntimeLogGroup: retention, tags and (in dev) deletion for the log group AgentCore Runtime creates.
+"""Custom::RuntimeLogGroup: retention and tags for the log group AgentCore Runtime creates for a runtime.
 
 The service creates /aws/bedrock-agentcore/runtimes/<runtime id>-DEFAULT with the runtime, without retention,
 and never deletes it; a CloudFormation log group of that name fails with "already exists". So the group is
 adopted: created if still missing, then configured, on every Create and Update (a replaced runtime has a new
-group, hence a new physical id, and CloudFormation then deletes the old resource).
+group, hence a new physical id). Deleting it is Custom::RuntimeLogGroupCleanup's job, after the runtime is gone.
 """
 
 from __future__ import annotations
@@ -16,17 +16,12 @@ RESOURCE_TYPE = "Custom::RuntimeLogGroup"
 
 
 def on_event(event: dict[str, Any], context: Any = None, *, client_factory: ClientFactory = client) -> dict[str, Any]:
-    props = properties(event, "LogGroupName", "LogGroupArn", "RetentionInDays", "RemovalPolicy")
+    if event["RequestType"] == "Delete":
+        # Kept: the cleanup resource deletes the runtime's groups (in dev) once the runtime itself is deleted.
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    props = properties(event, "LogGroupName", "LogGroupArn", "RetentionInDays")
     name = str(props["LogGroupName"])
     logs = client_factory("logs")
-    if event["RequestType"] == "Delete":
-        if props["RemovalPolicy"] == "destroy":
-            try:
-                logs.delete_log_group(logGroupName=event["PhysicalResourceId"])
-            except logs.exceptions.ResourceNotFoundException:
-                pass
-            log(logGroup=event["PhysicalResourceId"], deleted=True)
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
     try:
         logs.create_log_group(logGroupName=name)
     except logs.exceptions.ResourceAlreadyExistsException:

@@ -67,7 +67,8 @@ class CustomResourceHandlers(Construct):
     Shared by every custom resource of the deployment, in every stack (pass `service_token`), so its role's
     permissions are scoped by the deployment's naming, not by resource: they stay the same size however many
     entries the app has. The role may
-    - adopt AgentCore Runtime log groups of this deployment (`/aws/bedrock-agentcore/runtimes/<runtime_prefix>*`),
+    - adopt and (in dev) delete AgentCore Runtime log groups of this deployment
+      (`/aws/bedrock-agentcore/runtimes/<runtime_prefix>*-DEFAULT`),
     - read app clients of user pools tagged `<pool_tag key>=<pool_tag value>` (the token gate's client secret).
     """
 
@@ -94,7 +95,8 @@ class CustomResourceHandlers(Construct):
                 service="logs", resource="log-group", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
             )
 
-        runtime_groups = f"{RUNTIME_LOG_GROUPS}{runtime_prefix}*"
+        # Runtime ids are <runtime name>-<suffix>, and the app uses each runtime's DEFAULT endpoint.
+        runtime_groups = f"{RUNTIME_LOG_GROUPS}{runtime_prefix}*-DEFAULT"
         self.log_group = managed_log_group(self, "Logs", log_retention_days=log_retention_days, retain_data=retain_data)
         tag_key, tag_value = pool_tag
         policy = iam.PolicyDocument(
@@ -109,6 +111,12 @@ class CustomResourceHandlers(Construct):
                     sid="AdoptRuntimeLogGroups",
                     actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"],
                     resources=[log_group_arn(runtime_groups) + ":*"],
+                ),
+                # A list action: CloudWatch Logs authorizes it on log-group:* only.
+                iam.PolicyStatement(
+                    sid="FindRuntimeLogGroups",
+                    actions=["logs:DescribeLogGroups"],
+                    resources=[log_group_arn("*")],
                 ),
                 # ... and only the tagging actions on the bare arn:...:log-group:NAME.
                 iam.PolicyStatement(
@@ -175,6 +183,8 @@ class CustomResourceHandlers(Construct):
             "other log group.",
             f"log-group:{runtime_groups}": "The same log groups, in the bare ARN form CloudWatch Logs authorizes "
             "tagging on.",
+            "log-group:*": "logs:DescribeLogGroups is a list action that CloudWatch Logs authorizes only on "
+            "log-group:*; the cleanup lists a deleted runtime's groups by name prefix.",
         }.items():
             acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'logs', resource)}]", reason)
         acknowledge(

@@ -23,7 +23,7 @@ class GatewayServiceRole(Construct):
 
     IAM caps a role's inline policies at 10,240 characters together (IAM quotas), so a grant per target on this
     one role fails the deploy at about the ninth target. Instead the grant is scoped by the app's naming: every
-    credential provider the app creates is named `<provider_prefix>...` (see app_config.Names), and AgentCore
+    credential provider the app creates is named `<provider_prefix>...<provider_suffix>` (see app_config.Names), and AgentCore
     keeps each provider's client secret in `bedrock-agentcore-identity!default/oauth2/<provider name>`.
 
     The L2 Gateway's own role adds an unconditioned trust statement (aws/aws-cdk#38780), which is why the gateway
@@ -31,7 +31,14 @@ class GatewayServiceRole(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, role_name: str, gateway_name: str, provider_prefix: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        role_name: str,
+        gateway_name: str,
+        provider_prefix: str,
+        provider_suffix: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.gateway_name = gateway_name
@@ -45,11 +52,12 @@ class GatewayServiceRole(Construct):
         directory = agentcore("workload-identity-directory/default")
         # The service names the gateway's workload identity after the gateway id, i.e. <name>-<suffix>.
         workload_identity = agentcore(f"workload-identity-directory/default/workload-identity/{gateway_name}-*")
-        providers = agentcore(f"token-vault/default/oauth2credentialprovider/{provider_prefix}*")
+        providers = agentcore(f"token-vault/default/oauth2credentialprovider/{provider_prefix}*{provider_suffix}")
+        # Secrets Manager appends "-" and six random characters to a secret's name.
         secrets = stack.format_arn(
             service="secretsmanager",
             resource="secret",
-            resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_prefix}*",
+            resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_prefix}*{provider_suffix}-??????",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         outbound_oauth = iam.PolicyDocument(
@@ -95,7 +103,7 @@ class GatewayServiceRole(Construct):
             f"workload-identity-directory/default/workload-identity/{gateway_name}-*": "The gateway's workload "
             "identity is named by the service after the gateway id (<gateway name>-<suffix>); the wildcard covers "
             "only that suffix.",
-            f"token-vault/default/oauth2credentialprovider/{provider_prefix}*": "Every credential provider of this "
+            f"token-vault/default/oauth2credentialprovider/{provider_prefix}*{provider_suffix}": "Every credential provider of this "
             "deployment, and only those: one grant whatever the number of targets (IAM caps a role's inline "
             "policies at 10,240 characters).",
         }
@@ -106,7 +114,11 @@ class GatewayServiceRole(Construct):
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::"
-            + nag_arn(self, "secretsmanager", f"secret:bedrock-agentcore-identity!default/oauth2/{provider_prefix}*")
+            + nag_arn(
+                self,
+                "secretsmanager",
+                f"secret:bedrock-agentcore-identity!default/oauth2/{provider_prefix}*{provider_suffix}-??????",
+            )
             + "]",
             "The client secrets AgentCore Identity keeps for this deployment's credential providers "
             "(bedrock-agentcore-identity!default/oauth2/<provider name>-<random>), and no other secret.",

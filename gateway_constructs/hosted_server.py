@@ -13,7 +13,7 @@ from constructs import Construct
 
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
-from gateway_constructs.runtime_log_group import RuntimeLogGroup
+from gateway_constructs.runtime_log_group import RuntimeLogCleanup, RuntimeLogGroup
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,18 @@ class HostedMcpServer(Construct):
             service_timeout=service_timeout,
             runtime=self.runtime,
             log_retention_days=log_retention_days,
-            retain_data=retain_data,
             tags=tags,
         )
+        self.log_cleanup: RuntimeLogCleanup | None = None
+        if not retain_data:
+            self.log_cleanup = RuntimeLogCleanup(
+                self,
+                "LogCleanup",
+                service_token=service_token,
+                service_timeout=service_timeout,
+                runtime_name=runtime_name,
+            )
+            self.runtime.node.add_dependency(self.log_cleanup)
         self._acknowledge_execution_role_wildcards()
 
     def _acknowledge_execution_role_wildcards(self) -> None:

@@ -109,7 +109,7 @@ class M2MUserPool(Construct):
         """
         client = self.client.node.default_child
         assert isinstance(client, cognito.CfnUserPoolClient)
-        return agentcore.OAuth2CredentialProvider.using_custom(
+        provider = agentcore.OAuth2CredentialProvider.using_custom(
             self,
             construct_id,
             o_auth2_credential_provider_name=provider_name,
@@ -117,6 +117,10 @@ class M2MUserPool(Construct):
             client_id=self.client.user_pool_client_id,
             client_secret=SecretValue.resource_attribute(client.attr_client_secret),
         )
+        # The pool's discovery document names a token endpoint only once the pool has a domain; whether AgentCore
+        # reads it at create time is not documented, so the provider waits for the domain.
+        provider.node.add_dependency(self.domain)
+        return provider
 
     def name_logical_ids(self, label: str) -> None:
         """Logical ids that read as names (`<label>UserPool`, ...) and survive moving this construct."""

@@ -130,6 +130,8 @@ class HostedMcpEntry(McpEntry):
         name_logical_id(self.server.runtime.role, f"{label}RuntimeRole")
         name_logical_id(self.server.runtime.role.node.find_child("DefaultPolicy"), f"{label}RuntimeRolePolicy")
         name_logical_id(self.server.log_group.resource, f"{label}RuntimeLogGroup")
+        if self.server.log_cleanup is not None:
+            name_logical_id(self.server.log_cleanup.resource, f"{label}RuntimeLogCleanup")
         self.target = self._target(
             shared,
             entry,

@@ -15,7 +15,7 @@ class RuntimeLogGroup(Construct):
     """Adopts `/aws/bedrock-agentcore/runtimes/<runtime id>-DEFAULT` (see custom_resources/runtime_log_group.py).
 
     The service creates that group with the runtime and never deletes it or expires its events; a `logs.LogGroup`
-    of the same name would fail with "already exists".
+    of the same name would fail with "already exists". Deleting it is RuntimeLogCleanup's job.
     """
 
     def __init__(
@@ -27,7 +27,6 @@ class RuntimeLogGroup(Construct):
         service_timeout: Duration,
         runtime: agentcore.Runtime,
         log_retention_days: int,
-        retain_data: bool,
         tags: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -47,8 +46,28 @@ class RuntimeLogGroup(Construct):
                 "LogGroupName": self.log_group_name,
                 "LogGroupArn": arn,
                 "RetentionInDays": log_retention_days,
-                "RemovalPolicy": "retain" if retain_data else "destroy",
                 "Tags": dict(tags),
             },
+            service_timeout=service_timeout,
+        )
+
+
+class RuntimeLogCleanup(Construct):
+    """Deletes a runtime's log groups once the runtime is deleted (see custom_resources/runtime_log_cleanup.py).
+
+    Make the runtime depend on it: CloudFormation then deletes this resource after the runtime, so no session can
+    recreate the group after it is gone. Declare it only where the logs are not retained.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, service_token: str, service_timeout: Duration, runtime_name: str
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=service_token,
+            resource_type="Custom::RuntimeLogGroupCleanup",
+            properties={"RuntimeName": runtime_name},
             service_timeout=service_timeout,
         )

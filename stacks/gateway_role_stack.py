@@ -22,6 +22,7 @@ class GatewayRoleStack(Stack):
             role_name=f"{names.gateway}-role",
             gateway_name=names.gateway,
             provider_prefix=names.provider_prefix,
+            provider_suffix=names.provider_suffix,
         )
         self.role = self.service_role.role
         name_logical_id(self.role, "GatewayServiceRole")

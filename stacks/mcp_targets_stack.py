@@ -27,6 +27,11 @@ class McpTargetsStack(Stack):
         for deployed in self.entries.values():
             for name, value in deployed.outputs.items():
                 CfnOutput(self, name, value=value)
+        # AgentCore allows 5 concurrent target operations (create, update, delete) on one gateway: one at a time per
+        # stack, in name order (stable when entries are added), so that even 4 stacks deployed in parallel stay under.
+        ordered = [self.entries[name].target.target for name in sorted(self.entries)]
+        for previous, target in zip(ordered, ordered[1:], strict=False):
+            target.node.add_dependency(previous)
         if not self.entries:
             # A shard without entries stays deployed (empty), so removing its last entry deletes what it held.
             CfnWaitConditionHandle(self, "EmptyShard")

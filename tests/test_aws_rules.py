@@ -271,12 +271,13 @@ def test_a_handler_call_without_its_permission_or_declaration_is_named(
 
     # A call the handler makes but aws_rules does not know about fails too: the table cannot fall behind the code.
     declared = dict(handlers.HANDLER_CALLS)
-    declared["Custom::RuntimeLogGroup"] = [
-        c for c in declared["Custom::RuntimeLogGroup"] if c.operation != "DeleteLogGroup"
+    declared["Custom::RuntimeLogGroupCleanup"] = [
+        c for c in declared["Custom::RuntimeLogGroupCleanup"] if c.operation != "DescribeLogGroups"
     ]
     monkeypatch.setattr(handlers, "HANDLER_CALLS", declared)
     undeclared = only(violations(dev), "custom-resource-declared-calls")
-    assert undeclared.detail == "custom_resources/runtime_log_group.py calls logs.DeleteLogGroup"
+    # Found through client.get_paginator("describe_log_groups") in the handler's source.
+    assert undeclared.detail == "custom_resources/runtime_log_cleanup.py calls logs.DescribeLogGroups"
 
 
 def test_a_pool_without_the_deployment_tag_is_out_of_the_gates_reach(dev: Synthesized) -> None:
@@ -320,3 +321,45 @@ def test_synth_refuses_an_assembly_that_breaks_a_rule_naming_it() -> None:
     (violation,) = raised.value.violations
     assert violation.rule.id == "logs-log-group-arn-form" and "ExtraDefaultPolicy" in violation.where
     assert "1 AWS deploy-time rule(s) broken" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("extra", "granted"),
+    [
+        ({}, True),
+        ({"Condition": {"StringEquals": {"aws:ResourceTag/team": "a"}}}, True),  # verified against the resource
+        ({"Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}, False),  # cannot be known offline
+        ({"NotResource": "arn:aws:s3:::other"}, False),
+    ],
+)
+def test_only_statements_the_rules_can_verify_count_as_a_grant(extra: dict, granted: bool) -> None:
+    from aws_rules.iam import allows
+
+    statement = {"Effect": "Allow", "Action": "logs:PutRetentionPolicy", "Resource": "arn:aws:logs:*:*:log-group:x:*"}
+    assert (
+        allows([document({**statement, **extra})], "logs:PutRetentionPolicy", "arn:aws:logs:r:a:log-group:x:*")
+        is granted
+    )
+
+
+def test_targets_of_a_stack_are_worked_on_one_at_a_time(many: Synthesized) -> None:
+    # AgentCore allows 5 concurrent target operations on a gateway: each shard's targets form a chain, in name
+    # order, so 4 stacks deployed in parallel stay under it.
+    for stack, template in many.templates.items():
+        targets = {
+            k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::BedrockAgentCore::GatewayTarget"
+        }
+        ordered = sorted(targets, key=lambda k: targets[k]["Properties"]["Name"])
+        for previous, target in zip(ordered, ordered[1:], strict=False):
+            assert previous in targets[target]["DependsOn"], stack
+        assert not (set(targets[ordered[0]].get("DependsOn", [])) & set(targets)) if ordered else True
+
+    # Without the chain, six targets in one stack break the rule, which names the stack.
+    unordered = {
+        "s": {
+            "Resources": {f"T{i}": {"Type": "AWS::BedrockAgentCore::GatewayTarget", "Properties": {}} for i in range(6)}
+        }
+    }
+    found = only(aws_rules.check(unordered), "gateway-concurrent-target-operations")
+    assert found.where == "s" and "6 targets can be worked on at once" in found.detail
+    assert "bedrock-agentcore-limits.html" in str(found)

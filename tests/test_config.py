@@ -42,6 +42,8 @@ def test_flags_override_the_environment_block() -> None:
         (load_context(namePrefix="Bad_Prefix"), "namePrefix", "Bad_Prefix", "lowercase letters or digits"),
         (load_context(namePrefix="a" * 21), "namePrefix", "a" * 21, "1-20"),
         (load_context(namePrefix="-lead"), "namePrefix", "-lead", "starting with a letter"),
+        # With a hyphen, mcpgw-dev + x would share the names mcpgw + dev's grants match by their start.
+        (load_context(namePrefix="mcpgw-dev"), "namePrefix", "mcpgw-dev", "without hyphens"),
         (load_context(namePrefix="myaws"), "namePrefix", "myaws", "must not contain 'aws'"),
         (load_context(namePrefix="cognitoteam"), "namePrefix", "cognitoteam", "must not contain 'cognito'"),
         (load_context(region="us-east"), "region", "us-east", "AWS region code"),

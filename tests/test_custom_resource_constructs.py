@@ -106,14 +106,23 @@ def test_the_handler_role_reaches_this_deployments_runtime_log_groups_and_tagged
     ]
     # CloudWatch Logs authorizes these on arn:...:log-group:NAME:*, tagging on the bare ARN.
     assert text(statements["AdoptRuntimeLogGroups"]["Resource"]).replace('", "', "").endswith(':*"]]}')
-    assert "mcpgw_dev_*:*" in text(statements["AdoptRuntimeLogGroups"]["Resource"])
+    assert "mcpgw_dev_*-DEFAULT:*" in text(statements["AdoptRuntimeLogGroups"]["Resource"])
     assert statements["TagRuntimeLogGroups"]["Action"] == "logs:TagResource"
-    assert text(statements["TagRuntimeLogGroups"]["Resource"]).replace('", "', "").endswith('mcpgw_dev_*"]]}')
+    assert text(statements["TagRuntimeLogGroups"]["Resource"]).replace('", "', "").endswith('mcpgw_dev_*-DEFAULT"]]}')
+    # A list action, authorized on log-group:* only; nothing else may use that resource.
+    assert statements["FindRuntimeLogGroups"]["Action"] == "logs:DescribeLogGroups"
+    assert text(statements["FindRuntimeLogGroups"]["Resource"]).replace('", "', "").endswith(':log-group:*"]]}')
     assert groups.split(":log-group:")[1] in text(statements["TagRuntimeLogGroups"]["Resource"])
     read = statements["ReadDeploymentPoolClients"]
     assert read["Action"] == "cognito-idp:DescribeUserPoolClient"
     assert read["Condition"] == {"StringEquals": {"aws:ResourceTag/gateway-deployment": "mcpgw-dev"}}
-    assert set(statements) == {"OwnLogs", "AdoptRuntimeLogGroups", "TagRuntimeLogGroups", "ReadDeploymentPoolClients"}
+    assert set(statements) == {
+        "OwnLogs",
+        "AdoptRuntimeLogGroups",
+        "FindRuntimeLogGroups",
+        "TagRuntimeLogGroups",
+        "ReadDeploymentPoolClients",
+    }
 
 
 def test_both_functions_log_to_groups_with_retention_and_the_removal_policy(synth: dict[str, Any]) -> None:
@@ -201,9 +210,9 @@ def test_cdk_nag_acknowledgements_are_few_and_each_on_the_violating_construct(sy
             construct["constructPath"].removesuffix("/Resource"),
         )
     rules = sorted(v["ruleName"].split("[Resource::", 1)[1].rstrip("]").split(":")[-1] or "<arn>" for v in ours)
-    # On the handler's role: the runtime log groups in both ARN forms and the tagged pools; on the framework's:
-    # invoking the handler's versions (<fn>.Arn>:*). Nothing else.
-    assert rules == sorted(["*", "/aws/bedrock-agentcore/runtimes/mcpgw_dev_*", "userpool/*", "*"])
+    # On the handler's role: the runtime log groups in both ARN forms, listing log groups, and the tagged pools; on
+    # the framework's: invoking the handler's versions (<fn>.Arn>:*). Nothing else.
+    assert rules == sorted(["*", "*", "/aws/bedrock-agentcore/runtimes/mcpgw_dev_*-DEFAULT", "userpool/*", "*"])
 
 
 def test_cdk_nag_fails_the_synth_without_the_acknowledgements(monkeypatch: pytest.MonkeyPatch) -> None:

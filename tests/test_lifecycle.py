@@ -33,9 +33,10 @@ ALWAYS_DELETED = {
     "AWS::Lambda::Function",
     "Custom::TokenEndpointGate",
     "AWS::CloudFormation::WaitConditionHandle",  # keeps an empty shard's stack deployable
-    # The runtime's own log group is adopted by a custom resource; whether the group outlives the stack is its
-    # RemovalPolicy property (test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev), not a DeletionPolicy.
+    # The runtime's own log group is adopted by a custom resource; whether the group outlives the stack is decided
+    # by declaring its cleanup or not (test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev).
     "Custom::RuntimeLogGroup",
+    "Custom::RuntimeLogGroupCleanup",
 }
 
 
@@ -110,8 +111,17 @@ def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
         == f"arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:{name}"
     )
     assert props["RetentionInDays"] == days
-    assert props["RemovalPolicy"] == ("retain" if env_name == "prod" else "destroy")
     assert props["Tags"]["environment"] == env_name and props["Tags"]["cost-centre"] == f"platform-{env_name}"
+    # In dev a cleanup deletes the runtime's log groups; the runtime depends on it, so CloudFormation deletes it
+    # after the runtime, when no session is left to recreate the group. Prod keeps them: no cleanup.
+    cleanups = assembly.resources(stack, "Custom::RuntimeLogGroupCleanup")
+    runtime = assembly.template(stack)["Resources"]["OrdersRuntime"]
+    if env_name == "prod":
+        assert cleanups == {}
+    else:
+        assert list(cleanups) == ["OrdersRuntimeLogCleanup"]
+        assert cleanups["OrdersRuntimeLogCleanup"]["Properties"]["RuntimeName"] == "mcpgw_dev_orders"
+        assert "OrdersRuntimeLogCleanup" in runtime["DependsOn"]
     # The one shared handler, in the cognito stack, behind CDK's provider framework.
     producer, token = assembly.resolve_import(props["ServiceToken"])
     framework = assembly.template(producer)["Resources"][token["Fn::GetAtt"][0]]

@@ -1,4 +1,5 @@
-"""Custom::RuntimeLogGroup: against moto's CloudWatch Logs, and against botocore's Stubber (the real service model)."""
+"""Custom::RuntimeLogGroup and Custom::RuntimeLogGroupCleanup: against moto's CloudWatch Logs, and against
+botocore's Stubber (the real service model)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from custom_resources import handler as entry
+from custom_resources import runtime_log_cleanup as cleanup
 from custom_resources import runtime_log_group as handler
 
 REGION = "us-east-1"
@@ -29,7 +31,7 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
-def event(request_type: str, *, name: str = NAME, removal: str = "destroy", **extra: Any) -> dict[str, Any]:
+def event(request_type: str, *, name: str = NAME, **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "RequestType": request_type,
         "ResourceType": "Custom::RuntimeLogGroup",
@@ -39,7 +41,6 @@ def event(request_type: str, *, name: str = NAME, removal: str = "destroy", **ex
             "LogGroupName": name,
             "LogGroupArn": ARN if name == NAME else ARN.replace(NAME, name),
             "RetentionInDays": "14",  # CloudFormation hands custom resources strings
-            "RemovalPolicy": removal,
             "Tags": TAGS,
         },
         **extra,
@@ -86,12 +87,51 @@ def test_a_replaced_runtimes_new_group_is_configured_and_gets_a_new_physical_id(
 
 
 @mock_aws
-@pytest.mark.parametrize(("removal", "kept"), [("destroy", False), ("retain", True)])
-def test_delete_removes_the_group_only_when_the_environment_does_not_retain_data(removal: str, kept: bool) -> None:
+def test_delete_keeps_the_group_the_cleanup_deletes_it() -> None:
     logs().create_log_group(logGroupName=NAME)
-    for _ in range(2):  # a replayed Delete finds nothing to delete and still succeeds
-        assert entry.on_event(event("Delete", removal=removal)) == {"PhysicalResourceId": NAME}
-    assert (group() is not None) is kept
+    assert entry.on_event(event("Delete")) == {"PhysicalResourceId": NAME}
+    assert group() is not None
+
+
+def cleanup_event(request_type: str, runtime: str = "mcpgw_dev_orders") -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResourceType": "Custom::RuntimeLogGroupCleanup",
+        "LogicalResourceId": "OrdersRuntimeLogCleanup",
+        "PhysicalResourceId": runtime,
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:f",
+            "RuntimeName": runtime,
+        },
+    }
+
+
+@mock_aws
+def test_the_cleanup_deletes_the_runtimes_groups_and_no_other_runtimes() -> None:
+    neighbour = NAME.replace("mcpgw_dev_orders-", "mcpgw_dev_orders_v2-")  # a runtime whose name starts alike
+    for name in (NAME, NAME.replace("AbCdEf1234", "Replaced01"), neighbour):
+        logs().create_log_group(logGroupName=name)
+    for request_type in ("Create", "Update"):
+        assert entry.on_event(cleanup_event(request_type)) == {"PhysicalResourceId": "mcpgw_dev_orders"}
+    assert group() is not None  # create and update delete nothing
+
+    for _ in range(2):  # a replayed Delete finds nothing left and still succeeds
+        assert entry.on_event(cleanup_event("Delete")) == {"PhysicalResourceId": "mcpgw_dev_orders"}
+
+    assert group() is None and group(NAME.replace("AbCdEf1234", "Replaced01")) is None
+    assert group(neighbour) is not None
+
+
+def test_the_cleanup_lists_by_prefix_and_deletes_through_botocores_model() -> None:
+    client = logs()
+    prefix = "/aws/bedrock-agentcore/runtimes/mcpgw_dev_orders-"
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_log_groups", {"logGroups": [{"logGroupName": NAME}]}, {"logGroupNamePrefix": prefix}
+        )
+        stub.add_response("delete_log_group", {}, {"logGroupName": NAME})
+        cleanup.on_event(cleanup_event("Delete"), client_factory=lambda service: client)
+        stub.assert_no_pending_responses()
 
 
 def test_the_calls_fit_botocores_logs_model_with_tagging_on_the_bare_arn() -> None:

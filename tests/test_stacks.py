@@ -123,6 +123,8 @@ def test_credential_provider_sits_beside_the_runtime_pool_and_takes_its_secret_b
     # provider's write-only configuration, never a value in the template, never an export.
     assert custom["ClientSecret"] == {"Fn::GetAtt": ["RuntimeUserPoolClient", "ClientSecret"]}
     assert not [r for r in resources.values() if r["Type"].startswith("Custom::") and "ClientSecret" in json.dumps(r)]
+    # The discovery document names a token endpoint only once the pool has a domain.
+    assert "RuntimeUserPoolDomain" in resources["RuntimeOAuthProvider"]["DependsOn"]
 
 
 def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Assembly) -> None:
@@ -193,7 +195,7 @@ def test_a_new_image_updates_the_target_so_the_gateway_resynchronizes_its_tools(
 
 
 def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: Assembly) -> None:
-    # One policy, whatever the number of targets: scoped by the app's provider naming (mcpgw-dev-*), so that
+    # One policy, whatever the number of targets: scoped by the app's provider naming (mcpgw-dev-*-oauth), so that
     # no target has to add a grant to the role (IAM caps a role's inline policies at 10,240 characters).
     (policy,) = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
@@ -203,14 +205,14 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
         assert "*" not in resources
     secret = evaluate(statements["ProviderClientSecrets"]["Resource"], _pseudo)
     assert secret == (
-        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/oauth2/mcpgw-dev-*"
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/oauth2/mcpgw-dev-*-oauth-??????"
     )
     assert statements["ProviderClientSecrets"]["Action"] == "secretsmanager:GetSecretValue"
     token = statements["ResourceOAuth2Token"]
     assert token["Action"] == "bedrock-agentcore:GetResourceOauth2Token"
     token_resources = [evaluate(r, _pseudo) for r in token["Resource"]]
     assert (
-        "arn:aws:bedrock-agentcore:us-east-1:111122223333:token-vault/default/oauth2credentialprovider/mcpgw-dev-*"
+        "arn:aws:bedrock-agentcore:us-east-1:111122223333:token-vault/default/oauth2credentialprovider/mcpgw-dev-*-oauth"
         in token_resources
     )
     assert "CompleteResourceTokenAuth" not in json.dumps(policy)  # client credentials never need it

@@ -95,6 +95,16 @@ def test_each_rule_names_the_entry_and_field(tmp_path: Path, entries: list, expe
     assert expected in message
 
 
+def test_the_oauth_credential_provider_quota_is_checked(tmp_path: Path) -> None:
+    # AgentCore Identity allows 50 OAuth2 credential providers per account and region (L-431051DC): one per existing
+    # or own-pool entry, plus the shared runtime pool's.
+    entries = [{**EXISTING, "name": f"team{i}"} for i in range(2)] + [{**HOSTED, "name": "private", "ownPool": True}]
+    message = error_for(tmp_path, entries, maxOAuthCredentialProviders=3)
+    assert "needs 4 OAuth2 credential providers" in message and "quota of 3" in message
+    assert "L-431051DC" in message and "-c maxOAuthCredentialProviders=N" in message
+    assert len(config_with(tmp_path, entries, maxOAuthCredentialProviders=4).targets) == 3
+
+
 def test_the_gateway_target_limit_is_checked(tmp_path: Path) -> None:
     entries = [{**EXISTING, "name": f"team{i}"} for i in range(3)]
     assert "3 targets exceed the gateway's limit of 2" in error_for(tmp_path, entries, maxTargetsPerGateway=2)

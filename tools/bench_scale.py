@@ -40,6 +40,9 @@ from aws_rules import read_assembly
 from aws_rules.limits import LIMITS, usage
 context = json.load(open("cdk.json"))["context"]
 context["targetsFile"] = sys.argv[1]
+# 50 existing entries need 51 OAuth2 credential providers: over AgentCore Identity's default quota of 50, which an
+# account with 100 entries has raised (the config refuses the file otherwise, naming the quota).
+context["maxOAuthCredentialProviders"] = 100
 assembly = synthesize(create_app(context))  # raises aws_rules.RulesError on any broken rule
 templates, sizes, _ = read_assembly(assembly.directory)
 worst = {}
