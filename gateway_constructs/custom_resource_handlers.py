@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 import jsii
-from aws_cdk import ArnFormat, AssetHashType, BundlingOptions, Duration, ILocalBundling, Stack
+from aws_cdk import ArnFormat, AssetHashType, BundlingOptions, CustomResource, Duration, ILocalBundling, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import custom_resources as cr
@@ -59,6 +61,27 @@ def handler_code() -> lambda_.Code:
             ],
         ),
     )
+
+
+@dataclass(frozen=True)
+class HandlerEndpoint:
+    """What a custom resource needs to reach the handler, from any stack: its service token and how long
+    CloudFormation should wait for an answer."""
+
+    service_token: str
+    service_timeout: Duration
+
+    def resource(
+        self, scope: Construct, construct_id: str, *, resource_type: str, properties: Mapping[str, Any]
+    ) -> CustomResource:
+        return CustomResource(
+            scope,
+            construct_id,
+            service_token=self.service_token,
+            resource_type=resource_type,
+            properties=dict(properties),
+            service_timeout=self.service_timeout,
+        )
 
 
 class CustomResourceHandlers(Construct):
@@ -171,9 +194,8 @@ class CustomResourceHandlers(Construct):
             framework_on_event_role=framework_role,
             log_group=self.framework_log_group,
         )
-        self.service_token = self.provider.service_token
-        # What CloudFormation waits for before it gives up on a resource (its default is an hour).
-        self.service_timeout = LAMBDA_MAX.plus(Duration.minutes(1))
+        # CloudFormation gives up on a resource after the framework's own Lambda ceiling (its default is an hour).
+        self.endpoint = HandlerEndpoint(self.provider.service_token, LAMBDA_MAX.plus(Duration.minutes(1)))
         self._acknowledge(runtime_groups, framework_role)
 
     def _acknowledge(self, runtime_groups: str, framework_role: iam.Role) -> None:

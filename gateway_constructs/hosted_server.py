@@ -11,6 +11,7 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr_assets as ecr_assets
 from constructs import Construct
 
+from gateway_constructs.custom_resource_handlers import HandlerEndpoint
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
 from gateway_constructs.runtime_log_group import RuntimeLogCleanup, RuntimeLogGroup
@@ -51,8 +52,7 @@ class HostedMcpServer(Construct):
         retain_data: bool,
         tags: Mapping[str, str],
         settings: RuntimeSettings,
-        service_token: str,
-        service_timeout: Duration,
+        handlers: HandlerEndpoint,
     ) -> None:
         super().__init__(scope, construct_id)
         if not Token.is_unresolved(description) and not 1 <= len(description) <= 1200:
@@ -85,21 +85,14 @@ class HostedMcpServer(Construct):
         self.log_group = RuntimeLogGroup(
             self,
             "Logs",
-            service_token=service_token,
-            service_timeout=service_timeout,
+            handlers=handlers,
             runtime=self.runtime,
             log_retention_days=log_retention_days,
             tags=tags,
         )
         self.log_cleanup: RuntimeLogCleanup | None = None
         if not retain_data:
-            self.log_cleanup = RuntimeLogCleanup(
-                self,
-                "LogCleanup",
-                service_token=service_token,
-                service_timeout=service_timeout,
-                runtime_name=runtime_name,
-            )
+            self.log_cleanup = RuntimeLogCleanup(self, "LogCleanup", handlers=handlers, runtime_name=runtime_name)
             self.runtime.node.add_dependency(self.log_cleanup)
         self._acknowledge_execution_role_wildcards()
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from aws_cdk import Aws, Duration, SecretValue
+from aws_cdk import Aws, SecretValue
 from aws_cdk import aws_bedrockagentcore as agentcore
 from constructs import Construct, IConstruct
 
 from app_config import Entry, ExistingEntry, HostedEntry, Names, pascal
 from gateway_constructs import name_logical_id
+from gateway_constructs.custom_resource_handlers import HandlerEndpoint
 from gateway_constructs.hosted_server import HostedMcpServer, RuntimeSettings
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.mcp_target import GatewayMcpTarget
@@ -29,8 +30,7 @@ class SharedResources:
     account: str | None
     runtime_pool: M2MUserPool
     runtime_pool_provider: agentcore.OAuth2CredentialProvider
-    service_token: str
-    service_timeout: Duration
+    handlers: HandlerEndpoint
     runtime: RuntimeSettings
     log_retention_days: int
     retain_data: bool
@@ -105,9 +105,7 @@ class HostedMcpEntry(McpEntry):
             provider = pool.credential_provider("OAuthProvider", provider_name=provider_name)
             name_logical_id(provider, f"{label}OAuthProvider")
             # Creating the target synchronizes its tools at once, with a token from the pool's new domain.
-            gate = TokenEndpointGate(
-                self, "TokenGate", service_token=shared.service_token, service_timeout=shared.service_timeout, pool=pool
-            )
+            gate = TokenEndpointGate(self, "TokenGate", handlers=shared.handlers, pool=pool)
             name_logical_id(gate.resource, f"{label}TokenGate")
             wait_for.append(gate)
         self.server = HostedMcpServer(
@@ -121,8 +119,7 @@ class HostedMcpEntry(McpEntry):
             log_retention_days=shared.log_retention_days,
             retain_data=shared.retain_data,
             tags=shared.tags,
-            service_token=shared.service_token,
-            service_timeout=shared.service_timeout,
+            handlers=shared.handlers,
         )
         name_logical_id(self.server.runtime, f"{label}Runtime")
         # Pinned, like every resource an entry owns: a construct path (which the next refactor moves) would

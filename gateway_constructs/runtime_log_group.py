@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from aws_cdk import ArnFormat, CustomResource, Duration, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from constructs import Construct
 
-from gateway_constructs.custom_resource_handlers import RUNTIME_LOG_GROUPS
+from gateway_constructs.custom_resource_handlers import RUNTIME_LOG_GROUPS, HandlerEndpoint
 
 
 class RuntimeLogGroup(Construct):
@@ -23,8 +23,7 @@ class RuntimeLogGroup(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        service_token: str,
-        service_timeout: Duration,
+        handlers: HandlerEndpoint,
         runtime: agentcore.Runtime,
         log_retention_days: int,
         tags: Mapping[str, str],
@@ -37,10 +36,9 @@ class RuntimeLogGroup(Construct):
             resource_name=self.log_group_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.resource = CustomResource(
+        self.resource = handlers.resource(
             self,
             "Resource",
-            service_token=service_token,
             resource_type="Custom::RuntimeLogGroup",
             properties={
                 "LogGroupName": self.log_group_name,
@@ -48,7 +46,6 @@ class RuntimeLogGroup(Construct):
                 "RetentionInDays": log_retention_days,
                 "Tags": dict(tags),
             },
-            service_timeout=service_timeout,
         )
 
 
@@ -59,15 +56,8 @@ class RuntimeLogCleanup(Construct):
     recreate the group after it is gone. Declare it only where the logs are not retained.
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, service_token: str, service_timeout: Duration, runtime_name: str
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, handlers: HandlerEndpoint, runtime_name: str) -> None:
         super().__init__(scope, construct_id)
-        self.resource = CustomResource(
-            self,
-            "Resource",
-            service_token=service_token,
-            resource_type="Custom::RuntimeLogGroupCleanup",
-            properties={"RuntimeName": runtime_name},
-            service_timeout=service_timeout,
+        self.resource = handlers.resource(
+            self, "Resource", resource_type="Custom::RuntimeLogGroupCleanup", properties={"RuntimeName": runtime_name}
         )

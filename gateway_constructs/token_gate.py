@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import CustomResource, Duration
 from constructs import Construct
 
+from gateway_constructs.custom_resource_handlers import HandlerEndpoint
 from gateway_constructs.m2m_user_pool import M2MUserPool
 
 
@@ -18,14 +18,11 @@ class TokenEndpointGate(Construct):
     endpoint and its last answer.
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, service_token: str, service_timeout: Duration, pool: M2MUserPool
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, handlers: HandlerEndpoint, pool: M2MUserPool) -> None:
         super().__init__(scope, construct_id)
-        self.resource = CustomResource(
+        self.resource = handlers.resource(
             self,
             "Resource",
-            service_token=service_token,
             resource_type="Custom::TokenEndpointGate",
             properties={
                 "UserPoolId": pool.user_pool.user_pool_id,
@@ -34,5 +31,4 @@ class TokenEndpointGate(Construct):
                 "TokenEndpoint": pool.token_endpoint,
                 "Scope": pool.scope_string,
             },
-            service_timeout=service_timeout,
         )

@@ -53,8 +53,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         account=config.account,
         runtime_pool=cognito.runtime_pool,
         runtime_pool_provider=cognito.runtime_provider,
-        service_token=cognito.handlers.service_token,
-        service_timeout=cognito.handlers.service_timeout,
+        handlers=cognito.handlers.endpoint,
         runtime=RuntimeSettings(
             session_timeout=Duration.seconds(settings.gateway_session_timeout_seconds),
             idle_timeout=Duration.seconds(settings.runtime_idle_timeout_seconds),
@@ -86,7 +85,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
                 cognito.runtime_pool.user_pool.user_pool_id,
                 cognito.runtime_pool.client.user_pool_client_id,
                 cognito.runtime_provider.credential_provider_arn,
-                cognito.handlers.service_token,
+                cognito.handlers.endpoint.service_token,
             ),
         ),
         (gateway, (gateway.gateway.gateway_id,)),

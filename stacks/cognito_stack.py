@@ -59,11 +59,7 @@ class CognitoStack(Stack):
         # Hosted targets synchronize their tools with a token from the runtime pool's new domain as soon as they
         # are created; every targets stack deploys after this stack, so after this gate.
         self.runtime_gate = TokenEndpointGate(
-            self,
-            "RuntimePoolTokenGate",
-            service_token=self.handlers.service_token,
-            service_timeout=self.handlers.service_timeout,
-            pool=self.runtime_pool,
+            self, "RuntimePoolTokenGate", handlers=self.handlers.endpoint, pool=self.runtime_pool
         )
         name_logical_id(self.runtime_gate.resource, "RuntimePoolTokenGate")
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.cdk_helpers import Assembly, load_context
+from tests.mcp_fixtures import ServerProcess
 
 # The faked deployment's fixtures (gateway_server, aws_world, deployed) for the smoke's and the demo's tests.
 pytest_plugins = ["tests.fake_deployment"]
@@ -61,3 +64,25 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     path = tmp_path_factory.mktemp("many") / "targets.yaml"
     path.write_text(yaml.safe_dump({"targets": many_entries()}))
     return synthesize(env="dev", targetsFile=str(path))
+
+
+@pytest.fixture(scope="module")
+def local_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example MCP server, started as its image starts it, for the module's tests; its /mcp URL."""
+    server = ServerProcess.start(tmp_path_factory.mktemp("local-server"))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and a region, and no profile: boto3 clients (for moto or Stubber) never reach AWS."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -18,21 +18,11 @@ import pytest
 from botocore.stub import Stubber
 
 from tests.fake_deployment import PREFIX, Fake, FakeGateway, assert_nothing_leaked, aws_with
-from tests.mcp_fixtures import ServerProcess
 from tools import agent_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 BEDROCK_REGION = "us-east-1"
 FINAL = "Order 123 is updated: the updated order's id is 456."
-
-
-@pytest.fixture(scope="module")
-def local_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    server = ServerProcess.start(tmp_path_factory.mktemp("agent-demo-server"))
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @dataclass

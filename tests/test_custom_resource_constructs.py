@@ -43,9 +43,7 @@ def build(app: App, stack_id: str, *, wait: Duration | None = None, retain_data:
         purpose="runtime",
         retain_data=False,
     )
-    TokenEndpointGate(
-        stack, "Gate", service_token=handlers.service_token, service_timeout=handlers.service_timeout, pool=pool
-    )
+    TokenEndpointGate(stack, "Gate", handlers=handlers.endpoint, pool=pool)
     return stack
 
 

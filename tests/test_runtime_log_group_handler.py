@@ -20,15 +20,7 @@ ARN = f"arn:aws:logs:{REGION}:123456789012:log-group:{NAME}"
 TAGS = {"environment": "dev", "owner": "platform-team"}
 
 
-@pytest.fixture(autouse=True)
-def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+pytestmark = pytest.mark.usefixtures("aws_env")
 
 
 def event(request_type: str, *, name: str = NAME, **extra: Any) -> dict[str, Any]:

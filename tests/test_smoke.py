@@ -28,20 +28,11 @@ from tests.fake_deployment import (
     assert_nothing_leaked,
     aws_with,
 )
-from tests.mcp_fixtures import ServerProcess, free_port
+from tests.mcp_fixtures import free_port
 from tools import mcp_check, smoke
 from tools.mcp_steps import SEARCH_TOOL
 
 # The real server, started the way the container starts it.
-
-
-@pytest.fixture(scope="module")
-def local_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    server = ServerProcess.start(tmp_path_factory.mktemp("local-server"))
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_smoke_no_auth_passes_against_the_local_server(local_url: str, capsys: pytest.CaptureFixture[str]) -> None:

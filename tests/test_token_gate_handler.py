@@ -99,15 +99,8 @@ class LambdaContext:
 
 
 @pytest.fixture(autouse=True)
-def _aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "WAIT_TIMEOUT_SECONDS": "600",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def _wait_bound(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAIT_TIMEOUT_SECONDS", "600")
 
 
 @pytest.fixture
