@@ -37,9 +37,10 @@ setup: $(STAMP_PY) $(STAMP_NODE) ## Create the venv and install the pinned Pytho
 synth: setup ## Synthesize every stack offline (cdk-nag attached) into cdk.out/
 	$(CDK) synth --quiet $(CDK_FLAGS)
 
-lint: setup ## ruff (lint and format check) and hadolint on the MCP server's Dockerfile
+lint: setup ## ruff (lint and format check), mypy (strict, pyproject's [tool.mypy]) and hadolint on the MCP server's Dockerfile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/hadolint mcp_server/Dockerfile
 
 test: setup ## Run the whole test suite

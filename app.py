@@ -8,7 +8,7 @@ import os
 import sys
 from typing import Any
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Validations, cx_api
 from cdk_nag import AwsSolutionsChecks
 
 import aws_rules
@@ -16,17 +16,16 @@ from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config
 from stacks import GatewayApp, build
 
 
-def create_app(context: dict | None = None) -> App:
+def create_app(context: dict[str, Any] | None = None) -> App:
     # CDK's built-in CloudFormation validator took 4 of the 5 seconds of a synth, for findings it only reports
     # as warnings. cfn-lint checks every synthesized template against the same schemas in `make test`, and
-    # the config is validated before any resource exists.
-    options = {"builtin_cloud_formation_validation": False}
-    app = App(context=context, **options) if context is not None else App(**options)
+    # the config is validated before any resource exists. (context=None is no context, as if omitted.)
+    app = App(context=context, builtin_cloud_formation_validation=False)
     build_stacks(app)
     return app
 
 
-def synthesize(app: App):
+def synthesize(app: App) -> cx_api.CloudAssembly:
     """Synthesize, then refuse what AWS would refuse mid-deploy (aws_rules: quotas, ARN forms, permissions...)."""
     assembly = app.synth()
     aws_rules.enforce(assembly)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
+from annotated_types import GroupedMetadata
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -30,10 +33,24 @@ def violation(rule: str) -> PydanticCustomError:
     return PydanticCustomError("rule", "{rule}", {"rule": rule})
 
 
+# Hashed by identity: typing hashes Annotated metadata (in unions such as `Description | None`), and a dict cannot be.
+@dataclass(frozen=True, eq=False)
+class Rule(GroupedMetadata):
+    """A rule as `Annotated` metadata (`Annotated[str, text(...)]`): pydantic unpacks it into its validator and its
+    JSON Schema, while a type checker sees the plain type."""
+
+    check: Callable[[Any], Any]
+    json_schema: dict[str, Any]
+
+    def __iter__(self) -> Iterator[object]:
+        yield BeforeValidator(self.check)
+        yield WithJsonSchema(self.json_schema)
+
+
 def text(
     *, pattern: str | None = None, max_length: int | None = None, min_length: int = 1, rule: str | None = None
-) -> Any:
-    """A string type: validated against `pattern` (whole value) and the lengths, and described by the same in the
+) -> Rule:
+    """A string rule: validated against `pattern` (whole value) and the lengths, and described by the same in the
     generated JSON Schema, so the schema and the model cannot disagree. `rule` replaces the default messages."""
     compiled = re.compile(pattern) if pattern else None
 
@@ -55,10 +72,10 @@ def text(
         schema["maxLength"] = max_length
     if rule:
         schema["description"] = rule
-    return Annotated[str, BeforeValidator(check), WithJsonSchema(schema)]
+    return Rule(check, schema)
 
 
-def whole_number(low: int, high: int | None, rule: str) -> Any:
+def whole_number(low: int, high: int | None, rule: str) -> Rule:
     def check(value: Any) -> int:
         # Not a bool: True is an int to Python.
         if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
@@ -68,10 +85,10 @@ def whole_number(low: int, high: int | None, rule: str) -> Any:
     schema: dict[str, Any] = {"type": "integer", "minimum": low, "description": rule}
     if high is not None:
         schema["maximum"] = high
-    return Annotated[int, BeforeValidator(check), WithJsonSchema(schema)]
+    return Rule(check, schema)
 
 
-def one_of(values: tuple[Any, ...], rule: str | None = None) -> Any:
+def one_of(values: tuple[Any, ...], rule: str | None = None) -> Rule:
     listed = ", ".join(map(str, values))
 
     types = {type(v) for v in values}
@@ -82,7 +99,7 @@ def one_of(values: tuple[Any, ...], rule: str | None = None) -> Any:
             raise violation(rule or f"must be one of {listed}")
         return value
 
-    return Annotated[Any, BeforeValidator(check), WithJsonSchema({"enum": list(values)})]
+    return Rule(check, {"enum": list(values)})
 
 
 # --- names ----------------------------------------------------------------------------------------------------------
@@ -92,27 +109,33 @@ def one_of(values: tuple[Any, ...], rule: str | None = None) -> Any:
 # the runtime's 48 characters after "<prefix>_<env>_".
 ENTRY_NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 ENTRY_NAME_MAX = 24
-EntryName = text(pattern=ENTRY_NAME_PATTERN, max_length=ENTRY_NAME_MAX)
+EntryName = Annotated[str, text(pattern=ENTRY_NAME_PATTERN, max_length=ENTRY_NAME_MAX)]
 # Entry names end up in Cognito domain, pool and credential provider names beside the shared ones.
 RESERVED_ENTRY_NAMES = ("gateway", "runtime")
 
 # No hyphen: the IAM grants match this deployment's names by their start (<prefix>-<env>-...), and with a hyphen in
 # the prefix another deployment's names could start the same way (mcpgw + dev vs mcpgw-dev + x).
-NamePrefix = text(
-    pattern=r"^[a-z][a-z0-9]*$",
-    max_length=20,
-    rule="must be 1-20 lowercase letters or digits, starting with a letter, without hyphens "
-    "(it starts every stack, gateway, runtime, user pool and Cognito domain name, and IAM grants match "
-    "this deployment's names by it)",
-)
-EnvName = text(
-    pattern=r"^[a-z][a-z0-9]{0,7}$", rule="must match ^[a-z][a-z0-9]{0,7}$ (it is part of every resource name)"
-)
-Region = text(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", rule="must be an AWS region code such as us-east-1")
+NamePrefix = Annotated[
+    str,
+    text(
+        pattern=r"^[a-z][a-z0-9]*$",
+        max_length=20,
+        rule="must be 1-20 lowercase letters or digits, starting with a letter, without hyphens "
+        "(it starts every stack, gateway, runtime, user pool and Cognito domain name, and IAM grants match "
+        "this deployment's names by it)",
+    ),
+]
+EnvName = Annotated[
+    str,
+    text(pattern=r"^[a-z][a-z0-9]{0,7}$", rule="must match ^[a-z][a-z0-9]{0,7}$ (it is part of every resource name)"),
+]
+Region = Annotated[
+    str, text(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", rule="must be an AWS region code such as us-east-1")
+]
 # Account ids are strings: twelve digits that may start with 0.
-AccountId = text(
-    pattern=r"^[0-9]{12}$", rule="must be a 12-digit AWS account id, or unset for an account-agnostic synth"
-)
+AccountId = Annotated[
+    str, text(pattern=r"^[0-9]{12}$", rule="must be a 12-digit AWS account id, or unset for an account-agnostic synth")
+]
 
 # --- tags ------------------------------------------------------------------------------------------------------------
 
@@ -121,10 +144,13 @@ REQUIRED_TAGS = ("owner", "cost-centre")
 # Names the deployment (<prefix>-<env>) on every resource: the custom-resource handler reads app clients only of
 # user pools carrying it (an IAM condition on aws:ResourceTag), whichever stack created them.
 DEPLOYMENT_TAG = "gateway-deployment"
-TagValue = text(
-    pattern=r"^[\w .:/=+\-@]{1,256}$",
-    rule="must be a 1-256 character string and the key must not start with 'aws:'",
-)
+TagValue = Annotated[
+    str,
+    text(
+        pattern=r"^[\w .:/=+\-@]{1,256}$",
+        rule="must be a 1-256 character string and the key must not start with 'aws:'",
+    ),
+]
 
 # --- logs ------------------------------------------------------------------------------------------------------------
 
@@ -153,44 +179,50 @@ LOG_RETENTION_PERIODS = {
     3288: "NINE_YEARS",
     3653: "TEN_YEARS",
 }
-RetentionDays = one_of(
-    tuple(LOG_RETENTION_PERIODS),
-    "must be a CloudWatch Logs retention period: " + ", ".join(map(str, LOG_RETENTION_PERIODS)),
-)
+RetentionDays = Annotated[
+    int,
+    one_of(
+        tuple(LOG_RETENTION_PERIODS),
+        "must be a CloudWatch Logs retention period: " + ", ".join(map(str, LOG_RETENTION_PERIODS)),
+    ),
+]
 
 # --- gateway and runtime -------------------------------------------------------------------------------------------
 
 # Protocol versions the AgentCore Gateway accepts (aws_bedrockagentcore.MCPProtocolVersion in aws-cdk-lib 2.275).
 MCP_PROTOCOL_VERSIONS = ("2025-03-26", "2025-06-18")
-McpProtocolVersion = one_of(MCP_PROTOCOL_VERSIONS)
+McpProtocolVersion = Annotated[str, one_of(MCP_PROTOCOL_VERSIONS)]
 
 # AgentCore Gateway's session timeout (its own default 3600), and Runtime's idle timeout (its default 900).
-SessionTimeout = whole_number(900, 28800, "must be whole seconds from 900 to 28800 (AgentCore Gateway)")
-IdleTimeout = whole_number(60, 28800, "must be whole seconds from 60 to gatewaySessionTimeoutSeconds")
+SessionTimeout = Annotated[int, whole_number(900, 28800, "must be whole seconds from 900 to 28800 (AgentCore Gateway)")]
+IdleTimeout = Annotated[int, whole_number(60, 28800, "must be whole seconds from 60 to gatewaySessionTimeoutSeconds")]
 # AgentCore Runtime platform versions: V1, the create-time default, and V2, which restores each new session from a
 # snapshot of the initialized container (faster starts; documented for the HTTP protocol, not yet for MCP).
 RUNTIME_PLATFORM_VERSIONS = ("V1", "V2")
-PlatformVersion = one_of(RUNTIME_PLATFORM_VERSIONS)
+PlatformVersion = Annotated[str, one_of(RUNTIME_PLATFORM_VERSIONS)]
 
 # Entries are spread over this many stacks by a hash of their name; changing it re-homes entries (a migration).
-Shards = whole_number(1, 20, "must be an integer from 1 to 20 (changing it re-homes targets)")
+Shards = Annotated[int, whole_number(1, 20, "must be an integer from 1 to 20 (changing it re-homes targets)")]
 # AgentCore Gateway's default quota (adjustable): "Number of targets per gateway: 100".
-TargetQuota = whole_number(1, None, "must be a positive integer (the account's quota)")
+TargetQuota = Annotated[int, whole_number(1, None, "must be a positive integer (the account's quota)")]
 
 # --- target entries --------------------------------------------------------------------------------------------------
 
 # The service allows 200; a hosted target's description also carries " (image <12 hex>)".
-Description = text(max_length=180)
-HttpsUrl = text(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)
-DiscoveryUrl = text(
-    pattern=r"^https://[^\s]+/\.well-known/openid-configuration$",
-    rule="must be an https:// OpenID discovery URL ending in /.well-known/openid-configuration "
-    "(AgentCore Identity requires it)",
-)
-ClientId = text(max_length=256)
-OAuthScope = text(pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")
-SecretName = text(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")
-SourcePath = text(pattern=r"^/?[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
+Description = Annotated[str, text(max_length=180)]
+HttpsUrl = Annotated[str, text(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)]
+DiscoveryUrl = Annotated[
+    str,
+    text(
+        pattern=r"^https://[^\s]+/\.well-known/openid-configuration$",
+        rule="must be an https:// OpenID discovery URL ending in /.well-known/openid-configuration "
+        "(AgentCore Identity requires it)",
+    ),
+]
+ClientId = Annotated[str, text(max_length=256)]
+OAuthScope = Annotated[str, text(pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")]
+SecretName = Annotated[str, text(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]
+SourcePath = Annotated[str, text(pattern=r"^/?[A-Za-z0-9_.][A-Za-z0-9_./-]*$")]
 
 
 def shard_of(name: str, shards: int) -> int:

@@ -105,9 +105,9 @@ def _attachments(model: Assembly) -> dict[tuple[str, str], list[AttachedPolicy]]
         )
         document = model.evaluate(policy.stack, policy.properties["PolicyDocument"])
         for expr in roles:
-            role = _role_of(model, policy.stack, expr)
-            if role is not None:
-                found.setdefault((role.stack, role.logical_id), []).append(
+            attached_to = _role_of(model, policy.stack, expr)
+            if attached_to is not None:
+                found.setdefault((attached_to.stack, attached_to.logical_id), []).append(
                     AttachedPolicy(str(policy.properties.get("PolicyName", policy.logical_id)), kind, document, policy)
                 )
     return found

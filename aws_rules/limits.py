@@ -70,7 +70,7 @@ def _depends_on(resource: dict[str, Any]) -> set[str]:
                 walk(item)
 
     walk(resource.get("Properties", {}))
-    found.discard(None)  # type: ignore[arg-type]  # a missing DependsOn
+    found.discard(None)  # a missing DependsOn
     return found
 
 

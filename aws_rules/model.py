@@ -61,7 +61,8 @@ class ResourceRef:
 
     @property
     def properties(self) -> Mapping[str, Any]:
-        return self.resource.get("Properties", {})
+        properties: Mapping[str, Any] = self.resource.get("Properties", {})
+        return properties
 
     def __str__(self) -> str:
         return f"{self.stack}/{self.logical_id} ({self.type})"
@@ -166,6 +167,7 @@ def _get_att(model: Assembly, stack: str, arg: Any) -> str:
 
 
 def _join(model: Assembly, stack: str, arg: Any) -> str:
+    separator: str
     separator, parts = arg
     return separator.join(str(p) for p in model.evaluate(stack, parts))
 

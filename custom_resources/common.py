@@ -29,7 +29,7 @@ class Failed(RuntimeError):
 def client(service: str) -> Any:
     """A boto3 client with bounded retries and timeouts: a handler must answer CloudFormation in time."""
     config = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=20)
-    return boto3.client(service, config=config)  # type: ignore[call-overload]  # service is a runtime string
+    return boto3.client(service, config=config)
 
 
 def properties(event: dict[str, Any], *required: str) -> dict[str, Any]:

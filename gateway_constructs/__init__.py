@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource
+from aws_cdk import CfnElement, CfnResource
 from constructs import IConstruct
 
 
@@ -12,4 +12,5 @@ def name_logical_id(construct: IConstruct, logical_id: str) -> None:
     CDK derives logical ids from the construct path; moving a construct would then replace the resource.
     """
     cfn = construct.node.default_child if not isinstance(construct, CfnResource) else construct
+    assert isinstance(cfn, CfnElement), f"{construct.node.path} has no CloudFormation resource to name"
     cfn.override_logical_id(logical_id)

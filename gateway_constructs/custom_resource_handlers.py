@@ -51,7 +51,7 @@ def handler_code() -> lambda_.Code:
         # The hash is the handler sources, so it changes only when we change them.
         asset_hash_type=AssetHashType.SOURCE,
         bundling=BundlingOptions(
-            local=_CopyPackage(),
+            local=_CopyPackage(),  # type: ignore[arg-type]  # jsii calls try_bundle(output_dir, options) positionally
             # Never used (the local copy cannot fail short of a full disk); the same step, should Docker be forced.
             image=LAMBDA_RUNTIME.bundling_image,
             command=[
@@ -215,9 +215,9 @@ class CustomResourceHandlers(Construct):
             "User pool ids are random; the statement is conditioned on the deployment's tag, so it reads the app "
             "clients of this deployment's pools only, whatever stack created them.",
         )
-        function_arn = (
-            f"<{Stack.of(self).resolve(Stack.of(self).get_logical_id(self.function.node.default_child))}.Arn>"
-        )
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        function_arn = f"<{Stack.of(self).resolve(Stack.of(self).get_logical_id(cfn_function))}.Arn>"
         acknowledge(
             framework_role.node.find_child("DefaultPolicy"),
             f"AwsSolutions-IAM5[Resource::{function_arn}:*]",

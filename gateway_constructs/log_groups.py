@@ -15,7 +15,8 @@ def retention(days: int) -> logs.RetentionDays:
         raise ValueError(
             f"{days} days is not a CloudWatch Logs retention period: {', '.join(map(str, LOG_RETENTION_PERIODS))}"
         )
-    return getattr(logs.RetentionDays, LOG_RETENTION_PERIODS[days])  # type: ignore[no-any-return]  # jsii enum member
+    period: logs.RetentionDays = getattr(logs.RetentionDays, LOG_RETENTION_PERIODS[days])
+    return period
 
 
 def managed_log_group(

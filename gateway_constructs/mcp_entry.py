@@ -46,8 +46,9 @@ class McpEntry(Construct):
     @staticmethod
     def of(scope: Construct, entry: Entry, shared: SharedResources) -> McpEntry:
         """The construct for `entry`'s kind, with construct and logical ids named after the entry."""
-        construct = HostedMcpEntry if isinstance(entry, HostedEntry) else ExistingMcpEntry
-        return construct(scope, pascal(entry.name), entry=entry, shared=shared)  # type: ignore[arg-type]  # kind picks the type
+        if isinstance(entry, HostedEntry):
+            return HostedMcpEntry(scope, pascal(entry.name), entry=entry, shared=shared)
+        return ExistingMcpEntry(scope, pascal(entry.name), entry=entry, shared=shared)
 
     def _target(
         self,

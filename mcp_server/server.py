@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-# ruff: noqa: E402
-# The imports below come after gc.disable() on purpose.
+# ruff: noqa: E402 - the imports below come after gc.disable() on purpose
 import gc
 
 # Importing the SDK builds some thousands of pydantic models and validators that live as long as the process:
@@ -58,12 +57,12 @@ ReturnedOrderId = Annotated[int, Field(description="The order's id.")]
 
 
 # The tools are coroutines because they never block: a plain function would be run on a worker thread per call.
-async def getOrder() -> ReturnedOrderId:  # noqa: N802 - tool names are the tutorial's contract
+async def getOrder() -> ReturnedOrderId:  # camelCase: tool names are the tutorial's contract
     """Get the current customer order and return its order id. Takes no arguments."""
     return 123
 
 
-async def updateOrder(orderId: OrderId) -> ReturnedOrderId:  # noqa: N802,N803 - the tutorial's contract
+async def updateOrder(orderId: OrderId) -> ReturnedOrderId:  # camelCase: the tutorial's contract
     """Update an existing customer order, identified by its order id, and return the updated order's id."""
     return 456
 
@@ -74,7 +73,7 @@ def _strict(tool: Tool) -> Tool:
     floats such as 1.0 are refused too, though JSON Schema would call them integers: an order id is written as one."""
     lenient = tool.fn_metadata.arg_model
 
-    class StrictArguments(lenient):  # type: ignore[misc,valid-type]
+    class StrictArguments(lenient):  # type: ignore[misc,valid-type]  # subclasses the tool's generated model, held in a variable
         model_config = ConfigDict(extra="forbid", strict=True, title=lenient.__name__)
 
     tool.fn_metadata.arg_model = StrictArguments
@@ -87,14 +86,14 @@ TOOLS = [
         Tool.from_function(
             getOrder,
             title="Get order",
-            annotations=ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False),
+            annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
         )
     ),
     _strict(
         Tool.from_function(
             updateOrder,
             title="Update order",
-            annotations=ToolAnnotations(readOnlyHint=False, idempotentHint=True, openWorldHint=False),
+            annotations=ToolAnnotations(read_only_hint=False, idempotent_hint=True, open_world_hint=False),
         )
     ),
 ]
@@ -255,9 +254,9 @@ def main() -> None:
     # sse-starlette ends every open SSE response the moment uvicorn is told to stop: right for endless streams, wrong
     # here, where each SSE response carries one tool result and cutting it drops an answer in flight. They end on
     # their own, well within the grace period.
-    AppStatus.disable_automatic_graceful_drain()
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]  # sse-starlette leaves it unannotated
     # AgentCore Runtime connects to 0.0.0.0:8000/mcp; a server bound to 127.0.0.1 fails the target's sync.
-    host = os.environ.get("MCP_HOST", "0.0.0.0")  # noqa: S104 - the container contract
+    host = os.environ.get("MCP_HOST", "0.0.0.0")  # all interfaces: the container contract
     port = _port(os.environ.get("MCP_PORT", "8000"))
     app = HttpEdge(mcp.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True, host=host))
     config = uvicorn.Config(

@@ -78,7 +78,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     # Exported whether or not an entry uses them today: CDK adds an export with its first consumer and drops it
     # with its last, and dropping it would fail (the producer deploys before the consumer lets go), so removing
     # the last entry of a kind could not deploy. Kept exports make the shared stacks independent of the entries.
-    for stack, values in (
+    kept_exports: tuple[tuple[Stack, tuple[str, ...]], ...] = (
         (
             cognito,
             (
@@ -89,7 +89,8 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             ),
         ),
         (gateway, (gateway.gateway.gateway_id,)),
-    ):
+    )
+    for stack, values in kept_exports:
         for value in values:
             stack.export_value(value)
     result = GatewayApp(cognito, role, gateway, targets)

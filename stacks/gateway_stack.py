@@ -21,7 +21,7 @@ class GatewayStack(Stack):
         construct_id: str,
         *,
         config: AppConfig,
-        role: iam.IRole,
+        role: iam.Role,
         inbound_pool: M2MUserPool,
         **kwargs: Any,
     ) -> None:
@@ -53,5 +53,7 @@ class GatewayStack(Stack):
             config.settings.gateway_session_timeout_seconds,
         )
         name_logical_id(self.gateway, "Gateway")
-        CfnOutput(self, "GatewayUrl", value=self.gateway.gateway_url)
+        gateway_url = self.gateway.gateway_url
+        assert gateway_url is not None  # a token: the gateway is created here
+        CfnOutput(self, "GatewayUrl", value=gateway_url)
         CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_context(**overrides: Any) -> dict:
+def load_context(**overrides: Any) -> dict[str, Any]:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context.update(overrides)
     return context
@@ -22,8 +22,8 @@ class Assembly:
     """A synthesized app, read from its cloud assembly directory."""
 
     outdir: Path
-    templates: dict[str, dict]  # by stack name
-    manifest: dict
+    templates: dict[str, dict[str, Any]]  # by stack name
+    manifest: dict[str, Any]
 
     @classmethod
     def from_cdk_assembly(cls, assembly: Any) -> "Assembly":
@@ -42,27 +42,27 @@ class Assembly:
     def template_bytes(self, stack_name: str) -> int:
         return (self.outdir / f"{self.artifact_id(stack_name)}.template.json").stat().st_size
 
-    def docker_images(self, stack_name: str) -> list[dict]:
+    def docker_images(self, stack_name: str) -> list[dict[str, Any]]:
         """The Docker image assets a stack publishes, from its asset manifest."""
         manifest = json.loads((self.outdir / f"{self.artifact_id(stack_name)}.assets.json").read_text())
         return list(manifest.get("dockerImages", {}).values())
 
-    def template(self, stack_name: str) -> dict:
+    def template(self, stack_name: str) -> dict[str, Any]:
         return self.templates[stack_name]
 
-    def resources(self, stack_name: str, resource_type: str) -> dict[str, dict]:
+    def resources(self, stack_name: str, resource_type: str) -> dict[str, dict[str, Any]]:
         return {
             logical_id: resource
             for logical_id, resource in self.templates[stack_name].get("Resources", {}).items()
             if resource["Type"] == resource_type
         }
 
-    def single(self, stack_name: str, resource_type: str) -> tuple[str, dict]:
+    def single(self, stack_name: str, resource_type: str) -> tuple[str, dict[str, Any]]:
         found = self.resources(stack_name, resource_type)
         assert len(found) == 1, f"{stack_name}: expected one {resource_type}, found {sorted(found)}"
         return next(iter(found.items()))
 
-    def all_resources(self) -> Iterator[tuple[str, str, dict]]:
+    def all_resources(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for stack_name, template in self.templates.items():
             for logical_id, resource in template.get("Resources", {}).items():
                 yield stack_name, logical_id, resource

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -36,9 +37,9 @@ def example_three_targets() -> Assembly:
     return synthesize(env="dev", targetsFile="config/examples/three-targets.yaml")
 
 
-def many_entries() -> list[dict]:
+def many_entries() -> list[dict[str, Any]]:
     """Twelve entries of every kind: past the nine at which per-target grants overflowed the gateway role."""
-    hosted = [{"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server"} for i in range(4)]
+    hosted: list[dict[str, Any]] = [{"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server"} for i in range(4)]
     hosted.append({"name": "private", "kind": "hosted", "path": "mcp_server", "ownPool": True})
     existing = [
         {

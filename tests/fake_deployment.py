@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import boto3
@@ -27,6 +28,9 @@ from app_config import shard_of
 from tests.mcp_fixtures import wait_for
 from tools import smoke
 from tools.mcp_steps import SEARCH_TOOL
+
+if TYPE_CHECKING:
+    from _pytest.capture import CaptureResult  # what capsys.readouterr() returns; pytest does not export it
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
@@ -191,7 +195,7 @@ class Deployed:
     outputs: dict[str, dict[str, str]]
     sleeps: list[float]
 
-    def run(self, *extra: str, aws: smoke.AwsClients | None = None, outputs: dict | None = None) -> int:
+    def run(self, *extra: str, aws: smoke.AwsClients | None = None, outputs: dict[str, Any] | None = None) -> int:
         self.outputs_file.write_text(json.dumps(outputs or self.outputs))
         argv = ["--outputs-file", str(self.outputs_file), *extra]
         return smoke.main(argv, aws=aws or aws_with({}), sleep=self._sleep)
@@ -251,12 +255,12 @@ def aws_world(gateway_server: FakeGateway):
 
 
 @pytest.fixture
-def deployed(gateway_server: FakeGateway, aws_world: dict, tmp_path: Path) -> Deployed:
+def deployed(gateway_server: FakeGateway, aws_world: dict[str, Any], tmp_path: Path) -> Deployed:
     gateway_server.state = Fake(client_id=aws_world["mcpgw-dev-cognito"]["GatewayClientId"])
     return Deployed(gateway_server, tmp_path / "outputs.json", copy.deepcopy(aws_world), [])
 
 
-def assert_nothing_leaked(captured: pytest.CaptureResult[str], records: list, state: Fake) -> None:
+def assert_nothing_leaked(captured: CaptureResult[str], records: list[logging.LogRecord], state: Fake) -> None:
     """Neither the client secret nor any issued token in stdout, stderr or the (DEBUG) log records."""
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in records)
     assert records, "DEBUG logging was not captured, so this check would prove nothing"

@@ -8,6 +8,7 @@ import logging
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def tool_results(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def model() -> ScriptedModel:
+def model() -> Iterator[ScriptedModel]:
     scripted = ScriptedModel()
     yield scripted
     scripted.stubber.deactivate()
@@ -199,7 +200,7 @@ def test_tool_names_converse_refuses_are_mapped_one_to_one_and_back() -> None:
 
 def test_gateway_token_is_used_and_never_printed(
     gateway_server: FakeGateway,
-    aws_world: dict,
+    aws_world: dict[str, Any],
     model: ScriptedModel,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -221,7 +222,9 @@ def test_gateway_token_is_used_and_never_printed(
     names = {tool["toolSpec"]["name"] for tool in model.requests[0]["toolConfig"]["tools"]}
     assert {f"{PREFIX}___getOrder", f"{PREFIX}___updateOrder"} <= names
     # Every gateway request carried a token Cognito issued.
-    assert state.bearer_seen and all(header.removeprefix("Bearer ") in state.tokens for header in state.bearer_seen)
+    assert state.bearer_seen and all(
+        header is not None and header.removeprefix("Bearer ") in state.tokens for header in state.bearer_seen
+    )
     captured = capsys.readouterr()
     assert_nothing_leaked(captured, caplog.records, state)
 

@@ -55,7 +55,9 @@ def only(found: list[Violation], rule_id: str) -> Violation:
     return matching[0]
 
 
-def role(name: str = "Role", policies: list[dict] | None = None, trust: dict | None = None) -> dict:
+def role(
+    name: str = "Role", policies: list[dict[str, Any]] | None = None, trust: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -72,7 +74,7 @@ def role(name: str = "Role", policies: list[dict] | None = None, trust: dict | N
     }
 
 
-def document(*statements: dict) -> dict:
+def document(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
@@ -190,7 +192,7 @@ def test_log_group_grants_use_the_arn_form_cloudwatch_logs_authorizes(
     ],
 )
 def test_get_stack_output_only_where_cloudformation_accepted_it(value: Any, flagged: bool) -> None:
-    templates = {
+    templates: dict[str, Any] = {
         "a": {
             "Resources": {"H": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
             "Outputs": {"O": {"Value": "v:w"}},
@@ -332,7 +334,7 @@ def test_synth_refuses_an_assembly_that_breaks_a_rule_naming_it() -> None:
         ({"NotResource": "arn:aws:s3:::other"}, False),
     ],
 )
-def test_only_statements_the_rules_can_verify_count_as_a_grant(extra: dict, granted: bool) -> None:
+def test_only_statements_the_rules_can_verify_count_as_a_grant(extra: dict[str, Any], granted: bool) -> None:
     from aws_rules.iam import allows
 
     statement = {"Effect": "Allow", "Action": "logs:PutRetentionPolicy", "Resource": "arn:aws:logs:*:*:log-group:x:*"}

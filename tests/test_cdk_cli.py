@@ -15,7 +15,7 @@ from tests.cdk_helpers import ROOT
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
 
-def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess:
+def run_cdk(*args: str, outdir: Path) -> subprocess.CompletedProcess[str]:
     if not CDK.exists():
         pytest.fail("the pinned CDK CLI is missing: run `make setup` (make test does it)")
     env = {

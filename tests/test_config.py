@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from app_config import ConfigError, load_config
 from tests.cdk_helpers import load_context
 
 
-def env_override(env_name: str = "dev", **settings) -> dict:
+def env_override(env_name: str = "dev", **settings) -> dict[str, Any]:
     context = load_context()
     context["environments"] = {**context["environments"]}
     context["environments"][env_name] = {**context["environments"][env_name], **settings}
@@ -79,7 +81,9 @@ def test_flags_override_the_environment_block() -> None:
         (env_override(tags={"owner": "team"}), "environments.dev.tags.cost-centre", None, "is required"),
     ],
 )
-def test_bad_values_fail_with_a_message_naming_key_value_and_rule(context: dict, key: str, value, rule: str) -> None:
+def test_bad_values_fail_with_a_message_naming_key_value_and_rule(
+    context: dict[str, Any], key: str, value, rule: str
+) -> None:
     with pytest.raises(ConfigError) as raised:
         load_config(context)
     error = raised.value
@@ -114,10 +118,11 @@ def test_every_accepted_retention_reaches_the_template_as_that_many_days() -> No
     from app_config.rules import LOG_RETENTION_PERIODS
     from gateway_constructs.log_groups import managed_log_group
 
-    stack = Stack(App(), "Retention")
+    app = App()
+    stack = Stack(app, "Retention")
     for days in LOG_RETENTION_PERIODS:
         managed_log_group(stack, f"Group{days}", log_retention_days=days, retain_data=False)
-    template = stack.node.root.synth().get_stack_by_name("Retention").template
+    template = app.synth().get_stack_by_name("Retention").template
     assert sorted(r["Properties"]["RetentionInDays"] for r in template["Resources"].values()) == sorted(
         LOG_RETENTION_PERIODS
     )

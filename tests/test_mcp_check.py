@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import NoReturn
 
 import anyio
 import httpx2
@@ -99,7 +100,7 @@ def test_report_stops_at_the_first_failure_and_renders_table_and_cause() -> None
     async def run() -> None:
         assert await report.step("list tools", lambda: (["a"], "1 tools")) == ["a"]
 
-        def fail() -> None:
+        def fail() -> NoReturn:
             raise CheckFailed("missing orders___getOrder", CAUSE_SYNC)
 
         await report.step("search", fail)

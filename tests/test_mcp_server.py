@@ -21,7 +21,8 @@ from mcp.shared.exceptions import MCPError
 from mcp.types.version import MODERN_PROTOCOL_VERSIONS
 from mcp_types import INVALID_PARAMS, METHOD_NOT_FOUND, PARSE_ERROR
 
-from tests.mcp_fixtures import MCP_HEADERS, SERVER_DIR, ServerProcess, free_port, json_rpc_reply, rpc, wait_for
+from tests.mcp_fixtures import MCP_HEADERS, SERVER_DIR, ServerProcess, json_rpc_reply, rpc, wait_for
+from tools.bench_mcp import free_port
 
 T = TypeVar("T")
 # The version AgentCore Gateway speaks to its MCP targets (protocolConfiguration.mcp.supportedVersions).
@@ -140,7 +141,9 @@ def test_tool_definitions_tell_an_llm_what_it_needs(server: ServerProcess) -> No
 @pytest.mark.parametrize(
     ("name", "arguments", "expected"), [("getOrder", {}, 123), ("updateOrder", {"orderId": 42}, 456)]
 )
-def test_tools_answer_with_structured_output(server: ServerProcess, name: str, arguments: dict, expected: int) -> None:
+def test_tools_answer_with_structured_output(
+    server: ServerProcess, name: str, arguments: dict[str, Any], expected: int
+) -> None:
     output_schema = list_tools(server)[name].output_schema
     result = call_tool(server, name, arguments)
     assert result.is_error is False
@@ -170,7 +173,7 @@ BAD_ARGUMENTS = [
 
 @pytest.mark.parametrize(("name", "arguments", "culprit"), BAD_ARGUMENTS)
 def test_bad_arguments_get_a_tool_error_naming_the_argument(
-    server: ServerProcess, name: str, arguments: dict, culprit: str
+    server: ServerProcess, name: str, arguments: dict[str, Any], culprit: str
 ) -> None:
     result = call_tool(server, name, arguments)
     assert result.is_error is True
@@ -181,7 +184,7 @@ def test_bad_arguments_get_a_tool_error_naming_the_argument(
 
 @pytest.mark.parametrize(("name", "arguments", "culprit"), BAD_ARGUMENTS)
 def test_the_advertised_input_schema_rejects_what_the_server_rejects(
-    server: ServerProcess, name: str, arguments: dict, culprit: str
+    server: ServerProcess, name: str, arguments: dict[str, Any], culprit: str
 ) -> None:
     # A client that validates against the schema before calling sees the same rules as the server.
     with pytest.raises(jsonschema.ValidationError):
@@ -257,7 +260,9 @@ def test_an_oversized_chunked_body_is_refused_with_413(server: ServerProcess) ->
         pytest.param("POST", {**MCP_HEADERS, "Content-Type": "text/plain"}, 400, id="POST-not-JSON-content-type"),
     ],
 )
-def test_wrong_http_requests_get_a_4xx(server: ServerProcess, method: str, headers: dict, status: int) -> None:
+def test_wrong_http_requests_get_a_4xx(
+    server: ServerProcess, method: str, headers: dict[str, str], status: int
+) -> None:
     # A short timeout: a GET that opened a never-ending stream would hang here instead of failing.
     response = httpx2.request(method, server.url, headers=headers, content=json.dumps(rpc("ping")), timeout=5)
     assert response.status_code == status

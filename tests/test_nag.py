@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aws_cdk import Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -37,13 +39,13 @@ def test_an_unacknowledged_finding_fails_synth() -> None:
         app.synth()
 
 
-def test_acknowledgements_sit_on_resources_not_stacks(acknowledgements: dict) -> None:
+def test_acknowledgements_sit_on_resources_not_stacks(acknowledgements: dict[str, Any]) -> None:
     assert acknowledgements, "no acknowledgement found: the metadata key changed?"
     for path in acknowledgements:
         assert "/" in path, f"{path}: acknowledge on the narrowest construct, not a whole stack"
 
 
-def test_every_acknowledgement_names_one_rule_and_gives_a_reason(acknowledgements: dict) -> None:
+def test_every_acknowledgement_names_one_rule_and_gives_a_reason(acknowledgements: dict[str, Any]) -> None:
     for path, rules in acknowledgements.items():
         for rule, reason in rules.items():
             assert rule.startswith("AwsSolutions::AwsSolutions-"), f"{path}: {rule}"

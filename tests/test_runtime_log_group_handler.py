@@ -13,6 +13,7 @@ from moto import mock_aws
 from custom_resources import handler as entry
 from custom_resources import runtime_log_cleanup as cleanup
 from custom_resources import runtime_log_group as handler
+from custom_resources.common import Failed
 
 REGION = "us-east-1"
 NAME = "/aws/bedrock-agentcore/runtimes/mcpgw_dev_orders-AbCdEf1234-DEFAULT"
@@ -66,7 +67,8 @@ def test_the_group_the_runtime_created_gets_retention_and_tags() -> None:
 @mock_aws
 def test_a_group_the_runtime_has_not_created_yet_is_created() -> None:
     entry.on_event(event("Create"))
-    assert group() is not None and group()["retentionInDays"] == 14  # type: ignore[index]
+    found = group()
+    assert found is not None and found["retentionInDays"] == 14
 
 
 @mock_aws
@@ -75,7 +77,8 @@ def test_a_replaced_runtimes_new_group_is_configured_and_gets_a_new_physical_id(
     result = entry.on_event(event("Update", name=renamed, PhysicalResourceId=NAME))
     # A new physical id: CloudFormation then sends a Delete for the old group.
     assert result == {"PhysicalResourceId": renamed}
-    assert group(renamed) is not None and group(renamed)["retentionInDays"] == 14  # type: ignore[index]
+    found = group(renamed)
+    assert found is not None and found["retentionInDays"] == 14
 
 
 @mock_aws
@@ -146,5 +149,5 @@ def test_a_bad_retention_fails_with_the_value() -> None:
     client = logs()
     with Stubber(client) as stub:
         stub.add_response("create_log_group", {}, {"logGroupName": NAME})
-        with pytest.raises(handler.Failed, match="RetentionInDays must be a number of days, got 'forever'"):
+        with pytest.raises(Failed, match="RetentionInDays must be a number of days, got 'forever'"):
             handler.on_event(bad, client_factory=lambda service: client)

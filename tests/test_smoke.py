@@ -6,6 +6,7 @@ import argparse
 import logging
 import subprocess
 import sys
+from collections.abc import Collection
 
 import boto3
 import pytest
@@ -28,9 +29,9 @@ from tests.fake_deployment import (
     assert_nothing_leaked,
     aws_with,
 )
-from tests.mcp_fixtures import free_port
 from tools import mcp_check, smoke
-from tools.mcp_steps import SEARCH_TOOL
+from tools.bench_mcp import free_port
+from tools.mcp_steps import SEARCH_TOOL, CheckFailed
 
 # The real server, started the way the container starts it.
 
@@ -325,7 +326,7 @@ def test_secret_renders_masked() -> None:
 
 
 def test_client_credentials_are_never_sent_over_plain_http_to_a_remote_host() -> None:
-    with pytest.raises(smoke.CheckFailed, match="refusing to send client credentials over http"):
+    with pytest.raises(CheckFailed, match="refusing to send client credentials over http"):
         smoke._require_https("http://example.com/oauth2/token")
     smoke._require_https("https://example.auth.eu-west-1.amazoncognito.com/oauth2/token")
 
@@ -333,7 +334,7 @@ def test_client_credentials_are_never_sent_over_plain_http_to_a_remote_host() ->
 # Outputs from CloudFormation (botocore Stubber validates each call against the real service model).
 
 
-def _cloudformation_stub(outputs: dict[str, dict[str, str]], stacks: list[str], missing: set[str] = frozenset()):
+def _cloudformation_stub(outputs: dict[str, dict[str, str]], stacks: list[str], missing: Collection[str] = frozenset()):
     """Answers DescribeStacks for exactly these stacks, in this order: any other call fails the smoke."""
     cloudformation = boto3.client("cloudformation", region_name=REGION)
     stub = Stubber(cloudformation)
@@ -426,7 +427,7 @@ def test_outputs_of_our_environment_win_over_another_environment_in_the_same_fil
     by_stack = {"mcpgw-dev-cognito": dev, "mcpgw-prod-cognito": prod}
     assert smoke.pick_outputs(by_stack, smoke.TargetLayout("mcpgw", "prod"))["GatewayUrl"] == "https://prod/mcp"
     # Keys that are neither our stack names nor our artifact ids: used only when they agree.
-    with pytest.raises(smoke.CheckFailed, match="differs between stacks"):
+    with pytest.raises(CheckFailed, match="differs between stacks"):
         smoke.pick_outputs({"first": dev, "second": prod}, smoke.TargetLayout("mcpgw", "dev"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,5 +68,5 @@ def test_only_a_new_image_changes_a_hosted_targets_description(dev: Assembly) ->
     assert description(template) == description(dev.template(stack))
 
 
-def description(template: dict) -> str:
+def description(template: dict[str, Any]) -> str:
     return template["Resources"]["OrdersTarget"]["Properties"]["Description"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,8 +15,8 @@ from aws_rules import check
 from aws_rules.limits import LIMITS, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context
 
-HOSTED = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
-EXISTING = {
+HOSTED: dict[str, Any] = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
+EXISTING: dict[str, Any] = {
     "name": "billing",
     "kind": "existing",
     "endpoint": "https://billing.example.com/mcp",
@@ -28,7 +29,7 @@ EXISTING = {
 }
 
 
-def config_with(tmp_path: Path, entries: list, **context):
+def config_with(tmp_path: Path, entries: list[dict[str, Any]], **context):
     path = tmp_path / "targets.yaml"
     path.write_text(yaml.safe_dump({"targets": entries}))
     return load_config(load_context(targetsFile=str(path), **context))
@@ -89,7 +90,7 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
         ([{**EXISTING, "name": "runtime"}], "targets[0].name 'runtime' is reserved"),
     ],
 )
-def test_each_rule_names_the_entry_and_field(tmp_path: Path, entries: list, expected: str) -> None:
+def test_each_rule_names_the_entry_and_field(tmp_path: Path, entries: list[dict[str, Any]], expected: str) -> None:
     message = error_for(tmp_path, entries)
     assert message.startswith(f"Invalid configuration targetsFile='{tmp_path / 'targets.yaml'}': ")
     assert expected in message
@@ -296,7 +297,7 @@ def test_the_committed_schema_is_the_one_the_model_generates() -> None:
         {"targets": [HOSTED], "extra": 1},
     ],
 )
-def test_the_schema_and_the_model_agree(document: dict) -> None:
+def test_the_schema_and_the_model_agree(document: dict[str, Any]) -> None:
     import jsonschema
 
     from app_config.model import TargetsFile

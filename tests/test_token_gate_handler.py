@@ -18,6 +18,7 @@ from moto import mock_aws
 
 from custom_resources import handler as entry
 from custom_resources import token_gate as handler
+from custom_resources.common import Failed
 
 REGION = "us-east-1"
 SCOPE = "mcpgw-runtime/invoke"
@@ -180,7 +181,7 @@ def closed_loopback_port() -> int:
 
 def test_errors_first_then_a_token_completes_the_gate(pool: dict[str, str], logs: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    answers = [
+    answers: list[tuple[int, Any, dict[str, str]]] = [
         (503, {"message": "Service Unavailable"}, {}),
         (400, {"error": "invalid_client"}, {}),
         (200, {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600}, {}),
@@ -209,7 +210,7 @@ def test_no_token_before_the_deadline_fails_with_a_clear_message(
     clock = FakeClock()
     start = clock.now
     with TokenEndpoint([(400, {"error": "invalid_client"}, {})]) as endpoint:
-        with pytest.raises(handler.Failed) as failure:
+        with pytest.raises(Failed) as failure:
             run(gate_event("Create", pool, endpoint.url), clock)
     message = str(failure.value)
     assert message == (
@@ -226,7 +227,7 @@ def test_the_wait_ends_before_lambda_would_stop_the_handler(pool: dict[str, str]
     # 5 minutes left in this invocation: the gate gives up with its own message 30 s before Lambda's timeout.
     context = LambdaContext(clock, 300)
     with TokenEndpoint([(400, {"error": "invalid_client"}, {})]):
-        with pytest.raises(handler.Failed, match="issued no client-credentials token"):
+        with pytest.raises(Failed, match="issued no client-credentials token"):
             run(gate_event("Create", pool, "http://127.0.0.1:1/oauth2/token"), clock, context)
     assert context.get_remaining_time_in_millis() >= 30_000
 
@@ -235,7 +236,7 @@ def test_an_unreachable_endpoint_is_not_ready_yet(pool: dict[str, str]) -> None:
     clock = FakeClock()
     # Like a Cognito domain whose DNS has not propagated: nothing answers there.
     url = f"http://127.0.0.1:{closed_loopback_port()}/oauth2/token"
-    with pytest.raises(handler.Failed, match="last attempt: endpoint unreachable"):
+    with pytest.raises(Failed, match="last attempt: endpoint unreachable"):
         run(gate_event("Create", pool, url), clock)
     assert len(clock.sleeps) == 60
 
@@ -244,7 +245,7 @@ def test_an_error_body_that_echoes_the_secret_is_scrubbed(pool: dict[str, str], 
     clock = FakeClock()
     echo = {"error": "invalid_client", "error_description": f"client secret {pool['secret']} does not match"}
     with TokenEndpoint([(400, echo, {})]) as endpoint:
-        with pytest.raises(handler.Failed) as failure:
+        with pytest.raises(Failed) as failure:
             run(gate_event("Create", pool, endpoint.url), clock)
     assert "client secret <redacted> does not match" in str(failure.value)
     assert pool["secret"] not in str(failure.value) and pool["secret"] not in logs.text
@@ -270,7 +271,7 @@ def test_a_redirect_is_not_followed_with_the_secret(pool: dict[str, str], status
     clock = FakeClock()
     elsewhere = TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})])
     with elsewhere, TokenEndpoint([(status, {}, {"Location": elsewhere.url})]) as endpoint:
-        with pytest.raises(handler.Failed, match=f"last attempt: HTTP {status}"):
+        with pytest.raises(Failed, match=f"last attempt: HTTP {status}"):
             run(gate_event("Create", pool, endpoint.url), clock)
     assert len(endpoint.requests) == 61
     # Whatever method a client would follow the redirect with, the second host heard nothing (no credentials).
@@ -280,7 +281,7 @@ def test_a_redirect_is_not_followed_with_the_secret(pool: dict[str, str], status
 @pytest.mark.parametrize("url", ["http://auth.example.com/oauth2/token", "ftp://127.0.0.1/token", "not a url"])
 def test_only_https_or_loopback_endpoints_get_the_secret(pool: dict[str, str], url: str) -> None:
     clock = FakeClock()
-    with pytest.raises(handler.Failed, match="must be an https:// URL"):
+    with pytest.raises(Failed, match="must be an https:// URL"):
         run(gate_event("Create", pool, url), clock)
     assert clock.sleeps == []
 
@@ -288,7 +289,7 @@ def test_only_https_or_loopback_endpoints_get_the_secret(pool: dict[str, str], u
 def test_a_client_without_a_secret_fails_at_once(pool: dict[str, str]) -> None:
     clock = FakeClock()
     with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
-        with pytest.raises(handler.Failed, match="has no secret"):
+        with pytest.raises(Failed, match="has no secret"):
             run(gate_event("Create", pool, endpoint.url, ClientId=pool["public_client_id"]), clock)
     assert endpoint.requests == [] and clock.sleeps == []
 
@@ -296,7 +297,7 @@ def test_a_client_without_a_secret_fails_at_once(pool: dict[str, str]) -> None:
 def test_a_client_cognito_does_not_know_yet_is_polled_again(pool: dict[str, str]) -> None:
     clock = FakeClock()
     with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
-        with pytest.raises(handler.Failed, match="ResourceNotFoundException"):
+        with pytest.raises(Failed, match="ResourceNotFoundException"):
             run(gate_event("Create", pool, endpoint.url, ClientId="unknownclientid0000000000"), clock)
     assert endpoint.requests == [] and len(clock.sleeps) == 60
 
@@ -331,11 +332,11 @@ def test_delete_calls_nothing_even_when_replayed() -> None:
 def test_missing_properties_fail_clearly(pool: dict[str, str]) -> None:
     evt = gate_event("Create", pool, "https://auth.example.com/oauth2/token")
     del evt["ResourceProperties"]["Scope"], evt["ResourceProperties"]["TokenEndpoint"]
-    with pytest.raises(handler.Failed, match="miss TokenEndpoint, Scope"):
+    with pytest.raises(Failed, match="miss TokenEndpoint, Scope"):
         run(evt, FakeClock())
 
 
 def test_the_entry_point_dispatches_on_the_resource_type(pool: dict[str, str]) -> None:
-    with pytest.raises(handler.Failed, match="No handler for resource type 'Custom::Unknown'"):
+    with pytest.raises(Failed, match="No handler for resource type 'Custom::Unknown'"):
         entry.on_event({**gate_event("Create", pool, "https://x.example/t"), "ResourceType": "Custom::Unknown"})
     assert entry.HANDLERS["Custom::TokenEndpointGate"] is handler.on_event

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import pytest
 import yaml
@@ -51,7 +51,7 @@ def load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+def triggers(workflow: Mapping[Any, Any]) -> dict[str, Any]:
     # YAML 1.1 reads a bare `on` key as the boolean True.
     on = workflow.get("on", workflow.get(True))
     if isinstance(on, str):
@@ -104,6 +104,7 @@ def e2e() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def helper():
     spec = importlib.util.spec_from_file_location("cdk_diff_comment", COMMENT_HELPER)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -784,7 +785,9 @@ def test_a_failure_is_stated_before_the_output(helper) -> None:
 
 def test_backticks_in_the_output_cannot_close_the_code_block(helper) -> None:
     body = helper.render("before\n````\nafter", 0, "abc", "url")
-    fence = re.search(r"^(`{3,})$", body, re.MULTILINE)[1]
+    match = re.search(r"^(`{3,})$", body, re.MULTILINE)
+    assert match is not None
+    fence = match[1]
     assert len(fence) == 5
     assert body.count(fence) == 2
 

@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None, *, aws: AwsClients = boto_client, sleep:
 
     try:
         answer = anyio.run(demo, args, aws, sleep, trace, hide)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line and a likely cause, never a traceback
+    except Exception as exc:  # every failure becomes one line and a likely cause, never a traceback
         message, cause = describe(exc)
         trace(f"FAILED: {message}" + (f"\nlikely cause: {cause}" if cause else ""))
         return 1

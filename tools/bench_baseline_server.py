@@ -8,13 +8,13 @@ mcp = MCPServer()
 
 
 @mcp.tool()
-def getOrder() -> int:  # noqa: N802 - the tutorial's code, verbatim
+def getOrder() -> int:  # camelCase: the tutorial's code, verbatim
     """Get an order"""
     return 123
 
 
 @mcp.tool()
-def updateOrder(orderId: int) -> int:  # noqa: N802,N803 - the tutorial's code, verbatim
+def updateOrder(orderId: int) -> int:  # camelCase: the tutorial's code, verbatim
     """Update existing order"""
     return 456
 
@@ -24,7 +24,7 @@ if __name__ == "__main__":
     # in run(). Port handling is the example server's, so both listen where the benchmark points them.
     mcp.run(
         transport="streamable-http",
-        host=os.environ.get("MCP_HOST", "0.0.0.0"),  # noqa: S104 - as in the tutorial
+        host=os.environ.get("MCP_HOST", "0.0.0.0"),  # all interfaces, as in the tutorial
         port=int(os.environ.get("MCP_PORT", "8000")),
         stateless_http=True,
     )

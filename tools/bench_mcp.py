@@ -57,7 +57,8 @@ BYTECODE_SHARE_GOAL = 0.6
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _answers_tools_list(url: str) -> bool:

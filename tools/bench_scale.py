@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -61,8 +62,8 @@ print(json.dumps({
 """
 
 
-def entries(count: int, workdir: Path) -> list[dict]:
-    generated = []
+def entries(count: int, workdir: Path) -> list[dict[str, Any]]:
+    generated: list[dict[str, Any]] = []
     for index in range(count):
         name = f"team{index:03d}"
         if index % 2 == 0:
@@ -87,7 +88,7 @@ def entries(count: int, workdir: Path) -> list[dict]:
     return generated
 
 
-def measure(count: int, workdir: Path) -> dict:
+def measure(count: int, workdir: Path) -> dict[str, Any]:
     targets_file = workdir / f"targets-{count}.yaml"
     targets_file.write_text(yaml.safe_dump({"targets": entries(count, workdir / f"servers-{count}")}))
     outdir = workdir / f"cdk.out-{count}"

@@ -8,7 +8,7 @@ import sys
 import time
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable, TypeVar
 
 import anyio
 import httpx2
@@ -35,6 +35,8 @@ CAUSE_TOOL = (
 )
 CAUSE_UNREACHABLE = "endpoint: nothing answered MCP at this URL (server down, wrong URL or path, network)"
 CAUSE_SEARCH = "search: the gateway's search tool failed; was the gateway created with searchType SEMANTIC?"
+
+T = TypeVar("T")
 
 
 class CheckFailed(Exception):
@@ -80,14 +82,20 @@ class Report:
             text = text.replace(value, "***")
         return text
 
-    async def step(self, name: str, action: Callable[[], Any], *, cause: str = "") -> Any:
+    async def step(
+        self,
+        name: str,
+        action: Callable[[], tuple[T, str] | Awaitable[tuple[T, str]]],
+        *,
+        cause: str = "",
+    ) -> T:
         """Run `action` (sync or async), which returns (value, detail); record the outcome; return the value."""
         start = self.clock()
         try:
             outcome = action()
             if inspect.isawaitable(outcome):
                 outcome = await outcome
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded step, never a traceback
+        except Exception as exc:  # every failure becomes a recorded step, never a traceback
             message, why = describe(exc, cause)
             failed = Step(name, False, self._scrub(message), self.clock() - start, why)
             self.steps.append(failed)
@@ -158,6 +166,9 @@ class _HttpLog:
         self.status = response.status_code
         self.challenge = response.headers.get("www-authenticate")
 
+    def forget_status(self) -> None:
+        self.status = None
+
 
 class Probe:
     """One MCP endpoint over streamable HTTP, driven through the official client (handshake-era `initialize`)."""
@@ -179,8 +190,9 @@ class Probe:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self._stack.aclose()
 
-    async def _guard(self, action: Callable[[], Awaitable[Any]]) -> Any:
-        self._http.status = None
+    async def _guard(self, action: Callable[[], Awaitable[T]]) -> T:
+        # A method, not `self._http.status = None`: a type checker would take the status for None from then on.
+        self._http.forget_status()
         try:
             return await action()
         except Exception:
@@ -215,7 +227,11 @@ class Probe:
         cursor: str | None = None
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            page = await self._guard(lambda cursor=cursor: self._connected.list_tools(cursor=cursor))
+
+            async def next_page(cursor: str | None = cursor) -> types.ListToolsResult:
+                return await self._connected.list_tools(cursor=cursor)
+
+            page = await self._guard(next_page)
             tools += page.tools
             cursor = page.next_cursor
             if not cursor:
@@ -280,13 +296,13 @@ def sample_arguments(schema: dict[str, Any] | None) -> dict[str, Any]:
     by_type = {"integer": 1, "number": 1, "string": "test", "boolean": True, "array": [], "object": {}}
     arguments = {}
     for name in schema.get("required") or []:
-        spec = properties.get(name) or {}
+        spec: dict[str, Any] = properties.get(name) or {}
         if "default" in spec:
             arguments[name] = spec["default"]
         elif spec.get("enum"):
             arguments[name] = spec["enum"][0]
         else:
-            kind = spec.get("type")
+            kind: Any = spec.get("type")  # a JSON Schema type: a name or a list of names
             arguments[name] = by_type.get(kind[0] if isinstance(kind, list) else kind, "test")
     return arguments
 

@@ -32,7 +32,7 @@ GUARDED_TYPES = (
 )
 
 
-def identities(templates: Mapping[str, Mapping]) -> dict[str, dict]:
+def identities(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     found = {}
     for stack_name, template in sorted(templates.items()):
         for logical_id, resource in sorted(template.get("Resources", {}).items()):

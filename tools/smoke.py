@@ -48,7 +48,7 @@ DEFAULT_TARGET = "orders"
 # An entry name as the config allows it (app_config.rules): it is also the tool prefix.
 TARGET_NAME = re.compile(ENTRY_NAME_PATTERN)
 TARGET_NAME_MAX = ENTRY_NAME_MAX
-DEFAULT_SHARDS = AppSettings.model_fields["target_shards"].default
+DEFAULT_SHARDS: int = AppSettings.model_fields["target_shards"].default
 
 CAUSE_OUTPUTS = (
     "stack outputs: deploy first (`make deploy`), or pass the deployment's --env/--prefix/--region or --outputs-file"
@@ -184,8 +184,9 @@ def cdk_environment(context: dict[str, Any], env: str) -> dict[str, Any]:
 
 def cdk_shards(context: dict[str, Any]) -> int:
     shards = context.get("targetShards", DEFAULT_SHARDS)
-    valid = isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1
-    return shards if valid else DEFAULT_SHARDS
+    if isinstance(shards, int) and not isinstance(shards, bool) and shards >= 1:
+        return shards
+    return DEFAULT_SHARDS
 
 
 def pick_outputs(by_stack: dict[str, dict[str, str]], layout: TargetLayout) -> dict[str, str]:
@@ -314,7 +315,7 @@ def target_status(control: Any, gateway_id: str, target_id: str) -> str:
     """The target's status and reasons, to tell a failed sync from a stale catalog; empty when it cannot be read."""
     try:
         target = control.get_gateway_target(gatewayIdentifier=gateway_id, targetId=target_id)
-    except Exception:  # noqa: BLE001 - a diagnosis only: the smoke already failed for a better-known reason
+    except Exception:  # a diagnosis only: the smoke already failed for a better-known reason
         return ""
     reasons = "; ".join(target.get("statusReasons") or [])
     return f"target {target_id} is {target.get('status', 'UNKNOWN')}" + (f" ({reasons})" if reasons else "")

@@ -35,7 +35,7 @@ def snapshot_path(set_name: str, stack_name: str) -> Path:
     return SNAPSHOT_DIR / set_name / f"{stack_name}.json"
 
 
-def synthesize(set_name: str) -> dict[str, dict]:
+def synthesize(set_name: str) -> dict[str, dict[str, Any]]:
     """Stack name -> template, synthesized in-process with the committed cdk.json context and the set's overrides."""
     from app import create_app
     from app import synthesize as synth
@@ -46,7 +46,7 @@ def synthesize(set_name: str) -> dict[str, dict]:
     return {stack.stack_name: stack.template for stack in assembly.stacks}
 
 
-def diff(set_name: str, templates: Mapping[str, Mapping]) -> Iterable[str]:
+def diff(set_name: str, templates: Mapping[str, Mapping[str, Any]]) -> Iterable[str]:
     """Unified diffs, one per changed, added or removed stack, as a reviewer reads them."""
     committed = {p.stem: p for p in sorted((SNAPSHOT_DIR / set_name).glob("*.json"))}
     for stack_name in sorted(set(committed) | set(templates)):
@@ -63,7 +63,7 @@ def diff(set_name: str, templates: Mapping[str, Mapping]) -> Iterable[str]:
             )
 
 
-def write(set_name: str, templates: Mapping[str, Mapping]) -> None:
+def write(set_name: str, templates: Mapping[str, Mapping[str, Any]]) -> None:
     directory = SNAPSHOT_DIR / set_name
     directory.mkdir(parents=True, exist_ok=True)
     for stale in set(directory.glob("*.json")) - {snapshot_path(set_name, s) for s in templates}:

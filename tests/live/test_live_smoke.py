@@ -52,8 +52,10 @@ def test_deployed_gateway_passes_the_smoke_checks(capsys: pytest.CaptureFixture[
 
 
 def test_live_smoke_is_opt_in_and_needs_credentials() -> None:
-    assert "AGENTCORE_SMOKE=1" in why_not_live({}, has_credentials=True)
-    assert "no AWS credentials" in why_not_live({"AGENTCORE_SMOKE": "1"}, has_credentials=False)
+    opt_in = why_not_live({}, has_credentials=True)
+    assert opt_in is not None and "AGENTCORE_SMOKE=1" in opt_in
+    credentials = why_not_live({"AGENTCORE_SMOKE": "1"}, has_credentials=False)
+    assert credentials is not None and "no AWS credentials" in credentials
     assert why_not_live({"AGENTCORE_SMOKE": "1"}, has_credentials=True) is None
 
 
