@@ -365,3 +365,9 @@ def test_targets_of_a_stack_are_worked_on_one_at_a_time(many: Synthesized) -> No
     found = only(aws_rules.check(unordered), "gateway-concurrent-target-operations")
     assert found.where == "s" and "6 targets can be worked on at once" in found.detail
     assert "bedrock-agentcore-limits.html" in str(found)
+
+
+def test_the_longest_region_is_botocores() -> None:
+    from aws_rules.model import PARTITIONS, longest_region
+
+    assert len(REGION) == len(longest_region(PARTITIONS))
