@@ -93,8 +93,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     for stack, values in kept_exports:
         for value in values:
             stack.export_value(value)
-    result = GatewayApp(cognito, role, gateway, targets)
-    for stack in result.stacks:
-        for key, value in config.tags.items():
-            Tags.of(stack).add(key, value)
-    return result
+    # Every resource of every stack carries the deployment's tags (tests/test_lifecycle.py checks each taggable one).
+    for key, value in config.tags.items():
+        Tags.of(app).add(key, value)
+    return GatewayApp(cognito, role, gateway, targets)
