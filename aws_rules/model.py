@@ -84,7 +84,8 @@ class Assembly:
         self.regions = {name: (regions or {}).get(name) or REGION for name in templates}
         # As deployed (CDK uploads each template file); a rough stand-in when only the parsed template is known.
         self.template_bytes = {
-            name: template_bytes.get(name, len(json.dumps(t, indent=1))) for name, t in templates.items()
+            name: template_bytes[name] if name in template_bytes else len(json.dumps(t, indent=1))
+            for name, t in templates.items()
         }
 
     def resources(self, *types: str) -> Iterator[ResourceRef]:

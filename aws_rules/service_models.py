@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,29 +17,63 @@ assert _SPEC is not None and _SPEC.submodule_search_locations, "botocore is not 
 DATA = Path(list(_SPEC.submodule_search_locations)[0]) / "data"
 
 
-@lru_cache(maxsize=None)
-def service_model(service: str) -> dict[str, Any]:
-    """The newest API version's service-2 model of `service` (e.g. "logs", "cognito-idp")."""
+# What the rules read of a service model (operations, their input members, the signing name), kept per botocore
+# model file: parsing a whole model (cognito-idp's is half a megabyte) on every synth cost more than the rules.
+CACHE = Path(__file__).resolve().parent.parent / ".cache" / "aws_rules"
+
+
+def _model_path(service: str) -> Path:
     versions = sorted(p for p in (DATA / service).iterdir() if p.is_dir())
-    path = versions[-1] / "service-2.json.gz"
-    return dict(json.loads(gzip.decompress(path.read_bytes())))
+    return versions[-1] / "service-2.json.gz"
+
+
+def _summary(model: dict[str, Any]) -> dict[str, Any]:
+    shapes = model["shapes"]
+
+    def members(operation: dict[str, Any]) -> dict[str, list[str]]:
+        shape = shapes.get(operation.get("input", {}).get("shape", ""), {})
+        return {"members": sorted(shape.get("members", {})), "required": sorted(shape.get("required", []))}
+
+    metadata = model["metadata"]
+    return {
+        "signingName": str(metadata.get("signingName") or metadata["endpointPrefix"]),
+        "operations": {name: members(operation) for name, operation in model["operations"].items()},
+    }
+
+
+@lru_cache(maxsize=None)
+def service_summary(service: str) -> dict[str, Any]:
+    """Operations (with their input members) and signing name of the newest API version of `service`."""
+    path = _model_path(service)
+    stat = path.stat()
+    cached = CACHE / f"{service}-{stat.st_size}-{int(stat.st_mtime)}.json"
+    try:
+        return dict(json.loads(cached.read_text()))
+    except (OSError, ValueError):
+        pass
+    summary = _summary(dict(json.loads(gzip.decompress(path.read_bytes()))))
+    try:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        staging = cached.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(json.dumps(summary))
+        staging.replace(cached)  # atomic: a concurrent synth reads a whole file or none
+    except OSError:
+        pass  # a read-only checkout: parse the model every time
+    return summary
 
 
 def operation_names(service: str) -> list[str]:
-    return list(service_model(service)["operations"])
+    return list(service_summary(service)["operations"])
 
 
 def signing_name(service: str) -> str:
-    metadata = service_model(service)["metadata"]
-    return str(metadata.get("signingName") or metadata["endpointPrefix"])
+    return str(service_summary(service)["signingName"])
 
 
 def input_members(service: str, operation: str) -> tuple[set[str], set[str]]:
     """(members, required members) of an operation's input shape."""
-    model = service_model(service)
-    shape_name = model["operations"][operation].get("input", {}).get("shape")
-    shape = model["shapes"].get(shape_name, {}) if shape_name else {}
-    return set(shape.get("members", {})), set(shape.get("required", []))
+    found = service_summary(service)["operations"][operation]
+    return set(found["members"]), set(found["required"])
 
 
 _FIRST = re.compile(r"(.)([A-Z][a-z]+)")
