@@ -100,6 +100,34 @@ class Names:
     def app_client(self, role: str) -> str:
         return f"{self.base}-{role}-client"
 
+    @property
+    def dashboard(self) -> str:
+        return f"{self.base}-gateway"
+
+    def alarm(self, what: str) -> str:
+        return f"{self.base}-gateway-{what}"
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.base}-alarms"
+
+    @property
+    def gateway_log_group(self) -> str:
+        # Under /aws/vendedlogs/: CloudWatch Logs' delivery writes there without a resource policy of the group's own
+        # (an account holds only 10 such policies).
+        return f"/aws/vendedlogs/bedrock-agentcore/{self.gateway}"
+
+    def delivery_source(self, resource_name: str, log_type: str) -> str:
+        return f"{resource_name}-{log_type.lower().replace('_', '-')}"
+
+    @property
+    def trace_destination(self) -> str:
+        return f"{self.base}-traces"
+
+    def transaction_search_stack(self) -> str:
+        # One per account and region, whatever the environment: named after the prefix only.
+        return f"{self.prefix}-transaction-search"
+
     def domain_prefix(self, role: str, account: str) -> str:
         # Cognito domain prefixes are unique per region across all accounts, so the account id makes them ours.
         return f"{self.base}-{role}-{account}"

@@ -100,6 +100,9 @@ class EnvironmentSettings(_Strict):
     retain_data: bool = Field(False, alias="retainData")
     log_retention_days: rules.RetentionDays = Field(14, alias="logRetentionDays")
     tags: dict[str, rules.TagValue]
+    alarm_emails: list[rules.AlarmEmail] = Field([], alias="alarmEmails")
+    alarm_system_errors: rules.SystemErrorsThreshold = Field(5, alias="alarmSystemErrors")
+    alarm_latency_p99_ms: rules.LatencyThreshold = Field(5000, alias="alarmLatencyP99Ms")
 
 
 class AppSettings(_Strict):
@@ -115,3 +118,8 @@ class AppSettings(_Strict):
     gateway_session_timeout_seconds: rules.SessionTimeout = Field(3600, alias="gatewaySessionTimeoutSeconds")
     runtime_idle_timeout_seconds: rules.IdleTimeout = Field(900, alias="runtimeIdleTimeoutSeconds")
     runtime_platform_version: rules.PlatformVersion = Field("V1", alias="runtimePlatformVersion")
+    # CloudWatch Transaction Search is one setting of the whole account and region: opt-in, and one deployment only.
+    transaction_search: bool = Field(False, alias="transactionSearch")
+    transaction_search_indexing_percentage: rules.IndexingPercentage = Field(
+        1, alias="transactionSearchIndexingPercentage"
+    )

@@ -206,6 +206,24 @@ Shards = Annotated[int, whole_number(1, 20, "must be an integer from 1 to 20 (ch
 # AgentCore Gateway's default quota (adjustable): "Number of targets per gateway: 100".
 TargetQuota = Annotated[int, whole_number(1, None, "must be a positive integer (the account's quota)")]
 
+# --- monitoring --------------------------------------------------------------------------------------------------------
+
+# Who hears of an alarm: email addresses subscribed to the environment's alarm topic (each confirms by email).
+AlarmEmail = Annotated[
+    str,
+    text(
+        pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
+        max_length=254,
+        rule="must be an email address (name@domain.tld)",
+    ),
+]
+# Gateway 5xx answers in 5 minutes that raise the alarm.
+SystemErrorsThreshold = Annotated[int, whole_number(1, 100000, "must be a whole number of errors from 1 to 100000")]
+# The gateway's p99 latency (time to first byte), in milliseconds, that raises the alarm when held for 10 minutes.
+LatencyThreshold = Annotated[int, whole_number(100, 900000, "must be whole milliseconds from 100 to 900000")]
+# Share of spans CloudWatch Transaction Search indexes (AWS::XRay::TransactionSearchConfig IndexingPercentage).
+IndexingPercentage = Annotated[int, whole_number(0, 100, "must be a whole percentage from 0 to 100")]
+
 # --- target entries --------------------------------------------------------------------------------------------------
 
 # The service allows 200; a hosted target's description also carries " (image <12 hex>)".

@@ -2,7 +2,8 @@
 
 cfn-lint checks each template against its resource schemas. These rules are the ones a first `cdk deploy` would
 otherwise discover half-way: IAM quotas, the ARN form CloudWatch Logs authorizes, where CloudFormation accepts
-`Fn::GetStackOutput`, the permissions the callers of AWS APIs need, service name rules, per-stack limits.
+`Fn::GetStackOutput`, the permissions the callers of AWS APIs need, service name rules, per-stack limits, where
+vended logs and traces may go.
 Every rule cites its source; `app.synthesize` refuses an assembly that breaks one.
 """
 
@@ -47,9 +48,16 @@ Check = Callable[[Assembly], Iterable[Violation]]
 
 
 def checks() -> list[Check]:
-    from aws_rules import handlers, iam, intrinsics, limits, names
+    from aws_rules import handlers, iam, intrinsics, limits, names, observability
 
-    return [*iam.CHECKS, *intrinsics.CHECKS, *handlers.CHECKS, *names.CHECKS, *limits.CHECKS]
+    return [
+        *iam.CHECKS,
+        *intrinsics.CHECKS,
+        *handlers.CHECKS,
+        *names.CHECKS,
+        *limits.CHECKS,
+        *observability.CHECKS,
+    ]
 
 
 def check(

@@ -6,14 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from aws_cdk import Duration, Token
+from aws_cdk import Aws, Duration, Stack, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from gateway_constructs import name_logical_id
 from gateway_constructs.custom_resource_handlers import HandlerEndpoint
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.nag import acknowledge, nag_arn
+from gateway_constructs.observability import deliver
 from gateway_constructs.runtime_log_group import RuntimeLogCleanup, RuntimeLogGroup
 
 
@@ -35,6 +39,115 @@ class RuntimeSettings:
             )
 
 
+class RuntimeExecutionRole(Construct):
+    """The execution role of every hosted runtime of a stack, trusted only by this deployment's runtimes.
+
+    The Runtime L2 makes a role and a policy per runtime, and adds its statements again for each runtime that
+    shares one (they do not merge: a shared role's policy would outgrow IAM's quota). This role is handed to the L2
+    immutable and holds the L2's grants once, in one policy of fixed size: a shard's runtimes cost two IAM
+    resources, not two each. The grants are the L2's (aws-cdk-lib 2.275, Runtime.addExecutionRolePermissions and the
+    image pull), the log groups narrowed to this deployment's runtimes.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, runtime_prefix: str, repository: ecr.IRepository
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+
+        def arn(service: str, resource: str) -> str:
+            return f"arn:{Aws.PARTITION}:{service}:{stack.region}:{stack.account}:{resource}"
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "bedrock-agentcore.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": arn("bedrock-agentcore", f"runtime/{runtime_prefix}*")},
+                },
+            ),
+            description="Execution role of this deployment's hosted MCP servers (AgentCore Runtime)",
+            max_session_duration=Duration.hours(8),
+        )
+        name_logical_id(self.role, "RuntimeRole")
+        # A runtime's log group is /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>, its id <name>-<suffix>.
+        groups = arn("logs", f"log-group:/aws/bedrock-agentcore/runtimes/{runtime_prefix}*")
+        identities = arn("bedrock-agentcore", "workload-identity-directory/default/workload-identity/*")
+        self.policy = iam.Policy(
+            self,
+            "Policy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"], resources=[groups]),
+                iam.PolicyStatement(actions=["logs:DescribeLogGroups"], resources=[arn("logs", "log-group:*")]),
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[f"{groups}:log-stream:*"]
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "xray:GetSamplingRules",
+                        "xray:GetSamplingTargets",
+                        "xray:PutTelemetryRecords",
+                        "xray:PutTraceSegments",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"cloudwatch:namespace": "bedrock-agentcore"}},
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "bedrock-agentcore:GetWorkloadAccessToken",
+                        "bedrock-agentcore:GetWorkloadAccessTokenForJWT",
+                        "bedrock-agentcore:GetWorkloadAccessTokenForUserId",
+                    ],
+                    resources=[arn("bedrock-agentcore", "workload-identity-directory/default"), identities],
+                ),
+                iam.PolicyStatement(
+                    actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                    resources=[repository.repository_arn],
+                ),
+                iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            ],
+        )
+        name_logical_id(self.policy, "RuntimeRolePolicy")
+        logs_prefix = f"log-group:/aws/bedrock-agentcore/runtimes/{runtime_prefix}*"
+        findings = {
+            "Resource::*": "X-Ray, ecr:GetAuthorizationToken and cloudwatch:PutMetricData (conditioned on the "
+            "bedrock-agentcore namespace) do not support resource-level permissions.",
+            "Resource::" + nag_arn(self, "logs", logs_prefix): "A runtime's log group is named after its "
+            "service-generated id; the grant covers only this deployment's runtimes.",
+            "Resource::" + nag_arn(self, "logs", logs_prefix + ":log-stream:*"): "Log streams of this deployment's "
+            "runtimes' own log groups, whose names carry the service-generated runtime ids.",
+            "Resource::" + nag_arn(self, "logs", "log-group:*"): "logs:DescribeLogGroups is a list action that "
+            "only accepts the log-group:* resource.",
+            "Resource::"
+            + nag_arn(self, "bedrock-agentcore", "workload-identity-directory/default/workload-identity/*"): (
+                "A runtime's workload identity is created by the service and named after the runtime id."
+            ),
+        }
+        for finding, reason in findings.items():
+            acknowledge(self.policy, f"AwsSolutions-IAM5[{finding}]", reason)
+
+    @classmethod
+    def of(cls, scope: Construct, *, runtime_prefix: str, repository: ecr.IRepository) -> RuntimeExecutionRole:
+        """The stack's one execution role, made by its first hosted runtime (every image asset of an app shares the
+        bootstrap's repository)."""
+        stack = Stack.of(scope)
+        found = stack.node.try_find_child("RuntimeExecutionRole")
+        if isinstance(found, cls):
+            return found
+        return cls(stack, "RuntimeExecutionRole", runtime_prefix=runtime_prefix, repository=repository)
+
+    def use(self, runtime: agentcore.Runtime) -> None:
+        # The runtime is created after its grants, or its first image pull fails.
+        runtime.node.add_dependency(self.policy)
+
+
 class HostedMcpServer(Construct):
     """A linux/arm64 image asset of `source_dir`, in an AgentCore Runtime (MCP, JWT allowing only `inbound_pool`'s
     client), with the runtime's log group adopted (retention, tags, deletion unless `retain_data`)."""
@@ -53,6 +166,8 @@ class HostedMcpServer(Construct):
         tags: Mapping[str, str],
         settings: RuntimeSettings,
         handlers: HandlerEndpoint,
+        trace_destination_arn: str,
+        runtime_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
         if not Token.is_unresolved(description) and not 1 <= len(description) <= 1200:
@@ -62,6 +177,7 @@ class HostedMcpServer(Construct):
         self.image = ecr_assets.DockerImageAsset(
             self, "Image", directory=str(source_dir), platform=ecr_assets.Platform.LINUX_ARM64
         )
+        execution_role = RuntimeExecutionRole.of(self, runtime_prefix=runtime_prefix, repository=self.image.repository)
         self.runtime = agentcore.Runtime(
             self,
             "Runtime",
@@ -80,7 +196,10 @@ class HostedMcpServer(Construct):
                 idle_runtime_session_timeout=settings.idle_timeout, max_lifetime=settings.session_timeout
             ),
             platform_version=agentcore.PlatformVersion.of(settings.platform_version),
+            # Immutable: the L2 would add its grants to a shared role once per runtime.
+            execution_role=execution_role.role.without_policy_updates(),
         )
+        execution_role.use(self.runtime)
         # The service creates this log group with the runtime and never deletes it or expires its events.
         self.log_group = RuntimeLogGroup(
             self,
@@ -90,28 +209,16 @@ class HostedMcpServer(Construct):
             log_retention_days=log_retention_days,
             tags=tags,
         )
+        # The runtime's traces (its spans of each invocation) go to the deployment's X-Ray destination.
+        self.traces = deliver(
+            self,
+            "Traces",
+            source_name=f"{runtime_name}-traces",
+            log_type="TRACES",
+            resource_arn=self.runtime.agent_runtime_arn,
+            destination_arn=trace_destination_arn,
+        )
         self.log_cleanup: RuntimeLogCleanup | None = None
         if not retain_data:
             self.log_cleanup = RuntimeLogCleanup(self, "LogCleanup", handlers=handlers, runtime_name=runtime_name)
             self.runtime.node.add_dependency(self.log_cleanup)
-        self._acknowledge_execution_role_wildcards()
-
-    def _acknowledge_execution_role_wildcards(self) -> None:
-        policy = self.runtime.role.node.find_child("DefaultPolicy")
-        runtimes = "log-group:/aws/bedrock-agentcore/runtimes/*"
-        findings = {
-            "Resource::*": "X-Ray, ecr:GetAuthorizationToken and cloudwatch:PutMetricData (conditioned on the "
-            "bedrock-agentcore namespace) do not support resource-level permissions.",
-            "Resource::" + nag_arn(self, "logs", runtimes): "The runtime's log group is named after its "
-            "service-generated id; the grant stays under AgentCore's runtime log prefix.",
-            "Resource::" + nag_arn(self, "logs", runtimes + ":log-stream:*"): "Log streams of the runtime's own "
-            "log group, whose name carries the service-generated runtime id.",
-            "Resource::" + nag_arn(self, "logs", "log-group:*"): "logs:DescribeLogGroups is a list action that "
-            "only accepts the log-group:* resource.",
-            "Resource::"
-            + nag_arn(
-                self, "bedrock-agentcore", "workload-identity-directory/default/workload-identity/*"
-            ): "The runtime's workload identity is created by the service and named after the runtime id.",
-        }
-        for finding, reason in findings.items():
-            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", reason)

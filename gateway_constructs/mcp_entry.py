@@ -31,6 +31,7 @@ class SharedResources:
     runtime_pool: M2MUserPool
     runtime_pool_provider: agentcore.OAuth2CredentialProvider
     handlers: HandlerEndpoint
+    trace_destination_arn: str
     runtime: RuntimeSettings
     log_retention_days: int
     retain_data: bool
@@ -121,13 +122,15 @@ class HostedMcpEntry(McpEntry):
             retain_data=shared.retain_data,
             tags=shared.tags,
             handlers=shared.handlers,
+            trace_destination_arn=shared.trace_destination_arn,
+            runtime_prefix=names.runtime_prefix,
         )
-        name_logical_id(self.server.runtime, f"{label}Runtime")
         # Pinned, like every resource an entry owns: a construct path (which the next refactor moves) would
-        # otherwise name them, and a new logical id replaces the role.
-        name_logical_id(self.server.runtime.role, f"{label}RuntimeRole")
-        name_logical_id(self.server.runtime.role.node.find_child("DefaultPolicy"), f"{label}RuntimeRolePolicy")
+        # otherwise name them, and a new logical id replaces the resource.
+        name_logical_id(self.server.runtime, f"{label}Runtime")
         name_logical_id(self.server.log_group.resource, f"{label}RuntimeLogGroup")
+        for part in ("Source", "Delivery"):
+            name_logical_id(self.server.node.find_child(f"Traces{part}"), f"{label}RuntimeTraces{part}")
         if self.server.log_cleanup is not None:
             name_logical_id(self.server.log_cleanup.resource, f"{label}RuntimeLogCleanup")
         self.target = self._target(

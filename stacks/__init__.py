@@ -13,6 +13,8 @@ from stacks.cognito_stack import CognitoStack
 from stacks.gateway_role_stack import GatewayRoleStack
 from stacks.gateway_stack import GatewayStack
 from stacks.mcp_targets_stack import McpTargetsStack
+from stacks.monitoring_stack import MonitoringStack
+from stacks.transaction_search_stack import TransactionSearchStack
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,14 @@ class GatewayApp:
     # One stack per shard: entries land by a hash of their name (app_config.shard_of), so adding one changes its
     # own stack and no other.
     mcp_targets: tuple[McpTargetsStack, ...]
+    monitoring: MonitoringStack
+    # Only with -c transactionSearch=true: an account-wide setting, not a deployment's.
+    transaction_search: TransactionSearchStack | None = None
 
     @property
     def stacks(self) -> tuple[Stack, ...]:
-        return (self.cognito, self.gateway_role, self.gateway, *self.mcp_targets)
+        optional = (self.transaction_search,) if self.transaction_search else ()
+        return (self.cognito, self.gateway_role, self.gateway, *self.mcp_targets, self.monitoring, *optional)
 
 
 def build(app: App, config: AppConfig) -> GatewayApp:
@@ -54,6 +60,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         runtime_pool=cognito.runtime_pool,
         runtime_pool_provider=cognito.runtime_provider,
         handlers=cognito.handlers.endpoint,
+        trace_destination_arn=gateway.traces.destination_arn,
         runtime=RuntimeSettings(
             session_timeout=Duration.seconds(settings.gateway_session_timeout_seconds),
             idle_timeout=Duration.seconds(settings.runtime_idle_timeout_seconds),
@@ -88,7 +95,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
                 cognito.handlers.endpoint.service_token,
             ),
         ),
-        (gateway, (gateway.gateway.gateway_id,)),
+        (gateway, (gateway.gateway.gateway_id, gateway.gateway.gateway_arn, gateway.traces.destination_arn)),
     )
     for stack, values in kept_exports:
         for value in values:
@@ -96,4 +103,18 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     # Every resource of every stack carries the deployment's tags (tests/test_lifecycle.py checks each taggable one).
     for key, value in config.tags.items():
         Tags.of(app).add(key, value)
-    return GatewayApp(cognito, role, gateway, targets)
+    monitoring = MonitoringStack(
+        app,
+        "Monitoring",
+        stack_name=names.stack("monitoring"),
+        config=config,
+        gateway=gateway.gateway,
+        gateway_log_group=names.gateway_log_group,
+        **common,
+    )
+    search = None
+    if settings.transaction_search:
+        search = TransactionSearchStack(
+            app, "TransactionSearch", stack_name=names.transaction_search_stack(), config=config, **common
+        )
+    return GatewayApp(cognito, role, gateway, targets, monitoring, search)

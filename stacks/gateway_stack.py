@@ -1,4 +1,5 @@
-"""The AgentCore Gateway: one MCP endpoint with semantic tool search, guarded by the gateway pool's JWTs."""
+"""The AgentCore Gateway: one MCP endpoint with semantic tool search, guarded by the gateway pool's JWTs, and where its
+logs and traces go (a log group, and X-Ray for the gateway's and the runtimes' traces)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from constructs import Construct
 
 from app_config import AppConfig
 from gateway_constructs import name_logical_id
+from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool
+from gateway_constructs.observability import TraceDelivery, deliver, log_group_destination
 
 
 class GatewayStack(Stack):
@@ -53,6 +56,51 @@ class GatewayStack(Stack):
             config.settings.gateway_session_timeout_seconds,
         )
         name_logical_id(self.gateway, "Gateway")
+
+        names = config.names
+        # Application logs: one line per request the gateway handles (method, tool, outcome, latency).
+        self.log_group = managed_log_group(
+            self,
+            "GatewayLogs",
+            log_group_name=names.gateway_log_group,
+            log_retention_days=config.log_retention_days,
+            retain_data=config.retain_data,
+        )
+        name_logical_id(self.log_group, "GatewayLogs")
+        logs_destination = log_group_destination(
+            self,
+            "GatewayLogsDestination",
+            name=names.delivery_source(names.gateway, "APPLICATION_LOGS"),
+            log_group=self.log_group,
+        )
+        deliver(
+            self,
+            "GatewayLogs",
+            source_name=names.delivery_source(names.gateway, "APPLICATION_LOGS"),
+            log_type="APPLICATION_LOGS",
+            resource_arn=self.gateway.gateway_arn,
+            destination_arn=logs_destination.attr_arn,
+        )
+        # Traces: the gateway's and, from the targets stacks, every hosted runtime's, into X-Ray.
+        self.traces = TraceDelivery(
+            self,
+            "Traces",
+            name=names.trace_destination,
+            gateway_name=names.gateway,
+            runtime_prefix=names.runtime_prefix,
+        )
+        name_logical_id(self.traces.policy, "TracesPolicy")
+        name_logical_id(self.traces.destination, "TracesDestination")
+        deliver(
+            self,
+            "GatewayTraces",
+            source_name=names.delivery_source(names.gateway, "TRACES"),
+            log_type="TRACES",
+            resource_arn=self.gateway.gateway_arn,
+            destination_arn=self.traces.destination_arn,
+        )
+        CfnOutput(self, "GatewayLogGroup", value=self.log_group.log_group_name)
+
         gateway_url = self.gateway.gateway_url
         assert gateway_url is not None  # a token: the gateway is created here
         CfnOutput(self, "GatewayUrl", value=gateway_url)

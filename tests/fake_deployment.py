@@ -44,6 +44,9 @@ SCOPE = "mcpgw-dev-gateway/invoke"
 # Distinctive, so a leak anywhere in output or logs is unmistakable.
 SECRET = "S3CRET-smoke-do-not-print-5f0c9a7e1d2b4c6a8e0f"
 ARN = f"arn:aws:bedrock-agentcore:{REGION}:123456789012"
+DASHBOARD_URL = (
+    f"https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#dashboards/dashboard/mcpgw-dev-gateway"
+)
 
 
 # A loopback fake of the Cognito token endpoint and the gateway (bearer check, prefixed tools, search, pagination).
@@ -241,7 +244,16 @@ def aws_world(gateway_server: FakeGateway):
                 "GatewayScope": SCOPE,
                 "CredentialProviderArn": f"{ARN}:token-vault/default/oauth2credentialprovider/mcpgw-dev-runtime-oauth",
             },
-            "mcpgw-dev-gateway": {"GatewayUrl": f"{gateway_server.base}/mcp", "GatewayId": gateway["gatewayId"]},
+            "mcpgw-dev-gateway": {
+                "GatewayUrl": f"{gateway_server.base}/mcp",
+                "GatewayId": gateway["gatewayId"],
+                "GatewayLogGroup": "/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway",
+            },
+            "mcpgw-dev-monitoring": {
+                "DashboardName": "mcpgw-dev-gateway",
+                "DashboardUrl": DASHBOARD_URL,
+                "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:mcpgw-dev-alarms",
+            },
             ORDERS_TARGETS: {
                 "OrdersRuntimeArn": f"{ARN}:runtime/mcpgw_dev_orders-a",
                 "OrdersTargetId": target["targetId"],

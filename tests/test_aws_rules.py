@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
+import botocore.session
 import pytest
 from aws_cdk import Acknowledgment, ArnFormat
 
 import aws_rules
+from app_config import shard_of
 from aws_rules import Violation
 from aws_rules.iam import policy_size, role_policies
 from aws_rules.model import ACCOUNT, REGION, Assembly
+from aws_rules.observability import LOG_TYPE_SERVICES, LOG_TYPES
 from tests.cdk_helpers import Assembly as Synthesized
 
 
@@ -371,3 +375,78 @@ def test_the_longest_region_is_botocores() -> None:
     from aws_rules.model import PARTITIONS, longest_region
 
     assert len(REGION) == len(longest_region(PARTITIONS))
+
+
+GATEWAY_STACK = "mcpgw-dev-gateway"
+
+
+def test_log_types_are_the_ones_the_logs_api_documents() -> None:
+    # PutDeliverySource's logType documentation lists each service's types; LOG_TYPES must say the same.
+    model = botocore.session.get_session().get_service_model("logs")
+    text = re.sub(
+        r"<[^>]+>", "", model.operation_model("PutDeliverySource").input_shape.members["logType"].documentation
+    )
+    for resource_type, service in LOG_TYPE_SERVICES.items():
+        found = re.search(rf"For {re.escape(service)}, the valid values? (?:is|are) ([A-Z_, and]+)\.", text)
+        assert found, f"the logs model no longer documents {service}'s log types"
+        documented = set(re.findall(r"[A-Z_]{3,}", found.group(1)))
+        assert documented == set(LOG_TYPES[resource_type]), resource_type
+
+
+def test_a_delivery_source_with_a_log_type_its_resource_lacks_is_refused(dev: Synthesized) -> None:
+    templates = copy.deepcopy(dev.templates)
+    templates[GATEWAY_STACK]["Resources"]["GatewayLogsSource"]["Properties"]["LogType"] = "USAGE_LOGS"
+    violation = only(violations(dev, templates), "delivery-log-type")
+    assert "GatewayLogsSource" in violation.where and "not USAGE_LOGS" in violation.detail
+
+
+def test_traces_to_xray_need_a_policy_covering_the_source(dev: Synthesized) -> None:
+    templates = copy.deepcopy(dev.templates)
+    resources = templates[GATEWAY_STACK]["Resources"]
+    (policy_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::XRay::ResourcePolicy"]
+    # A policy scoped to other runtimes only: neither the gateway's traces nor a runtime's of this app are covered.
+    text = json.dumps(resources[policy_id]["Properties"]["PolicyDocument"])
+    resources[policy_id]["Properties"]["PolicyDocument"] = json.loads(
+        text.replace("gateway/mcpgw-dev-gateway-*", "gateway/someone-else-*").replace(
+            "runtime/mcpgw_dev_*", "runtime/x*"
+        )
+    )
+    found = [v for v in violations(dev, templates) if v.rule.id == "xray-delivery-resource-policy"]
+    assert {v.where.split(" ")[0] for v in found} == {
+        f"{GATEWAY_STACK}/GatewayTracesDelivery",
+        f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}/OrdersRuntimeTracesDelivery",
+    }
+    del resources[policy_id]
+    assert len([v for v in violations(dev, templates) if v.rule.id == "xray-delivery-resource-policy"]) == 2
+
+
+def test_a_log_group_destination_is_a_bare_arn_under_vendedlogs(dev: Synthesized) -> None:
+    templates = copy.deepcopy(dev.templates)
+    destination = templates[GATEWAY_STACK]["Resources"]["GatewayLogsDestination"]["Properties"]
+    destination["DestinationResourceArn"] = {"Fn::GetAtt": ["GatewayLogs", "Arn"]}
+    assert "ends in :*" in only(violations(dev, templates), "delivery-log-group-destination").detail
+    templates[GATEWAY_STACK]["Resources"]["GatewayLogs"]["Properties"]["LogGroupName"] = "/mcp/gateway"
+    destination["DestinationResourceArn"] = "arn:aws:logs:us-east-1:012345678912:log-group:/mcp/gateway"
+    assert "not under /aws/vendedlogs/" in only(violations(dev, templates), "delivery-log-group-destination").detail
+
+
+def test_a_delivery_unordered_after_its_source_is_refused(dev: Synthesized) -> None:
+    templates = copy.deepcopy(dev.templates)
+    delivery = templates[GATEWAY_STACK]["Resources"]["GatewayLogsDelivery"]
+    delivery["DependsOn"] = [d for d in delivery["DependsOn"] if d != "GatewayLogsSource"]
+    violation = only(violations(dev, templates), "delivery-after-source-and-destination")
+    assert "GatewayLogsSource" in violation.detail
+
+
+@pytest.mark.parametrize("service", ["logs", "cognito-idp"])
+def test_the_cached_service_summary_is_botocores_model(service: str) -> None:
+    # The rules read a summary of each model, cached on disk; it must say what botocore's own model says.
+    from aws_rules.service_models import input_members, operation_names, signing_name
+
+    model = botocore.session.get_session().get_service_model(service)
+    assert operation_names(service) == list(model.operation_names)
+    assert signing_name(service) == model.signing_name
+    for operation in ("DescribeLogGroups", "DescribeUserPoolClient"):
+        if operation in model.operation_names:
+            shape = model.operation_model(operation).input_shape
+            assert input_members(service, operation) == (set(shape.members), set(shape.required_members))

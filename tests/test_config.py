@@ -78,6 +78,17 @@ def test_flags_override_the_environment_block() -> None:
             "must not start with 'aws:'",
         ),
         (env_override(namePrefix=None), "environments.dev.namePrefix", None, "is required"),
+        (env_override(alarmEmails=["ops"]), "environments.dev.alarmEmails", "ops", "email address"),
+        (env_override(alarmEmails="ops@example.com"), "environments.dev.alarmEmails", "ops@example.com", "list"),
+        (env_override(alarmSystemErrors=0), "environments.dev.alarmSystemErrors", 0, "from 1 to 100000"),
+        (env_override(alarmLatencyP99Ms=2.5), "environments.dev.alarmLatencyP99Ms", 2.5, "whole milliseconds"),
+        (
+            load_context(transactionSearchIndexingPercentage=101),
+            "transactionSearchIndexingPercentage",
+            101,
+            "from 0 to 100",
+        ),
+        (load_context(transactionSearch="on"), "transactionSearch", "on", "true or false"),
         (env_override(tags={"owner": "team"}), "environments.dev.tags.cost-centre", None, "is required"),
     ],
 )

@@ -37,6 +37,21 @@ ALWAYS_DELETED = {
     # by declaring its cleanup or not (test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev).
     "Custom::RuntimeLogGroup",
     "Custom::RuntimeLogGroupCleanup",
+    # Observability is configuration: deleted with the stack, re-created as it was by the next deploy (the log
+    # group it writes to is what prod keeps). Retained, their fixed names would block that re-creation.
+    "AWS::Logs::DeliverySource",
+    "AWS::Logs::DeliveryDestination",
+    "AWS::Logs::Delivery",
+    "AWS::XRay::ResourcePolicy",
+    "AWS::CloudWatch::Dashboard",
+    "AWS::CloudWatch::Alarm",
+    # A re-created topic asks its email subscribers to confirm again: the price of a destroy that leaves nothing.
+    "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
+    # Opt-in account settings (-c transactionSearch=true): destroying the stack turns Transaction Search off.
+    "AWS::XRay::TransactionSearchConfig",
+    "AWS::Logs::ResourcePolicy",
 }
 
 
@@ -74,7 +89,7 @@ def test_user_pool_deletion_protection(env_name: str, protected: str, request: p
 def test_stack_termination_protection(env_name: str, protected: bool, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
     stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
-    assert len(stacks) == 7
+    assert len(stacks) == 8
     for artifact in stacks:
         assert artifact["properties"].get("terminationProtection", False) is protected, artifact["displayName"]
 
@@ -204,4 +219,8 @@ def test_deploy_order_is_three_waves(dev: Assembly) -> None:
             del remaining[name]
     shard = shard_of("orders", 4)
     empty = sorted(f"mcp-targets-{i}" for i in range(4) if i != shard)
-    assert waves == [sorted(["cognito", "gateway-role", *empty]), ["gateway"], [f"mcp-targets-{shard}"]]
+    assert waves == [
+        sorted(["cognito", "gateway-role", *empty]),
+        ["gateway"],
+        sorted([f"mcp-targets-{shard}", "monitoring"]),
+    ]

@@ -16,6 +16,7 @@ from app_config import shard_of
 from tests.fake_deployment import (
     ARN,
     BILLING_TARGETS,
+    DASHBOARD_URL,
     ORDERS_TARGETS,
     OTHER,
     PREFIX,
@@ -117,6 +118,24 @@ def test_gateway_smoke_passes_end_to_end(deployed: Deployed, shape: str, capsys:
         "secret_ok": True,
     }
     assert state.bearer_seen and all(seen in {f"Bearer {t}" for t in state.tokens} for seen in state.bearer_seen)
+
+
+def test_the_smoke_says_where_to_look_after_it_ran(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deployed.run() == 0
+    out = capsys.readouterr().out
+    assert out.split("where to look:\n", 1)[1].splitlines() == [
+        f"  dashboard:    {DASHBOARD_URL}",
+        "  gateway logs: /aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway",
+        "  runtime logs: /aws/bedrock-agentcore/runtimes/mcpgw_dev_orders-a-DEFAULT (orders)",
+    ]
+
+
+def test_where_to_look_follows_a_failure_and_skips_what_was_not_deployed(deployed: Deployed, capsys) -> None:
+    del deployed.outputs["mcpgw-dev-monitoring"]
+    deployed.fake.state.accept_tokens = False
+    assert deployed.run() == 1
+    out = capsys.readouterr().out
+    assert "dashboard:" not in out and "  gateway logs: /aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway" in out
 
 
 def test_shard_stacks_of_the_two_entries_differ() -> None:
@@ -380,9 +399,9 @@ def test_outputs_are_read_from_cloudformation_by_stack_name(
     targets_stack: str,
     capsys,
 ) -> None:
-    # Only the three stacks the smoke needs: no other shard, no gateway role.
+    # Only the stacks the smoke reads: no other shard, no gateway role.
     deployed.fake.state.prefix = target
-    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", targets_stack]
+    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", "mcpgw-dev-monitoring", targets_stack]
     outputs = {**deployed.outputs, targets_stack: {f"{target.capitalize()}TargetId": "TGT-FROM-CFN"}}
     cloudformation, stub = _cloudformation_stub(outputs, stacks)
     with stub:
@@ -395,7 +414,7 @@ def test_outputs_are_read_from_cloudformation_by_stack_name(
 
 
 def test_missing_targets_stack_only_loses_the_target_id(deployed: Deployed, capsys) -> None:
-    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", ORDERS_TARGETS]
+    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", "mcpgw-dev-monitoring", ORDERS_TARGETS]
     cloudformation, stub = _cloudformation_stub(deployed.outputs, stacks, missing={ORDERS_TARGETS})
     with stub:
         code = smoke.main(["--prefix", "mcpgw", "--region", REGION], aws=aws_with({"cloudformation": cloudformation}))
@@ -405,7 +424,7 @@ def test_missing_targets_stack_only_loses_the_target_id(deployed: Deployed, caps
 
 
 def test_missing_stack_fails_the_outputs_step_with_a_deploy_hint(deployed: Deployed, capsys) -> None:
-    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", ORDERS_TARGETS]
+    stacks = ["mcpgw-dev-cognito", "mcpgw-dev-gateway", "mcpgw-dev-monitoring", ORDERS_TARGETS]
     cloudformation, stub = _cloudformation_stub(deployed.outputs, stacks, missing={"mcpgw-dev-cognito"})
     with stub:
         code = smoke.main(["--prefix", "mcpgw", "--region", REGION], aws=lambda service, region: cloudformation)

@@ -20,7 +20,7 @@ TARGET = f"mcpgw-dev-mcp-targets-{SHARD}"
 
 def test_one_stack_per_component_and_one_per_shard(dev: Assembly) -> None:
     shards = [f"mcpgw-dev-mcp-targets-{i}" for i in range(4)]
-    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, *shards])
+    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, "mcpgw-dev-monitoring", *shards])
 
 
 @pytest.mark.parametrize("pool", ["Gateway", "Runtime"])
@@ -240,7 +240,8 @@ def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
         "GatewayScope",
         "CredentialProviderArn",
     }
-    assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId"}
+    assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId", "GatewayLogGroup"}
+    assert outputs("mcpgw-dev-monitoring") == {"DashboardName", "DashboardUrl", "AlarmTopicArn"}
     assert outputs(TARGET) == {"OrdersRuntimeArn", "OrdersTargetId"}
     domain = dev.template(COGNITO)["Resources"]["GatewayUserPoolDomain"]["Properties"]["Domain"]
 

@@ -150,7 +150,7 @@ def test_adding_an_entry_changes_its_shard_stack_and_no_other(tmp_path: Path, ex
     assert changed == {f"mcpgw-dev-mcp-targets-{shard_of('newcomer', 4)}"}
 
 
-def test_removing_a_hosted_entry_empties_its_shard_and_touches_nothing_else(
+def test_removing_a_hosted_entry_empties_its_shard_and_drops_its_dashboard_row(
     tmp_path: Path, example_three_targets: Assembly
 ) -> None:
     entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
@@ -161,7 +161,14 @@ def test_removing_a_hosted_entry_empties_its_shard_and_touches_nothing_else(
 
     shard = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
     changed = {s.stack_name for s in assembly.stacks if s.template != example_three_targets.template(s.stack_name)}
-    assert changed == {shard}
+    assert changed == {shard, "mcpgw-dev-monitoring"}
+    # The dashboard names its runtimes from the config (no reference to a shard): the row goes, nothing else.
+    before = example_three_targets.template("mcpgw-dev-monitoring")["Resources"]
+    after = assembly.get_stack_by_name("mcpgw-dev-monitoring").template["Resources"]
+    assert {k for k in before if before[k] != after.get(k)} == {"Dashboard"}
+    assert "mcpgw_dev_orders" in json.dumps(before["Dashboard"]) and "mcpgw_dev_orders" not in json.dumps(
+        after["Dashboard"]
+    )
     # The stack stays, empty, so the deploy deletes what it held: CloudFormation deletes the target before the
     # runtime it points at (one stack, so the order follows the dependency).
     assert list(assembly.get_stack_by_name(shard).template["Resources"]) == ["EmptyShard"]
@@ -319,3 +326,28 @@ def test_every_shipped_targets_file_validates_against_the_schema() -> None:
 
     for path in [ROOT / "config" / "targets.yaml", *(ROOT / "config" / "examples").glob("*.yaml")]:
         jsonschema.validate(yaml.safe_load(path.read_text()), json_schema())
+
+
+def test_a_shards_hosted_runtimes_share_one_execution_role_trusted_only_by_this_deployments_runtimes(
+    many: Assembly,
+) -> None:
+    for stack_name, template in many.templates.items():
+        resources = template["Resources"]
+        runtimes = {k: r for k, r in resources.items() if r["Type"] == "AWS::BedrockAgentCore::Runtime"}
+        roles = {k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+        if not runtimes:
+            assert not roles & {"RuntimeRole"}, stack_name
+            continue
+        assert "RuntimeRole" in roles, stack_name
+        for name, runtime in runtimes.items():
+            assert runtime["Properties"]["RoleArn"] == {"Fn::GetAtt": ["RuntimeRole", "Arn"]}, name
+            # Created after its grants, or its first image pull fails.
+            assert {"RuntimeRole", "RuntimeRolePolicy"} <= set(runtime["DependsOn"]), name
+        (statement,) = resources["RuntimeRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "bedrock-agentcore.amazonaws.com"}
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+        source = statement["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+        assert source[-1] == ":runtime/mcpgw_dev_*", stack_name
+    shared = [s for s, t in many.templates.items() if "RuntimeRole" in t["Resources"]]
+    hosted = sum(1 for _, _, r in many.all_resources() if r["Type"] == "AWS::BedrockAgentCore::Runtime")
+    assert len(shared) < hosted, "every runtime got its own role: the sharing did nothing"

@@ -70,6 +70,8 @@ class Report:
 
     steps: list[Step] = field(default_factory=list)
     clock: Callable[[], float] = time.perf_counter
+    # Printed after the verdict, whatever it is: where to read more about the calls just made.
+    notes: list[str] = field(default_factory=list)
     _hidden: list[str] = field(default_factory=list, repr=False)
 
     def hide(self, value: str) -> None:
@@ -133,11 +135,11 @@ def execute(checks: Callable[[Report], Awaitable[None]], report: Report | None =
     except StepFailed:
         pass
     print(report.table())
-    if report.failure is not None:
-        print(report.summary(), file=sys.stderr)
-        return 1
-    print(report.summary())
-    return 0
+    failed = report.failure is not None
+    print(report.summary(), file=sys.stderr if failed else sys.stdout)
+    for note in report.notes:
+        print(note)
+    return 1 if failed else 0
 
 
 def describe(exc: BaseException, cause: str = "") -> tuple[str, str]:

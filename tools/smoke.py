@@ -39,9 +39,11 @@ from tools.mcp_steps import (
 # The smoke reads these two stacks and the one mcp-targets-<shard> stack of the entry it checks (TargetLayout).
 STACK_OUTPUTS = {
     "cognito": ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope"),
-    "gateway": ("GatewayUrl", "GatewayId"),
+    "gateway": ("GatewayUrl", "GatewayId", "GatewayLogGroup"),
+    "monitoring": ("DashboardUrl",),
 }
-# The target id is optional: only the sync-cause diagnosis (GetGatewayTarget) needs it.
+# The target id is optional: only the sync-cause diagnosis (GetGatewayTarget) needs it; so are the log group, the
+# runtime and the dashboard, which only say where to look.
 REQUIRED = ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope", "GatewayUrl")
 # The config entry whose tools (the tutorial's getOrder/updateOrder) the smoke calls: config/targets.yaml.
 DEFAULT_TARGET = "orders"
@@ -85,9 +87,13 @@ class TargetLayout:
         return f"{pascal(self.target)}TargetId"
 
     @property
+    def runtime_arn_key(self) -> str:
+        return f"{pascal(self.target)}RuntimeArn"
+
+    @property
     def outputs(self) -> dict[str, tuple[str, ...]]:
         """Component -> the output keys read from its stack."""
-        return {**STACK_OUTPUTS, self.targets_component: (self.target_id_key,)}
+        return {**STACK_OUTPUTS, self.targets_component: (self.target_id_key, self.runtime_arn_key)}
 
     def stack_name(self, component: str) -> str:
         return f"{self.prefix}-{self.env}-{component}"
@@ -220,7 +226,7 @@ def outputs_from_file(path: Path) -> dict[str, dict[str, str]]:
 
 
 def outputs_from_cloudformation(cloudformation: Any, layout: TargetLayout) -> dict[str, dict[str, str]]:
-    """Only the stacks the smoke reads: cognito, gateway and the entry's mcp-targets shard."""
+    """Only the stacks the smoke reads: cognito, gateway, monitoring and the entry's mcp-targets shard."""
     by_stack = {}
     for component in layout.outputs:
         name = layout.stack_name(component)
@@ -382,6 +388,7 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
             await check_search(report, probe, args.query, [qualified(prefix, tool) for tool in ORDER_TOOLS])
             await order_checks(report, probe, prefix)
     finally:
+        report.notes.extend(where_to_look(found, layout))
         failed = report.failure
         if failed is not None and failed.cause == CAUSE_SYNC:
             if not target_id:
@@ -392,6 +399,21 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
             elif found.get("GatewayId"):
                 status = target_status(aws("bedrock-agentcore-control", region), found["GatewayId"], target_id)
                 failed.cause += f"; {status}" if status else ""
+
+
+def where_to_look(found: dict[str, str], layout: TargetLayout) -> list[str]:
+    """The dashboard and the log groups that hold the calls the smoke just made (those the outputs name)."""
+    lines = []
+    if found.get("DashboardUrl"):
+        lines.append(f"dashboard:    {found['DashboardUrl']}")
+    if found.get("GatewayLogGroup"):
+        lines.append(f"gateway logs: {found['GatewayLogGroup']}")
+    runtime_arn = found.get(layout.runtime_arn_key, "")
+    if "runtime/" in runtime_arn:
+        # AgentCore writes a runtime's output to a group named after its id and endpoint (README, "Observability").
+        runtime_id = runtime_arn.rsplit("runtime/", 1)[1]
+        lines.append(f"runtime logs: /aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT ({layout.target})")
+    return ["where to look:", *("  " + line for line in lines)] if lines else []
 
 
 def boto_client(service: str, region: str | None) -> Any:

@@ -1,0 +1,197 @@
+"""Observability: where the gateway's and the runtimes' logs and traces go, the alarms and what they notify, the
+dashboard, and the opt-in Transaction Search."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from app_config import shard_of
+from tests.cdk_helpers import Assembly
+from tests.conftest import synthesize
+from tests.test_config import env_override
+
+GATEWAY = "mcpgw-dev-gateway"
+MONITORING = "mcpgw-dev-monitoring"
+
+
+def by_type(assembly: Assembly, resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(s, k, r) for s, k, r in assembly.all_resources() if r["Type"] == resource_type]
+
+
+def test_gateway_application_logs_reach_its_log_group(dev: Assembly) -> None:
+    resources = dev.template(GATEWAY)["Resources"]
+    group = resources["GatewayLogs"]["Properties"]
+    assert group["LogGroupName"] == "/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"
+    assert group["RetentionInDays"] == 14
+    source = resources["GatewayLogsSource"]["Properties"]
+    assert (source["LogType"], source["ResourceArn"]) == ("APPLICATION_LOGS", {"Fn::GetAtt": ["Gateway", "GatewayArn"]})
+    destination = resources["GatewayLogsDestination"]["Properties"]["DestinationResourceArn"]
+    assert {"Ref": "GatewayLogs"} in destination["Fn::Join"][1]
+    delivery = resources["GatewayLogsDelivery"]
+    assert delivery["Properties"]["DeliveryDestinationArn"] == {"Fn::GetAtt": ["GatewayLogsDestination", "Arn"]}
+    assert delivery["Properties"]["DeliverySourceName"] == source["Name"]
+
+
+def test_prod_keeps_gateway_logs_a_year(prod: Assembly) -> None:
+    group = prod.template("mcpgw-prod-gateway")["Resources"]["GatewayLogs"]
+    assert group["Properties"]["RetentionInDays"] == 365 and group["DeletionPolicy"] == "Retain"
+
+
+def test_every_trace_goes_to_one_xray_destination_per_deployment(many: Assembly) -> None:
+    # The gateway's traces and every hosted runtime's; one destination and one X-Ray resource policy for all
+    # (X-Ray allows few resource policies per account: one per runtime would run out).
+    destinations = by_type(many, "AWS::Logs::DeliveryDestination")
+    xray = [(s, k) for s, k, r in destinations if r["Properties"].get("DeliveryDestinationType") == "XRAY"]
+    assert xray == [(GATEWAY, "TracesDestination")]
+    assert [(s, k) for s, k, _ in by_type(many, "AWS::XRay::ResourcePolicy")] == [(GATEWAY, "TracesPolicy")]
+    traced = sorted(
+        (s, r["Properties"]["ResourceArn"]["Fn::GetAtt"][0])
+        for s, _, r in by_type(many, "AWS::Logs::DeliverySource")
+        if r["Properties"]["LogType"] == "TRACES"
+    )
+    hosted = sorted((s, k) for s, k, r in many.all_resources() if r["Type"] == "AWS::BedrockAgentCore::Runtime")
+    assert traced == sorted([(GATEWAY, "Gateway"), *hosted])
+    assert len(hosted) == 5
+
+
+def test_runtime_traces_reach_the_gateway_stacks_destination(dev: Assembly) -> None:
+    stack = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
+    delivery = dev.template(stack)["Resources"]["OrdersRuntimeTracesDelivery"]["Properties"]
+    producer, value = dev.resolve_import(delivery["DeliveryDestinationArn"])
+    assert (producer, value) == (GATEWAY, {"Fn::GetAtt": ["TracesDestination", "Arn"]})
+    source = dev.template(stack)["Resources"]["OrdersRuntimeTracesSource"]["Properties"]
+    assert source["Name"] == "mcpgw_dev_orders-traces" and source["LogType"] == "TRACES"
+
+
+def test_the_xray_policy_lets_log_delivery_write_only_this_deployments_traces(dev: Assembly) -> None:
+    policy = dev.template(GATEWAY)["Resources"]["TracesPolicy"]["Properties"]
+    text = json.dumps(policy["PolicyDocument"])
+    assert "delivery.logs.amazonaws.com" in text and "xray:PutTraceSegments" in text
+    assert "gateway/mcpgw-dev-gateway-*" in text and "runtime/mcpgw_dev_*" in text
+    assert "aws:SourceAccount" in text and "delivery-source:*" in text
+    assert policy["PolicyName"] == "mcpgw-dev-traces"
+
+
+def alarms(assembly: Assembly, stack: str = MONITORING) -> dict[str, dict[str, Any]]:
+    return {
+        k: r["Properties"]
+        for k, r in assembly.template(stack)["Resources"].items()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def test_alarms_watch_the_gateway_and_notify_the_topic_both_ways(dev: Assembly) -> None:
+    found = alarms(dev)
+    assert set(found) == {"SystemErrorsAlarm", "LatencyP99Alarm"}
+    errors, latency = found["SystemErrorsAlarm"], found["LatencyP99Alarm"]
+    assert (errors["MetricName"], errors["Statistic"], errors["Threshold"]) == ("SystemErrors", "Sum", 5)
+    assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == ("Latency", "p99", 5000)
+    for alarm in (errors, latency):
+        assert alarm["Namespace"] == "AWS/Bedrock-AgentCore"
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        assert dimensions["Operation"] == "InvokeGateway" and dimensions["Protocol"] == "MCP"
+        assert dev.resolve_import(dimensions["Resource"]) == (GATEWAY, {"Fn::GetAtt": ["Gateway", "GatewayArn"]})
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        # What to look at first, where: the description is what an on-call engineer reads in the notification.
+        assert "Look first at" in alarm["AlarmDescription"] and "mcpgw-dev-gateway" in alarm["AlarmDescription"]
+    assert "5 or more server errors" in errors["AlarmDescription"]
+    assert "above 5000 ms" in latency["AlarmDescription"]
+
+
+def test_prod_alarms_on_a_tighter_latency(prod: Assembly) -> None:
+    assert alarms(prod, "mcpgw-prod-monitoring")["LatencyP99Alarm"]["Threshold"] == 3000
+
+
+def test_thresholds_and_emails_come_from_the_environment() -> None:
+    context = env_override(alarmEmails=["oncall@example.com", "lead@example.com"], alarmSystemErrors=20)
+    from app import create_app
+    from app import synthesize as synth
+
+    assembly = Assembly.from_cdk_assembly(synth(create_app(context)))
+    resources = assembly.template(MONITORING)["Resources"]
+    subscriptions = sorted(
+        (r["Properties"]["Protocol"], r["Properties"]["Endpoint"])
+        for r in resources.values()
+        if r["Type"] == "AWS::SNS::Subscription"
+    )
+    assert subscriptions == [("email", "lead@example.com"), ("email", "oncall@example.com")]
+    assert alarms(assembly)["SystemErrorsAlarm"]["Threshold"] == 20
+
+
+def test_the_alarm_topic_refuses_unencrypted_publishing(dev: Assembly) -> None:
+    policy = dev.template(MONITORING)["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert not [r for _, _, r in by_type(dev, "AWS::SNS::Subscription")], "no email configured, none subscribed"
+
+
+def dashboard_body(assembly: Assembly) -> str:
+    body = assembly.template(MONITORING)["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    return "".join(part if isinstance(part, str) else "<token>" for part in body["Fn::Join"][1])
+
+
+def test_the_dashboard_shows_gateway_tools_and_each_hosted_runtime(example_three_targets: Assembly) -> None:
+    body = json.loads(dashboard_body(example_three_targets))
+    titles = [w["properties"].get("title") for w in body["widgets"] if w["type"] == "metric"]
+    assert titles[:5] == [
+        "Calls, errors and throttles",
+        "Latency (ms)",
+        "Calls per tool",
+        "Errors per tool",
+        "Latency p99 per tool (ms)",
+    ]
+    # One row per hosted runtime (orders); the existing servers run elsewhere and have no runtime metrics here.
+    assert titles[5:] == ["Runtime mcpgw_dev_orders: calls, errors, sessions", "Runtime mcpgw_dev_orders: latency (ms)"]
+    expressions = [
+        m[0]["expression"]
+        for w in body["widgets"]
+        if w["type"] == "metric"
+        for m in w["properties"]["metrics"]
+        if isinstance(m[0], dict) and "expression" in m[0]
+    ]
+    assert all(e.startswith("SEARCH(") and e.endswith(", 300)") for e in expressions)
+    assert any('Method="tools/call"' in e and 'Resource="<token>"' in e for e in expressions)
+    assert any('Name="mcpgw_dev_orders::DEFAULT"' in e for e in expressions)
+    assert [w["type"] for w in body["widgets"]].count("alarm") == 1
+
+
+def test_the_dashboard_url_names_the_dashboard(dev: Assembly) -> None:
+    outputs = dev.template(MONITORING)["Outputs"]
+    assert outputs["DashboardName"]["Value"] == "mcpgw-dev-gateway"
+    assert outputs["DashboardUrl"]["Value"].endswith("?region=us-east-1#dashboards/dashboard/mcpgw-dev-gateway")
+
+
+@pytest.fixture(scope="module")
+def with_transaction_search() -> Assembly:
+    return synthesize(transactionSearch=True, transactionSearchIndexingPercentage=10)
+
+
+def test_transaction_search_is_opt_in(dev: Assembly, with_transaction_search: Assembly) -> None:
+    assert not by_type(dev, "AWS::XRay::TransactionSearchConfig")
+    stack = with_transaction_search.template("mcpgw-transaction-search")["Resources"]
+    config = stack["TransactionSearch"]
+    assert config["Properties"]["IndexingPercentage"] == 10
+    # The spans' log group must be writable by X-Ray before Transaction Search is turned on.
+    assert config["DependsOn"] == ["XRayWritesSpans"]
+    policy = json.dumps(stack["XRayWritesSpans"]["Properties"]["PolicyDocument"])
+    assert "xray.amazonaws.com" in policy and "aws/spans" in policy and "aws:SourceAccount" in policy
+    # One account setting, not a deployment's: named after the prefix, not the environment.
+    assert set(with_transaction_search.templates) - set(dev.templates) == {"mcpgw-transaction-search"}
+
+
+def test_removing_an_alarm_email_leaves_the_other_subscriptions_alone() -> None:
+    from app import create_app
+    from app import synthesize as synth
+
+    def subscriptions(emails: list[str]) -> dict[str, str]:
+        assembly = Assembly.from_cdk_assembly(synth(create_app(env_override(alarmEmails=emails))))
+        resources = assembly.template(MONITORING)["Resources"]
+        return {k: r["Properties"]["Endpoint"] for k, r in resources.items() if r["Type"] == "AWS::SNS::Subscription"}
+
+    both = subscriptions(["first@example.com", "second@example.com"])
+    second = subscriptions(["second@example.com"])
+    assert set(second.items()) < set(both.items())
