@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ValidationError
 
+from app_config.agents import Agents, load_agents
 from app_config.errors import ConfigError, TargetsError, first_setting_error
 from app_config.model import ROOT, AppSettings, Entry, EnvironmentSettings, ExistingEntry, HostedEntry
 from app_config.rules import COGNITO_RESERVED_WORDS, DEPLOYMENT_TAG, REQUIRED_TAGS, EnvName, pascal, shard_of
@@ -17,6 +18,7 @@ from aws_rules.names import SERVICE_NAME_RULES
 
 __all__ = [
     "CONTEXT_KEYS",
+    "Agents",
     "DEPLOYMENT_TAG",
     "TEXT_KEYS",
     "AppConfig",
@@ -41,7 +43,7 @@ CONTEXT_KEYS = (
     *ENVIRONMENT_FLAGS,
     *(field.alias or name for name, field in AppSettings.model_fields.items()),
 )
-TEXT_KEYS = ("env", *ENVIRONMENT_FLAGS, "targetsFile", "runtimePlatformVersion")
+TEXT_KEYS = ("env", *ENVIRONMENT_FLAGS, "targetsFile", "agentsFile", "runtimePlatformVersion")
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,18 @@ class Names:
         # One per account and region, whatever the environment: named after the prefix only.
         return f"{self.prefix}-transaction-search"
 
+    def agent_client(self, agent: str) -> str:
+        return f"{self.base}-agent-{agent}"
+
+    @property
+    def policy_engine(self) -> str:
+        # Policy engine and policy names: a letter, then letters, digits and underscores (at most 48).
+        return f"{self.prefix}_{self.env_name}_agents"
+
+    def agent_policy(self, agent: str) -> str:
+        # Unique within the deployment's policy engine (the registry schema's rule for policy names).
+        return agent.replace("-", "_")
+
     def domain_prefix(self, role: str, account: str) -> str:
         # Cognito domain prefixes are unique per region across all accounts, so the account id makes them ours.
         return f"{self.base}-{role}-{account}"
@@ -140,6 +154,7 @@ class AppConfig:
     settings: AppSettings
     tags: Mapping[str, str]
     targets: tuple[Entry, ...]
+    agents: Agents
 
     @property
     def names(self) -> Names:
@@ -261,13 +276,21 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             "with AWS, then -c maxOAuthCredentialProviders=N)",
         )
 
+    agents_file = Path(settings.agents_file)
+    try:
+        agents = load_agents(agents_file if agents_file.is_absolute() else ROOT / agents_file, targets)
+    except TargetsError as error:
+        raise ConfigError("agentsFile", str(agents_file), str(error)) from None
+
     tags = {
         "project": "agentcore-mcp-gateway",
         "environment": env_name,
         DEPLOYMENT_TAG: f"{environment.name_prefix}-{env_name}",
         **environment.tags,
     }
-    config = AppConfig(env_name=env_name, environment=environment, settings=settings, tags=tags, targets=targets)
+    config = AppConfig(
+        env_name=env_name, environment=environment, settings=settings, tags=tags, targets=targets, agents=agents
+    )
     _check_derived_names(config)
     return config
 
@@ -295,6 +318,9 @@ def _check_derived_names(config: AppConfig) -> None:
             derived.append((key, target.name, "runtime", names.runtime(target.name)))
             if target.own_pool:
                 derived.append((key, target.name, "cognito domain", names.domain_prefix(target.name, account)))
+    derived.append(("namePrefix", prefix, "policy engine", names.policy_engine))
+    for agent in config.agents.entries:
+        derived.append((f"agents.{agent.name}", agent.name, "policy", names.agent_policy(agent.name)))
     for key, value, kind, name in derived:
         pattern, rule = SERVICE_NAME_RULES[kind]
         if not pattern.match(name):

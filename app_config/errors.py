@@ -53,8 +53,8 @@ def entry_path(parts: list[Any]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
 
 
-def explain_targets(error: ValidationError) -> str:
-    """The first problem of a targets file, as `targets[1].oauth: 'clientSecretName' is a required property`."""
+def explain_entries(error: ValidationError) -> str:
+    """The first problem of an entries file (targets, agents), as `targets[1].oauth: 'clientSecretName' is a required property`."""
     first = error.errors()[0]
     parts = _without_union_tags(tuple(first["loc"]))
     kind = first["type"]

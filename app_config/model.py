@@ -13,6 +13,7 @@ from app_config import rules
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS_FILE = "config/targets.yaml"
+DEFAULT_AGENTS_FILE = "config/agents.yaml"
 
 
 class _Strict(BaseModel):
@@ -53,6 +54,12 @@ class HostedEntry(_Strict):
         alias="ownPool",
         description="Guard this runtime with its own Cognito user pool instead of the shared runtime pool.",
     )
+    tools: Annotated[list[rules.ToolName], Field(min_length=1)] | None = Field(
+        None,
+        description="The tools the server lists (names as its tools/list gives them). Required before an agent may be "
+        "granted this target or one of its tools: the gateway's policy engine refuses a policy naming a tool its "
+        "catalog lacks, so the app checks agents against this list at synth.",
+    )
 
     @property
     def folder(self) -> Path:
@@ -71,6 +78,12 @@ class ExistingEntry(_Strict):
     endpoint: rules.HttpsUrl
     description: rules.Description | None = None
     oauth: OAuthClient
+    tools: Annotated[list[rules.ToolName], Field(min_length=1)] | None = Field(
+        None,
+        description="The tools the server lists (names as its tools/list gives them). Required before an agent may be "
+        "granted this target or one of its tools: the gateway's policy engine refuses a policy naming a tool its "
+        "catalog lacks, so the app checks agents against this list at synth.",
+    )
 
     @property
     def text(self) -> str:
@@ -88,6 +101,48 @@ class TargetsFile(_Strict):
     targets: Annotated[list[Entry], Field(min_length=1)]
 
 
+# --- config/agents.yaml --------------------------------------------------------------------------------------------
+
+
+class RateLimit(_Strict):
+    """At most `requests` tool calls (any MCP request through the gateway) per second or minute."""
+
+    requests: rules.RateLimitRequests
+    per: rules.RateLimitPeriod
+
+
+class AgentEntry(_Strict):
+    """An agent: its own client-credentials app client in the gateway pool, the tools it may call, its rate limit."""
+
+    name: rules.AgentName = Field(
+        description="Names the agent's app client and Cedar policy. Renaming replaces the client (new credentials)."
+    )
+    description: rules.Description | None = None
+    targets: list[rules.EntryName] = Field(
+        [], description="Every tool of these targets (as their entries in config/targets.yaml declare them)."
+    )
+    tools: list[rules.QualifiedToolName] = Field([], description="Single tools, as <target>___<tool>.")
+    rate_limit: RateLimit | None = Field(
+        None,
+        alias="rateLimit",
+        description="This agent's limit; agents without one share defaultRateLimit's rate each.",
+    )
+
+    @property
+    def text(self) -> str:
+        return self.description or f"Agent {self.name}"
+
+
+class AgentsFile(_Strict):
+    """Agents that call the gateway: one entry per agent, each with its own credentials, tools and rate limit."""
+
+    model_config = ConfigDict(title="Agents that call the gateway")
+    default_rate_limit: RateLimit = Field(
+        alias="defaultRateLimit", description="The limit of every agent without a rateLimit of its own (each its own)."
+    )
+    agents: Annotated[list[AgentEntry], Field(min_length=1)]
+
+
 # --- cdk.json context -------------------------------------------------------------------------------------------------
 
 
@@ -103,6 +158,7 @@ class EnvironmentSettings(_Strict):
     alarm_emails: list[rules.AlarmEmail] = Field([], alias="alarmEmails")
     alarm_system_errors: rules.SystemErrorsThreshold = Field(5, alias="alarmSystemErrors")
     alarm_latency_p99_ms: rules.LatencyThreshold = Field(5000, alias="alarmLatencyP99Ms")
+    policy_mode: rules.PolicyMode = Field("ENFORCE", alias="policyMode")
 
 
 class AppSettings(_Strict):
@@ -112,6 +168,7 @@ class AppSettings(_Strict):
         ["2025-03-26"], alias="mcpProtocolVersions"
     )
     targets_file: str = Field(DEFAULT_TARGETS_FILE, alias="targetsFile")
+    agents_file: str = Field(DEFAULT_AGENTS_FILE, alias="agentsFile")
     target_shards: rules.Shards = Field(4, alias="targetShards")
     max_targets_per_gateway: rules.TargetQuota = Field(100, alias="maxTargetsPerGateway")
     max_oauth_credential_providers: rules.TargetQuota = Field(50, alias="maxOAuthCredentialProviders")

@@ -241,6 +241,34 @@ ClientId = Annotated[str, text(max_length=256)]
 OAuthScope = Annotated[str, text(pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")]
 SecretName = Annotated[str, text(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]
 SourcePath = Annotated[str, text(pattern=r"^/?[A-Za-z0-9_.][A-Za-z0-9_./-]*$")]
+# An MCP tool's name as its server lists it (the MCP specification: 1-128 letters, digits, _, - and .); the gateway
+# names it <target>___<tool>.
+TOOL_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"
+ToolName = Annotated[
+    str, text(pattern=TOOL_NAME_PATTERN, rule="must be an MCP tool name: 1-128 letters, digits, _, - or .")
+]
+TOOL_SEPARATOR = "___"
+QualifiedToolName = Annotated[
+    str,
+    text(
+        pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*___[A-Za-z0-9_.-]{1,128}$",
+        rule="must name one tool as the gateway does: <target>___<tool> (three underscores)",
+    ),
+]
+
+# --- agents ---------------------------------------------------------------------------------------------------------
+
+# An agent's name is part of its app client's name and of its Cedar policy's name (letters, digits and underscores
+# there, at most 48 characters with "<prefix>_<env>_").
+AgentName = Annotated[str, text(pattern=ENTRY_NAME_PATTERN, max_length=24)]
+# AWS::BedrockAgentCore::GatewayRateLimit: a rate of 0 to 10,000,000 requests (0 blocks) per second or minute.
+RateLimitRequests = Annotated[int, whole_number(0, 10_000_000, "must be a whole number of requests from 0 to 10000000")]
+RATE_LIMIT_PERIODS = ("second", "minute")
+RateLimitPeriod = Annotated[str, one_of(RATE_LIMIT_PERIODS)]
+# How the gateway's policy engine treats the agents' policies: LOG_ONLY evaluates and logs every decision but lets
+# every call through; ENFORCE refuses what no policy permits.
+POLICY_MODES = ("LOG_ONLY", "ENFORCE")
+PolicyMode = Annotated[str, one_of(POLICY_MODES)]
 
 
 def shard_of(name: str, shards: int) -> int:

@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from app_config.errors import TargetsError, explain_targets
+from app_config.errors import TargetsError, explain_entries
 from app_config.model import ROOT, Entry, HostedEntry, TargetsFile
-from app_config.rules import RESERVED_ENTRY_NAMES
+from app_config.rules import RESERVED_ENTRY_NAMES, pascal
 
 DEFAULT_TARGETS_FILE = ROOT / "config" / "targets.yaml"
 SCHEMA_FILE = ROOT / "config" / "targets.schema.json"
@@ -27,9 +27,10 @@ def load_targets(path: Path, *, max_targets: int) -> tuple[Entry, ...]:
     try:
         parsed = TargetsFile.model_validate(document)
     except ValidationError as error:
-        raise TargetsError(explain_targets(error)) from None
+        raise TargetsError(explain_entries(error)) from None
 
     seen: dict[str, int] = {}
+    labels: dict[str, int] = {}  # logical ids and outputs are named <Pascal name>...
     for index, entry in enumerate(parsed.targets):
         if entry.name in RESERVED_ENTRY_NAMES:
             raise TargetsError(
@@ -42,6 +43,16 @@ def load_targets(path: Path, *, max_targets: int) -> tuple[Entry, ...]:
                 "target names are the gateway's tool prefixes and must be unique"
             )
         seen[entry.name] = index
+        label = pascal(entry.name)
+        if label in labels:
+            raise TargetsError(
+                f"targets[{index}].name {entry.name!r} and targets[{labels[label]}] both give the resource names "
+                f"{label}...: names that differ only in where a hyphen falls before a digit cannot both be used"
+            )
+        labels[label] = index
+        if entry.tools and len(set(entry.tools)) != len(entry.tools):
+            duplicate = next(t for t in entry.tools if entry.tools.count(t) > 1)
+            raise TargetsError(f"targets[{index}].tools lists {duplicate!r} twice")
         if isinstance(entry, HostedEntry) and not (entry.folder / "Dockerfile").is_file():
             raise TargetsError(f"targets[{index}].path {entry.path!r}: no Dockerfile in {entry.folder}")
     if len(parsed.targets) > max_targets:

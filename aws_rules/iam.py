@@ -47,6 +47,14 @@ GATEWAY_OAUTH = Rule(
     "https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/gateway-prerequisites-permissions.html; "
     "aws-cdk-lib 2.275 aws-bedrockagentcore/lib/gateway/outbound-auth/oauth.js (grantNeededPermissionsToRole)",
 )
+POLICY_ENGINE = Rule(
+    "gateway-policy-engine-permissions",
+    "a gateway with a policy engine needs, on its service role, bedrock-agentcore:GetPolicyEngine on the engine, and "
+    "AuthorizeAction and PartiallyAuthorizeActions on the engine and the gateway (else attaching fails and every "
+    "tool call is denied)",
+    "https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/policy-permissions.html; "
+    "aws-cdk-lib 2.275 aws-bedrockagentcore PolicyEngine.grantEvaluateForGateway",
+)
 
 INLINE_LIMIT, MANAGED_LIMIT, MANAGED_COUNT_LIMIT, TRUST_LIMIT = 10_240, 6_144, 10, 2_048
 # CloudWatch Logs' tagging actions, the only ones authorized on the bare log-group ARN. (The deprecated
@@ -290,4 +298,26 @@ def check_gateway_outbound_oauth(model: Assembly) -> Iterator[Violation]:
             yield Violation(GATEWAY_OAUTH, str(target), f"role {role} lacks: " + "; ".join(missing))
 
 
-CHECKS = [check_quotas, check_log_group_arns, check_gateway_outbound_oauth]
+def check_gateway_policy_engine(model: Assembly) -> Iterator[Violation]:
+    for gateway in model.resources("AWS::BedrockAgentCore::Gateway"):
+        configuration = gateway.properties.get("PolicyEngineConfiguration")
+        if not configuration:
+            continue
+        role = model.target(gateway.stack, gateway.properties.get("RoleArn"))
+        if role is None:
+            yield Violation(POLICY_ENGINE, str(gateway), "its role is not one the rules can follow")
+            continue
+        engine = str(model.evaluate(gateway.stack, configuration.get("Arn")))
+        gateway_arn = model.attribute(gateway.stack, gateway.logical_id, "GatewayArn")
+        needed = [("bedrock-agentcore:GetPolicyEngine", engine)] + [
+            (action, resource)
+            for action in ("bedrock-agentcore:AuthorizeAction", "bedrock-agentcore:PartiallyAuthorizeActions")
+            for resource in (engine, gateway_arn)
+        ]
+        documents = [p.document for p in role_policies(model, role) if p.document is not None]
+        missing = [f"{a} on {r}" for a, r in needed if not allows(documents, a, r)]
+        if missing:
+            yield Violation(POLICY_ENGINE, str(gateway), f"role {role} lacks: " + "; ".join(missing))
+
+
+CHECKS = [check_quotas, check_log_group_arns, check_gateway_outbound_oauth, check_gateway_policy_engine]

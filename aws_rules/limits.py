@@ -106,4 +106,24 @@ def check_concurrent_target_operations(model: Assembly) -> Iterator[Violation]:
             )
 
 
-CHECKS = [check_stack_limits, check_concurrent_target_operations]
+POLICY_SIZE = Rule(
+    "agentcore-policy-size",
+    "a Cedar policy's statement has 35 to 10,000 characters (with the gateway ARN and client ids it names, as "
+    "deployed): an agent granted many tools needs its tools split over more policies",
+    "CloudFormation registry schema of AWS::BedrockAgentCore::Policy (CedarPolicy.Statement); "
+    "https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/bedrock-agentcore-limits.html (policy size)",
+)
+POLICY_STATEMENT_LENGTH = (35, 10_000)
+
+
+def check_policy_sizes(model: Assembly) -> Iterator[Violation]:
+    shortest, longest = POLICY_STATEMENT_LENGTH
+    for policy in model.resources("AWS::BedrockAgentCore::Policy"):
+        definition = policy.properties.get("Definition", {})
+        statement = definition.get("Cedar", definition.get("Policy", {})).get("Statement")
+        text = str(model.evaluate(policy.stack, statement))
+        if not shortest <= len(text) <= longest:
+            yield Violation(POLICY_SIZE, str(policy), f"its statement has {len(text)} characters")
+
+
+CHECKS = [check_stack_limits, check_concurrent_target_operations, check_policy_sizes]

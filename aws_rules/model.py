@@ -293,6 +293,13 @@ def _runtime(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     }.get(attribute or "", runtime_id)
 
 
+def _policy_engine(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
+    engine_id = f"{_name(model, r, 'Name', 48)}-{_suffix(str(r), 10)}"
+    return {
+        "PolicyEngineArn": arn("bedrock-agentcore", f"policy-engine/{engine_id}", region=model.regions[r.stack]),
+    }.get(attribute or "", engine_id)
+
+
 def _credential_provider(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     name = _name(model, r, "Name", 128)
     provider_arn = arn(
@@ -324,4 +331,5 @@ _ATTRIBUTES: dict[str, Callable[[Assembly, ResourceRef, str | None], str]] = {
     "AWS::BedrockAgentCore::Gateway": _gateway,
     "AWS::BedrockAgentCore::Runtime": _runtime,
     "AWS::BedrockAgentCore::OAuth2CredentialProvider": _credential_provider,
+    "AWS::BedrockAgentCore::PolicyEngine": _policy_engine,
 }

@@ -49,6 +49,14 @@ SERVICE_NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
         re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"),
         "a letter, then letters, digits or hyphens, at most 128 characters",
     ),
+    "policy engine": (
+        re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$"),
+        "a letter, then letters, digits or underscores, at most 48 characters",
+    ),
+    "policy": (
+        re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$"),
+        "a letter, then letters, digits or underscores, at most 48 characters",
+    ),
     "cognito domain": (
         re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
         "lowercase letters, digits and hyphens, at most 63 characters (with the 12-digit account id)",
@@ -60,6 +68,8 @@ SERVICE_NAME_SCHEMAS = {
     "runtime": ("AWS::BedrockAgentCore::Runtime", "AgentRuntimeName"),
     "target": ("AWS::BedrockAgentCore::GatewayTarget", "Name"),
     "credential provider": ("AWS::BedrockAgentCore::OAuth2CredentialProvider", "Name"),
+    "policy engine": ("AWS::BedrockAgentCore::PolicyEngine", "Name"),
+    "policy": ("AWS::BedrockAgentCore::Policy", "Name"),
     "cognito domain": ("AWS::Cognito::UserPoolDomain", "Domain"),
 }
 COGNITO_DOMAIN_PATTERN = SERVICE_NAME_RULES["cognito domain"][0]

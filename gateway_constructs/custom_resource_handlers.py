@@ -1,4 +1,9 @@
-"""The one Lambda function behind every custom resource of the app, and CDK's provider framework around it."""
+"""The one Lambda function behind every custom resource of the app, invoked by CloudFormation directly.
+
+CDK's provider framework would add a second function, its role, policy and log group, to relay an answer the
+handler sends itself (custom_resources/response.py): the handlers answer within one invocation, so they need no
+framework's waiter either.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +17,19 @@ from typing import Any, Mapping
 from aws_cdk import ArnFormat, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.nag import acknowledge, nag_arn
 
 HANDLERS_DIR = Path(__file__).resolve().parent.parent / "custom_resources"
-HANDLER = f"{HANDLERS_DIR.name}.handler.on_event"
+HANDLER = f"{HANDLERS_DIR.name}.handler.lambda_handler"
 # The latest Python that aws-cdk-lib knows, which is what cdk-nag's AwsSolutions-L1 demands. The handlers use
 # the runtime's own boto3 (cognito-idp and logs are in every version of it), so nothing is bundled.
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
 # arm64 (Graviton): about 20% cheaper per GB-second than x86_64 for the same work; the code is pure Python.
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
-# Lambda's ceiling for one invocation; the provider framework's own function has the same.
+# Lambda's ceiling for one invocation.
 LAMBDA_MAX = Duration.minutes(15)
 # Room, after the longest wait of a handler, to report its own failure before Lambda stops it.
 HANDLER_MARGIN = Duration.seconds(60)
@@ -87,7 +91,7 @@ class HandlerEndpoint:
 
 
 class CustomResourceHandlers(Construct):
-    """CDK's provider framework (one function, no waiter state machine) around `custom_resources.handler`.
+    """One function, `custom_resources.handler.lambda_handler`, the service token of every custom resource.
 
     Shared by every custom resource of the deployment, in every stack (pass `service_token`), so its role's
     permissions are scoped by the deployment's naming, not by resource: they stay the same size however many
@@ -179,28 +183,11 @@ class CustomResourceHandlers(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
         )
-        self.framework_log_group = managed_log_group(
-            self, "FrameworkLogs", log_retention_days=log_retention_days, retain_data=retain_data
-        )
-        framework_role = iam.Role(
-            self,
-            "FrameworkRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="CDK provider framework of the custom-resource handler",
-        )
-        self.framework_log_group.grant_write(framework_role)
-        self.provider = cr.Provider(
-            self,
-            "Provider",
-            on_event_handler=self.function,
-            framework_on_event_role=framework_role,
-            log_group=self.framework_log_group,
-        )
-        # CloudFormation gives up on a resource after the framework's own Lambda ceiling (its default is an hour).
-        self.endpoint = HandlerEndpoint(self.provider.service_token, LAMBDA_MAX.plus(Duration.minutes(1)))
-        self._acknowledge(runtime_groups, framework_role)
+        # CloudFormation waits for the handler's answer at most this long: the function's own ceiling, and a minute.
+        self.endpoint = HandlerEndpoint(self.function.function_arn, LAMBDA_MAX.plus(Duration.minutes(1)))
+        self._acknowledge(runtime_groups)
 
-    def _acknowledge(self, runtime_groups: str, framework_role: iam.Role) -> None:
+    def _acknowledge(self, runtime_groups: str) -> None:
         for resource, reason in {
             f"log-group:{runtime_groups}:*": "AgentCore names each runtime's log group after the service-generated "
             "runtime id; the grant covers this deployment's runtimes (their names start with the prefix) and no "
@@ -216,13 +203,4 @@ class CustomResourceHandlers(Construct):
             f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'cognito-idp', 'userpool/*')}]",
             "User pool ids are random; the statement is conditioned on the deployment's tag, so it reads the app "
             "clients of this deployment's pools only, whatever stack created them.",
-        )
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, lambda_.CfnFunction)
-        function_arn = f"<{Stack.of(self).resolve(Stack.of(self).get_logical_id(cfn_function))}.Arn>"
-        acknowledge(
-            framework_role.node.find_child("DefaultPolicy"),
-            f"AwsSolutions-IAM5[Resource::{function_arn}:*]",
-            "CDK's provider framework may invoke the handler and its versions (ARN:*); the wildcard is the version "
-            "qualifier of this one function.",
         )

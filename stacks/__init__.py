@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Duration, Environment, Stack, Tags
+from aws_cdk import App, Duration, Environment, Fn, Stack, Tags
 
 from app_config import AppConfig
 from gateway_constructs.hosted_server import RuntimeSettings
 from gateway_constructs.mcp_entry import SharedResources
+from stacks.agents_stack import AgentsStack
 from stacks.cognito_stack import CognitoStack
 from stacks.gateway_role_stack import GatewayRoleStack
 from stacks.gateway_stack import GatewayStack
@@ -25,6 +26,8 @@ class GatewayApp:
     # One stack per shard: entries land by a hash of their name (app_config.shard_of), so adding one changes its
     # own stack and no other.
     mcp_targets: tuple[McpTargetsStack, ...]
+    # After every shard: the agents' policies name the targets' tools.
+    agents: AgentsStack
     monitoring: MonitoringStack
     # Only with -c transactionSearch=true: an account-wide setting, not a deployment's.
     transaction_search: TransactionSearchStack | None = None
@@ -32,7 +35,15 @@ class GatewayApp:
     @property
     def stacks(self) -> tuple[Stack, ...]:
         optional = (self.transaction_search,) if self.transaction_search else ()
-        return (self.cognito, self.gateway_role, self.gateway, *self.mcp_targets, self.monitoring, *optional)
+        return (
+            self.cognito,
+            self.gateway_role,
+            self.gateway,
+            *self.mcp_targets,
+            self.agents,
+            self.monitoring,
+            *optional,
+        )
 
 
 def build(app: App, config: AppConfig) -> GatewayApp:
@@ -43,6 +54,12 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     )
     cognito = CognitoStack(app, "Cognito", stack_name=names.stack("cognito"), config=config, **common)
     role = GatewayRoleStack(app, "GatewayRole", stack_name=names.stack("gateway-role"), config=config, **common)
+    # The agents' client ids, read from the cognito stack's outputs with Fn::GetStackOutput (a weak reference):
+    # with exports, removing an agent could not deploy (the cognito stack deletes the client, and its export,
+    # before the consumers let go of it). One output per agent, which the smoke and the agents read too.
+    client_ids = {
+        name: Fn.get_stack_output(cognito.stack_name, output) for name, output in cognito.agent_outputs.items()
+    }
     gateway = GatewayStack(
         app,
         "Gateway",
@@ -50,8 +67,11 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         config=config,
         role=role.role,
         inbound_pool=cognito.gateway_pool,
+        agent_client_ids=[client_ids[agent.name] for agent in config.agents.entries],
         **common,
     )
+    # A weak reference orders nothing: the outputs must exist before the gateway reads them.
+    gateway.add_stack_dependency(cognito)
     settings = config.settings
     shared = SharedResources(
         gateway=gateway.gateway,
@@ -95,7 +115,15 @@ def build(app: App, config: AppConfig) -> GatewayApp:
                 cognito.handlers.endpoint.service_token,
             ),
         ),
-        (gateway, (gateway.gateway.gateway_id, gateway.gateway.gateway_arn, gateway.traces.destination_arn)),
+        (
+            gateway,
+            (
+                gateway.gateway.gateway_id,
+                gateway.gateway.gateway_arn,
+                gateway.traces.destination_arn,
+                gateway.access.engine.policy_engine_id,
+            ),
+        ),
     )
     for stack, values in kept_exports:
         for value in values:
@@ -103,6 +131,19 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     # Every resource of every stack carries the deployment's tags (tests/test_lifecycle.py checks each taggable one).
     for key, value in config.tags.items():
         Tags.of(app).add(key, value)
+    agents = AgentsStack(
+        app,
+        "Agents",
+        stack_name=names.stack("agents"),
+        config=config,
+        gateway=gateway.gateway,
+        engine=gateway.access.engine,
+        client_ids=client_ids,
+        **common,
+    )
+    for shard in targets:
+        # Deploy order only (no reference: a shard's exports would tie its entries' removal to this stack).
+        agents.add_stack_dependency(shard)
     monitoring = MonitoringStack(
         app,
         "Monitoring",
@@ -117,4 +158,4 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         search = TransactionSearchStack(
             app, "TransactionSearch", stack_name=names.transaction_search_stack(), config=config, **common
         )
-    return GatewayApp(cognito, role, gateway, targets, monitoring, search)
+    return GatewayApp(cognito, role, gateway, targets, agents, monitoring, search)

@@ -3,6 +3,7 @@ logs and traces go (a log group, and X-Ray for the gateway's and the runtimes' t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -12,6 +13,7 @@ from constructs import Construct
 
 from app_config import AppConfig
 from gateway_constructs import name_logical_id
+from gateway_constructs.agent_access import GatewayAccess
 from gateway_constructs.log_groups import managed_log_group
 from gateway_constructs.m2m_user_pool import M2MUserPool
 from gateway_constructs.observability import TraceDelivery, deliver, log_group_destination
@@ -26,9 +28,21 @@ class GatewayStack(Stack):
         config: AppConfig,
         role: iam.Role,
         inbound_pool: M2MUserPool,
+        agent_client_ids: Sequence[str],
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        names = config.names
+        # The agents' tool permissions (config/agents.yaml) are Cedar policies of this engine, declared in the agents
+        # stack once the targets (and so the tools the policies name) exist.
+        self.access = GatewayAccess(
+            self,
+            "Access",
+            engine_name=names.policy_engine,
+            gateway_name=names.gateway,
+            role=role,
+            description=f"Which agent may call which tool through {names.gateway}",
+        )
         self.gateway = agentcore.Gateway(
             self,
             "Gateway",
@@ -41,11 +55,20 @@ class GatewayStack(Stack):
                 search_type=agentcore.McpGatewaySearchType.SEMANTIC,
                 supported_versions=[agentcore.MCPProtocolVersion.of(v) for v in config.settings.mcp_protocol_versions],
             ),
+            # Exactly the configured agents' clients (each read from the cognito stack by a weak reference, so
+            # removing an agent deploys: the cognito stack drops its client before this stack drops its id).
             authorizer_configuration=agentcore.GatewayAuthorizer.using_custom_jwt(
                 discovery_url=inbound_pool.discovery_url,
-                allowed_clients=[inbound_pool.client.user_pool_client_id],
+                allowed_clients=list(agent_client_ids),
+            ),
+            policy_engine_configuration=agentcore.GatewayPolicyEngineConfig(
+                policy_engine=self.access.engine, mode=agentcore.PolicyEngineMode.of(config.environment.policy_mode)
             ),
         )
+        # The gateway checks its role's permissions on the engine when the engine is attached.
+        self.gateway.node.add_dependency(self.access.grant)
+        name_logical_id(self.access.engine, "PolicyEngine")
+        name_logical_id(self.access.grant, "PolicyEngineGrant")
         # The gateway reuses a target's MCP session (and so the runtime microVM behind it) across an agent's tool
         # calls only with a session timeout; without one each call may start a new microVM (a cold start). The L2
         # (aws-cdk-lib 2.275) does not expose SessionConfiguration, hence the override.
@@ -56,8 +79,6 @@ class GatewayStack(Stack):
             config.settings.gateway_session_timeout_seconds,
         )
         name_logical_id(self.gateway, "Gateway")
-
-        names = config.names
         # Application logs: one line per request the gateway handles (method, tool, outcome, latency).
         self.log_group = managed_log_group(
             self,
@@ -105,3 +126,4 @@ class GatewayStack(Stack):
         assert gateway_url is not None  # a token: the gateway is created here
         CfnOutput(self, "GatewayUrl", value=gateway_url)
         CfnOutput(self, "GatewayId", value=self.gateway.gateway_id)
+        CfnOutput(self, "PolicyEngineMode", value=config.environment.policy_mode)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.cdk_helpers import Assembly, load_context
 from tests.mcp_fixtures import ServerProcess
@@ -39,8 +41,11 @@ def example_three_targets() -> Assembly:
 
 def many_entries() -> list[dict[str, Any]]:
     """Twelve entries of every kind: past the nine at which per-target grants overflowed the gateway role."""
-    hosted: list[dict[str, Any]] = [{"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server"} for i in range(4)]
-    hosted.append({"name": "private", "kind": "hosted", "path": "mcp_server", "ownPool": True})
+    tools = ["getOrder", "updateOrder"]
+    hosted: list[dict[str, Any]] = [
+        {"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server", "tools": tools} for i in range(4)
+    ]
+    hosted.append({"name": "private", "kind": "hosted", "path": "mcp_server", "ownPool": True, "tools": tools})
     existing = [
         {
             "name": f"remote{i}",
@@ -52,19 +57,52 @@ def many_entries() -> list[dict[str, Any]]:
                 "scopes": [f"remote{i}/invoke"],
                 "clientSecretName": f"mcp-gateway/remote{i}",
             },
+            "tools": ["search", "fetch"],
         }
         for i in range(7)
     ]
     return hosted + existing
 
 
+def many_agents() -> dict[str, Any]:
+    """Agents of every shape over many_entries(): whole targets, single tools, with and without a rate limit."""
+    return {
+        "defaultRateLimit": {"requests": 600, "per": "minute"},
+        "agents": [
+            {"name": "ops", "targets": ["hosted0", "hosted1", "private"]},
+            {
+                "name": "search-bot",
+                "tools": [f"remote{i}___search" for i in range(7)],
+                "rateLimit": {"requests": 5, "per": "second"},
+            },
+            {"name": "mixed", "targets": ["remote0"], "tools": ["hosted2___getOrder"]},
+            {"name": "blocked", "tools": ["hosted3___getOrder"], "rateLimit": {"requests": 0, "per": "minute"}},
+        ],
+    }
+
+
+def write_config(
+    directory: Path, entries: list[dict[str, Any]], agents: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """A targets file and an agents file in `directory`, as context overrides. Without `agents`: one agent granted
+    the first entry's tools (giving it one if it declares none: an agent needs a declared tool)."""
+    entries = [dict(e) for e in entries]
+    if agents is None:
+        if entries:
+            entries[0].setdefault("tools", ["ping"])
+        agents = {
+            "defaultRateLimit": {"requests": 600, "per": "minute"},
+            "agents": [{"name": "tester", "targets": [entries[0]["name"] if entries else "none"]}],
+        }
+    targets_file, agents_file = directory / "targets.yaml", directory / "agents.yaml"
+    targets_file.write_text(yaml.safe_dump({"targets": entries}))
+    agents_file.write_text(yaml.safe_dump(agents))
+    return {"targetsFile": str(targets_file), "agentsFile": str(agents_file)}
+
+
 @pytest.fixture(scope="session")
 def many(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    import yaml
-
-    path = tmp_path_factory.mktemp("many") / "targets.yaml"
-    path.write_text(yaml.safe_dump({"targets": many_entries()}))
-    return synthesize(env="dev", targetsFile=str(path))
+    return synthesize(env="dev", **write_config(tmp_path_factory.mktemp("many"), many_entries(), many_agents()))
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,16 @@ import mcp_types as types
 import pytest
 from botocore.stub import Stubber
 
-from tests.fake_deployment import PREFIX, Fake, FakeGateway, assert_nothing_leaked, aws_with
+from tests.fake_deployment import (
+    DENIED_AGENT,
+    POLICY_REFUSAL,
+    PREFIX,
+    SMOKE_AGENT,
+    FakeGateway,
+    World,
+    assert_nothing_leaked,
+    aws_with,
+)
 from tools import agent_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,16 +209,16 @@ def test_tool_names_converse_refuses_are_mapped_one_to_one_and_back() -> None:
 
 def test_gateway_token_is_used_and_never_printed(
     gateway_server: FakeGateway,
-    aws_world: dict[str, Any],
+    aws_world: World,
     model: ScriptedModel,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The smoke's fake Cognito token endpoint and gateway (tools as orders___<tool>, text results) and moto's pool.
-    state = gateway_server.state = Fake(client_id=aws_world["mcpgw-dev-cognito"]["GatewayClientId"])
+    state = gateway_server.state = aws_world.fake()
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps(aws_world))
+    outputs.write_text(json.dumps(aws_world.outputs))
     model.answer("tool_use", tool_use("t1", f"{PREFIX}___updateOrder", {"orderId": 123}))
     model.answer("end_turn", text(FINAL))
     moto = aws_with({"bedrock-runtime": model.client})
@@ -221,12 +230,71 @@ def test_gateway_token_is_used_and_never_printed(
     assert tool_results(model.requests[1]) == [{"toolUseId": "t1", "content": [{"text": "456"}], "status": "success"}]
     names = {tool["toolSpec"]["name"] for tool in model.requests[0]["toolConfig"]["tools"]}
     assert {f"{PREFIX}___getOrder", f"{PREFIX}___updateOrder"} <= names
-    # Every gateway request carried a token Cognito issued.
+    # Every gateway request carried a token Cognito issued, to the default agent's client.
     assert state.bearer_seen and all(
         header is not None and header.removeprefix("Bearer ") in state.tokens for header in state.bearer_seen
     )
+    assert set(state.token_clients.values()) == {aws_world.clients[SMOKE_AGENT]}
     captured = capsys.readouterr()
     assert_nothing_leaked(captured, caplog.records, state)
+
+
+def run_as(agent: str, aws_world: World, model: ScriptedModel, tmp_path: Path) -> int:
+    """The demo against the fake deployment, as `agent` (the gateway's mode is the fake's, set by the test)."""
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(aws_world.outputs))
+    argv = ["--outputs-file", str(outputs), "--region", BEDROCK_REGION, "--agent", agent]
+    return agent_demo.main(argv, aws=aws_with({"bedrock-runtime": model.client}))
+
+
+def test_the_model_gets_the_tools_the_gateway_lists_to_the_agent(
+    gateway_server: FakeGateway, aws_world: World, model: ScriptedModel, tmp_path: Path, capsys
+) -> None:
+    # Enforced: order-viewer is listed getOrder only, so that is all the model is offered.
+    state = gateway_server.state = aws_world.fake(policy_mode="ENFORCE")
+    model.answer("end_turn", text("I can only read orders."))
+
+    assert run_as(DENIED_AGENT, aws_world, model, tmp_path) == 0
+
+    names = {tool["toolSpec"]["name"] for tool in model.requests[0]["toolConfig"]["tools"]}
+    assert f"{PREFIX}___getOrder" in names and f"{PREFIX}___updateOrder" not in names
+    assert set(state.token_clients.values()) == {aws_world.clients[DENIED_AGENT]}
+    assert capsys.readouterr().out == "I can only read orders.\n"
+
+
+def test_a_call_the_policy_refuses_goes_back_to_the_model(
+    gateway_server: FakeGateway, aws_world: World, model: ScriptedModel, tmp_path: Path, capsys
+) -> None:
+    # The model asks for a tool the agent's policy does not permit: the refusal is a tool error it can answer.
+    gateway_server.state = aws_world.fake(policy_mode="ENFORCE", filter_listing=False)
+    model.answer("tool_use", tool_use("t1", f"{PREFIX}___updateOrder", {"orderId": 123}))
+    model.answer("end_turn", text("I may not update orders."))
+
+    assert run_as(DENIED_AGENT, aws_world, model, tmp_path) == 0
+
+    [result] = tool_results(model.requests[1])
+    assert result["status"] == "error" and POLICY_REFUSAL in result["content"][0]["text"]
+    out, err = capsys.readouterr()
+    assert out == "I may not update orders.\n"
+    assert f"tool {PREFIX}___updateOrder" in err and "-> error" in err
+
+
+@pytest.mark.parametrize("agent", ["Order-Viewer", "order_viewer", "a" * 25])
+def test_a_bad_agent_name_is_refused_before_anything_runs(agent: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        agent_demo.main(["--agent", agent], aws=lambda service, region: pytest.fail(f"called {service}"))
+    assert exited.value.code == 2
+    assert "not a config/agents.yaml agent name" in capsys.readouterr().err
+
+
+def test_an_agent_the_deployment_lacks_is_named(
+    gateway_server: FakeGateway, aws_world: World, model: ScriptedModel, tmp_path: Path, capsys
+) -> None:
+    gateway_server.state = aws_world.fake()
+    assert run_as("ghost", aws_world, model, tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "FAILED: missing outputs AgentGhostClientId" in err and "is 'ghost' an agent" in err
+    assert model.requests == []
 
 
 def test_help_runs_as_a_module() -> None:
@@ -234,4 +302,4 @@ def test_help_runs_as_a_module() -> None:
         [sys.executable, "-m", "tools.agent_demo", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert "--model-id" in done.stdout and "--no-auth" in done.stdout
+    assert "--model-id" in done.stdout and "--no-auth" in done.stdout and "--agent AGENT" in done.stdout

@@ -450,3 +450,26 @@ def test_the_cached_service_summary_is_botocores_model(service: str) -> None:
         if operation in model.operation_names:
             shape = model.operation_model(operation).input_shape
             assert input_members(service, operation) == (set(shape.members), set(shape.required_members))
+
+
+def test_a_gateway_whose_role_cannot_use_its_policy_engine_is_refused(dev: Synthesized) -> None:
+    templates = copy.deepcopy(dev.templates)
+    grant = templates[GATEWAY_STACK]["Resources"]["PolicyEngineGrant"]["Properties"]["PolicyDocument"]
+    (authorize,) = [s for s in grant["Statement"] if s["Sid"] == "AuthorizeToolCalls"]
+    authorize["Resource"] = authorize["Resource"][:1]  # the engine only, not the gateway
+    violation = only(violations(dev, templates), "gateway-policy-engine-permissions")
+    assert "bedrock-agentcore:AuthorizeAction on arn:" in violation.detail
+    assert ":gateway/mcpgw-dev-gateway-" in violation.detail and "GetPolicyEngine" not in violation.detail
+    del templates[GATEWAY_STACK]["Resources"]["PolicyEngineGrant"]
+    assert "GetPolicyEngine" in only(violations(dev, templates), "gateway-policy-engine-permissions").detail
+
+
+def test_a_cedar_policy_over_the_size_limit_is_refused(dev: Synthesized) -> None:
+    # Sized as deployed: the gateway ARN and the client id are evaluated, not counted as tokens.
+    templates = copy.deepcopy(dev.templates)
+    policy = templates["mcpgw-dev-agents"]["Resources"]["AgentOrderViewerPolicy"]["Properties"]
+    parts = policy["Definition"]["Cedar"]["Statement"]["Fn::Join"][1]
+    many_tools = ", ".join(f'AgentCore::Action::"orders___tool{i}"' for i in range(400))
+    parts[0] = parts[0].replace('AgentCore::Action::"orders___getOrder"', many_tools)
+    violation = only(violations(dev, templates), "agentcore-policy-size")
+    assert "AgentOrderViewerPolicy" in violation.where and "characters" in violation.detail

@@ -51,7 +51,9 @@ def test_cdk_synth_writes_every_stack_offline(tmp_path: Path) -> None:
         a["properties"]["stackName"] for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"
     )
     shards = [f"mcp-targets-{i}" for i in range(4)]
-    assert stacks == sorted(f"mcpgw-dev-{c}" for c in ("cognito", "gateway-role", "gateway", "monitoring", *shards))
+    assert stacks == sorted(
+        f"mcpgw-dev-{c}" for c in ("cognito", "gateway-role", "gateway", "agents", "monitoring", *shards)
+    )
     # cdk-nag ran as a validation plugin and reported nothing unacknowledged.
     assert "AwsSolutions" not in result.stderr.replace("AwsSolutions::", "")
 

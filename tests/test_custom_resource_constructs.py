@@ -69,17 +69,19 @@ def handler_function(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     (found,) = [
         (k, v)
         for k, v in resources(template, "AWS::Lambda::Function").items()
-        if v["Properties"]["Handler"] == "custom_resources.handler.on_event"
+        if v["Properties"]["Handler"] == "custom_resources.handler.lambda_handler"
     ]
     return found
 
 
-def test_one_handler_function_and_the_frameworks_and_no_state_machine(synth: dict[str, Any]) -> None:
+def test_one_handler_function_no_framework_and_no_state_machine(synth: dict[str, Any]) -> None:
     template = synth["template"]
-    assert len(resources(template, "AWS::Lambda::Function")) == 2
+    (function_id,) = resources(template, "AWS::Lambda::Function")
     assert not resources(template, "AWS::StepFunctions::StateMachine")
     (gate,) = resources(template, "Custom::TokenEndpointGate").values()
-    # CloudFormation gives up on the resource after the framework's own Lambda ceiling (15 min), not an hour.
+    # CloudFormation invokes the handler itself (it answers at the ResponseURL), and gives up on the resource after
+    # the function's own ceiling (15 min) and a minute, not an hour.
+    assert gate["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}
     assert int(gate["Properties"]["ServiceTimeout"]) == 960
 
 
@@ -123,10 +125,10 @@ def test_the_handler_role_reaches_this_deployments_runtime_log_groups_and_tagged
     }
 
 
-def test_both_functions_log_to_groups_with_retention_and_the_removal_policy(synth: dict[str, Any]) -> None:
+def test_the_function_logs_to_a_group_with_retention_and_the_removal_policy(synth: dict[str, Any]) -> None:
     template = synth["template"]
     groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 2
+    assert len(groups) == 1
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 30 and group["DeletionPolicy"] == "Delete"
     for function in resources(template, "AWS::Lambda::Function").values():
@@ -208,9 +210,9 @@ def test_cdk_nag_acknowledgements_are_few_and_each_on_the_violating_construct(sy
             construct["constructPath"].removesuffix("/Resource"),
         )
     rules = sorted(v["ruleName"].split("[Resource::", 1)[1].rstrip("]").split(":")[-1] or "<arn>" for v in ours)
-    # On the handler's role: the runtime log groups in both ARN forms, listing log groups, and the tagged pools; on
-    # the framework's: invoking the handler's versions (<fn>.Arn>:*). Nothing else.
-    assert rules == sorted(["*", "*", "/aws/bedrock-agentcore/runtimes/mcpgw_dev_*-DEFAULT", "userpool/*", "*"])
+    # On the handler's role: the runtime log groups in both ARN forms, listing log groups, and the tagged pools.
+    # Nothing else (no provider framework, no grant to invoke the handler's versions).
+    assert rules == sorted(["*", "*", "/aws/bedrock-agentcore/runtimes/mcpgw_dev_*-DEFAULT", "userpool/*"])
 
 
 def test_cdk_nag_fails_the_synth_without_the_acknowledgements(monkeypatch: pytest.MonkeyPatch) -> None:

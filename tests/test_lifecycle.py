@@ -49,6 +49,11 @@ ALWAYS_DELETED = {
     "AWS::SNS::Topic",
     "AWS::SNS::TopicPolicy",
     "AWS::SNS::Subscription",
+    # The agents' access is configuration too: the engine and its policies, the rate limit. (Their clients are
+    # user pool clients, retained above.)
+    "AWS::BedrockAgentCore::PolicyEngine",
+    "AWS::BedrockAgentCore::Policy",
+    "AWS::BedrockAgentCore::GatewayRateLimit",
     # Opt-in account settings (-c transactionSearch=true): destroying the stack turns Transaction Search off.
     "AWS::XRay::TransactionSearchConfig",
     "AWS::Logs::ResourcePolicy",
@@ -89,7 +94,7 @@ def test_user_pool_deletion_protection(env_name: str, protected: str, request: p
 def test_stack_termination_protection(env_name: str, protected: bool, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
     stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
-    assert len(stacks) == 8
+    assert len(stacks) == 9
     for artifact in stacks:
         assert artifact["properties"].get("terminationProtection", False) is protected, artifact["displayName"]
 
@@ -137,11 +142,11 @@ def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
         assert list(cleanups) == ["OrdersRuntimeLogCleanup"]
         assert cleanups["OrdersRuntimeLogCleanup"]["Properties"]["RuntimeName"] == "mcpgw_dev_orders"
         assert "OrdersRuntimeLogCleanup" in runtime["DependsOn"]
-    # The one shared handler, in the cognito stack, behind CDK's provider framework.
+    # The one shared handler, in the cognito stack, invoked by CloudFormation directly.
     producer, token = assembly.resolve_import(props["ServiceToken"])
-    framework = assembly.template(producer)["Resources"][token["Fn::GetAtt"][0]]
+    function = assembly.template(producer)["Resources"][token["Fn::GetAtt"][0]]
     assert producer == f"mcpgw-{env_name}-cognito" and token["Fn::GetAtt"][1] == "Arn"
-    assert "USER_ON_EVENT_FUNCTION_ARN" in framework["Properties"]["Environment"]["Variables"]
+    assert function["Properties"]["Handler"] == "custom_resources.handler.lambda_handler"
 
 
 @pytest.mark.parametrize("env_name", ["dev", "prod"])
@@ -195,10 +200,22 @@ def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
     ]
 
 
-def test_guard_covers_pools_clients_gateway_runtime_and_provider() -> None:
+def test_guard_covers_pools_every_client_gateway_runtime_and_provider(prod: Assembly) -> None:
     recorded = json.loads((ROOT / "tests" / "stable_identities.json").read_text())
     types = sorted(v["type"] for v in recorded.values())
-    assert types.count("AWS::Cognito::UserPool") == 2 and types.count("AWS::Cognito::UserPoolClient") == 2
+    assert types.count("AWS::Cognito::UserPool") == 2
+    # Every agent's client (its credentials are what the agent is configured with) and the runtime pool's.
+    clients = {
+        f"mcpgw-prod-cognito/{logical_id}"
+        for logical_id, r in prod.template("mcpgw-prod-cognito")["Resources"].items()
+        if r["Type"] == "AWS::Cognito::UserPoolClient"
+    }
+    assert clients == {
+        "mcpgw-prod-cognito/AgentPlatformSmokeClient",
+        "mcpgw-prod-cognito/AgentOrderViewerClient",
+        "mcpgw-prod-cognito/RuntimeUserPoolClient",
+    }
+    assert clients <= set(recorded)
     for resource_type in (
         "AWS::BedrockAgentCore::Gateway",
         "AWS::BedrockAgentCore::Runtime",
@@ -207,7 +224,7 @@ def test_guard_covers_pools_clients_gateway_runtime_and_provider() -> None:
         assert resource_type in types
 
 
-def test_deploy_order_is_three_waves(dev: Assembly) -> None:
+def test_deploy_order_is_four_waves(dev: Assembly) -> None:
     # README documents this order; `cdk deploy --all --concurrency N` deploys each wave in parallel.
     remaining = {name: dev.stack_dependencies(name) for name in dev.templates}
     waves = []
@@ -219,8 +236,10 @@ def test_deploy_order_is_three_waves(dev: Assembly) -> None:
             del remaining[name]
     shard = shard_of("orders", 4)
     empty = sorted(f"mcp-targets-{i}" for i in range(4) if i != shard)
+    # The agents' policies last: the policy engine checks each against the targets' tools.
     assert waves == [
         sorted(["cognito", "gateway-role", *empty]),
         ["gateway"],
         sorted([f"mcp-targets-{shard}", "monitoring"]),
+        ["agents"],
     ]

@@ -7,9 +7,12 @@ import logging
 import subprocess
 import sys
 from collections.abc import Collection
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.stub import Stubber
 
 from app_config import shard_of
@@ -17,18 +20,23 @@ from tests.fake_deployment import (
     ARN,
     BILLING_TARGETS,
     DASHBOARD_URL,
+    DENIED_AGENT,
     ORDERS_TARGETS,
     OTHER,
+    OUTSIDER,
+    POLICY_REFUSAL,
     PREFIX,
     REGION,
     ROOT,
     SCOPE,
     SECRET,
+    SMOKE_AGENT,
     Deployed,
     Fake,
     FakeGateway,
     assert_nothing_leaked,
     aws_with,
+    shipped_agents,
 )
 from tools import mcp_check, smoke
 from tools.bench_mcp import free_port
@@ -82,17 +90,26 @@ def test_smoke_names_an_unreachable_endpoint(capsys: pytest.CaptureFixture[str])
 
 
 def steps(out: str) -> list[tuple[str, str]]:
-    """(step, PASS/FAIL) rows of the printed table."""
-    rows = []
+    """(step, PASS/FAIL/SKIP) rows of the printed table."""
+    return [(name, result) for name, result, _ in rows(out)]
+
+
+def rows(out: str) -> list[tuple[str, str, str]]:
+    """(step, PASS/FAIL/SKIP, detail) rows of the printed table."""
+    found = []
     for line in out.splitlines()[1:]:
-        cells = line.split("  ")
-        cells = [c.strip() for c in cells if c.strip()]
-        if len(cells) >= 2 and cells[1] in ("PASS", "FAIL"):
-            rows.append((cells[0], cells[1]))
-    return rows
+        cells = [c.strip() for c in line.split("  ") if c.strip()]
+        if len(cells) >= 2 and cells[1] in ("PASS", "FAIL", "SKIP"):
+            found.append((cells[0], cells[1], cells[-1] if len(cells) >= 4 else ""))
+    return found
 
 
-GATEWAY_STEPS = [
+def detail(out: str, step: str) -> str:
+    [found] = [row_detail for name, _, row_detail in rows(out) if name == step]
+    return found
+
+
+ORDER_STEPS = [
     "stack outputs",
     "client secret",
     "token",
@@ -102,6 +119,16 @@ GATEWAY_STEPS = [
     f"call {PREFIX}___updateOrder",
     f"call {PREFIX}___getOrder",
 ]
+# The denial check with the shipped config: order-viewer may call getOrder, not updateOrder.
+DENY_STEP = f"deny {PREFIX}___updateOrder as {DENIED_AGENT}"
+DENIAL_STEPS = [
+    f"token as {DENIED_AGENT}",
+    f"initialize as {DENIED_AGENT}",
+    f"call {PREFIX}___getOrder as {DENIED_AGENT}",
+    DENY_STEP,
+    f"list tools as {DENIED_AGENT}",
+]
+GATEWAY_STEPS = ORDER_STEPS + DENIAL_STEPS
 
 
 @pytest.mark.parametrize("shape", ["text", "structured"])
@@ -110,13 +137,16 @@ def test_gateway_smoke_passes_end_to_end(deployed: Deployed, shape: str, capsys:
     assert deployed.run() == 0
     assert steps(capsys.readouterr().out) == [(name, "PASS") for name in GATEWAY_STEPS]
     state = deployed.fake.state
-    [grant] = state.token_requests
-    assert grant == {
-        "grant_type": "client_credentials",
-        "scope": SCOPE,
-        "client_id": state.client_id,
-        "secret_ok": True,
-    }
+    # One grant per agent, each with its own client and secret.
+    assert state.token_requests == [
+        {
+            "grant_type": "client_credentials",
+            "scope": SCOPE,
+            "client_id": deployed.client_id(agent),
+            "secret_ok": True,
+        }
+        for agent in (SMOKE_AGENT, DENIED_AGENT)
+    ]
     assert state.bearer_seen and all(seen in {f"Bearer {t}" for t in state.tokens} for seen in state.bearer_seen)
 
 
@@ -138,6 +168,254 @@ def test_where_to_look_follows_a_failure_and_skips_what_was_not_deployed(deploye
     assert "dashboard:" not in out and "  gateway logs: /aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway" in out
 
 
+# The denial check: a second agent, granted getOrder only, through the same gateway.
+
+
+@pytest.mark.parametrize("refuse_as", ["error", "result"])
+def test_the_denial_check_passes_when_the_gateway_enforces(deployed: Deployed, refuse_as: str, capsys) -> None:
+    # AWS documents neither whether a refusal is a JSON-RPC error or an isError result: both are a refusal.
+    deployed.enforce()
+    deployed.fake.state.refuse_as = refuse_as
+    assert deployed.run() == 0
+    out = capsys.readouterr().out
+    assert steps(out) == [(name, "PASS") for name in GATEWAY_STEPS]
+    assert detail(out, DENY_STEP) == f"refused: {POLICY_REFUSAL}"
+    assert detail(out, f"list tools as {DENIED_AGENT}") == (
+        f"2 tools, {PREFIX}___updateOrder not listed (ENFORCE lists only what a policy permits)"
+    )
+    assert "policy ENFORCE" in detail(out, "stack outputs")
+    # The gateway saw the denied agent's own token: the policy engine decided for its client.
+    viewer = deployed.client_id(DENIED_AGENT)
+    assert (viewer, f"{PREFIX}___updateOrder", "deny") in deployed.fake.state.decisions
+    assert (viewer, f"{PREFIX}___getOrder", "allow") in deployed.fake.state.decisions
+
+
+def test_the_denial_check_in_log_only_is_allowed_and_says_so(deployed: Deployed, capsys) -> None:
+    assert deployed.run() == 0
+    out = capsys.readouterr().out
+    assert detail(out, DENY_STEP) == "allowed: LOG_ONLY logs the decision only (ENFORCE refuses it)"
+    # Informational only: LOG_ONLY enforces nothing, so what it lists is not judged.
+    assert "only ENFORCE must hide what no policy permits" in detail(out, f"list tools as {DENIED_AGENT}")
+    # The engine decided "deny" all the same; LOG_ONLY only logged it.
+    assert (deployed.client_id(DENIED_AGENT), f"{PREFIX}___updateOrder", "deny") in deployed.fake.state.decisions
+
+
+@pytest.mark.parametrize("misconfigured", ["engine left in LOG_ONLY", "policy permits too much"])
+def test_the_denial_check_fails_when_enforce_lets_the_call_through(
+    deployed: Deployed, misconfigured: str, capsys
+) -> None:
+    deployed.enforce()
+    state = deployed.fake.state
+    control = boto3.client("bedrock-agentcore-control", region_name=REGION)
+    stub = Stubber(control)
+    if misconfigured == "engine left in LOG_ONLY":
+        # The outputs say ENFORCE; the gateway, and GetGateway (moto), say LOG_ONLY.
+        state.policy_mode = "LOG_ONLY"
+        aws = aws_with({})
+    else:
+        state.grants[deployed.client_id(DENIED_AGENT)].add(f"{PREFIX}___updateOrder")
+        # GetGateway refused: the cause names the engine by its name instead.
+        stub.add_client_error("get_gateway", "AccessDeniedException", "not authorized")
+        aws = aws_with({"bedrock-agentcore-control": control})
+    with stub:
+        assert deployed.run(aws=aws) == 1
+    captured = capsys.readouterr()
+    assert steps(captured.out)[-1] == (DENY_STEP, "FAIL")
+    assert f"FAILED at step '{DENY_STEP}': {PREFIX}___updateOrder went through for {DENIED_AGENT}" in captured.err
+    cause = captured.err.split("likely cause: ", 1)[1]
+    gateway_id = deployed.outputs["mcpgw-dev-gateway"]["GatewayId"]
+    assert cause.startswith("policy engine: PolicyEngineMode is ENFORCE")
+    assert f"aws bedrock-agentcore-control get-gateway --gateway-identifier {gateway_id}" in cause
+    assert "order_viewer (AgentOrderViewerPolicy in stack mcpgw-dev-agents)" in cause
+    if misconfigured == "engine left in LOG_ONLY":
+        assert "the gateway runs engine mcpgw_dev_agents-0123456789 in mode LOG_ONLY" in cause
+        assert "list-policies --policy-engine-id mcpgw_dev_agents-0123456789" in cause
+    else:
+        assert "list-policies --policy-engine-id <the id of engine mcpgw_dev_agents>" in cause
+    # Where to look still follows.
+    assert "where to look:" in captured.out
+
+
+def test_an_enforcing_gateway_must_not_list_the_denied_tool(deployed: Deployed, capsys) -> None:
+    # Refuses the call, but lists the tool all the same: not what AWS documents.
+    deployed.enforce()
+    deployed.fake.state.filter_listing = False
+    assert deployed.run() == 1
+    err = capsys.readouterr().err
+    step = f"list tools as {DENIED_AGENT}"
+    assert f"FAILED at step '{step}': {PREFIX}___updateOrder is listed to {DENIED_AGENT}" in err
+    assert "likely cause: policy engine: an enforcing gateway lists only the tools a policy permits" in err
+
+
+def test_a_refused_permitted_call_points_at_the_agent_policy(deployed: Deployed, capsys) -> None:
+    deployed.enforce()
+    deployed.fake.state.grants[deployed.client_id(DENIED_AGENT)] = set()  # its policy is missing
+    assert deployed.run() == 1
+    err = capsys.readouterr().err
+    assert f"FAILED at step 'call {PREFIX}___getOrder as {DENIED_AGENT}'" in err
+    assert "policy enforcement" in err
+    assert "likely cause: policy: the gateway's policy engine (ENFORCE) refused the call" in err
+    assert f"yet {DENIED_AGENT}'s grants include it" in err
+
+
+def test_a_gateway_that_enforces_though_the_outputs_say_log_only_fails(deployed: Deployed, capsys) -> None:
+    deployed.fake.state.policy_mode = "ENFORCE"
+    assert deployed.run() == 1
+    err = capsys.readouterr().err
+    assert f"FAILED at step '{DENY_STEP}': refused although PolicyEngineMode is LOG_ONLY: Tool call not allowed" in err
+    assert "likely cause: policy engine: the gateway enforces though this deployment's outputs say LOG_ONLY" in err
+
+
+def test_a_denied_call_failing_for_another_reason_is_no_refusal(deployed: Deployed, capsys) -> None:
+    # The runtime fails the denied agent's updateOrder: an error, but not the policy engine's.
+    deployed.enforce()
+    deployed.fake.state.policy_mode = "LOG_ONLY"
+    deployed.outputs["mcpgw-dev-gateway"]["PolicyEngineMode"] = "LOG_ONLY"
+    state = deployed.fake.state
+    state.failing_tool, state.failing_client = f"{PREFIX}___updateOrder", deployed.client_id(DENIED_AGENT)
+    assert deployed.run() == 1
+    err = capsys.readouterr().err
+    assert f"FAILED at step '{DENY_STEP}': failed, but not by the policy engine: {PREFIX}___updateOrder" in err
+    assert "target returned 502" in err and "likely cause: runtime/OAuth" in err
+
+
+def test_without_a_policy_mode_output_the_denied_tool_is_not_called(deployed: Deployed, capsys) -> None:
+    del deployed.outputs["mcpgw-dev-gateway"]["PolicyEngineMode"]
+    assert deployed.run() == 1
+    captured = capsys.readouterr()
+    assert "policy unknown" in detail(captured.out, "stack outputs")
+    assert f"FAILED at step '{DENY_STEP}': PolicyEngineMode output is missing" in captured.err
+    assert "likely cause: stack outputs: the gateway stack's PolicyEngineMode output" in captured.err
+    calls = [(client, tool) for client, tool, _ in deployed.fake.state.decisions]
+    assert (deployed.client_id(DENIED_AGENT), f"{PREFIX}___updateOrder") not in calls
+
+
+def write_agents(tmp_path: Path, agents: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the smoke read this agents file (as cdk.json's agentsFile), over the shipped targets file."""
+    path = tmp_path / "agents.yaml"
+    path.write_text(yaml.safe_dump({"defaultRateLimit": {"requests": 600, "per": "minute"}, "agents": agents}))
+    context = {**smoke.cdk_context(), "agentsFile": str(path)}
+    monkeypatch.setattr(smoke, "cdk_context", lambda: context)
+
+
+def test_the_denial_check_is_skipped_when_no_agent_qualifies(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    write_agents(
+        tmp_path, [{"name": SMOKE_AGENT, "targets": [PREFIX]}, {"name": "reader", "targets": [PREFIX]}], monkeypatch
+    )
+    assert deployed.run() == 0
+    out = capsys.readouterr().out
+    assert steps(out) == [(name, "PASS") for name in ORDER_STEPS] + [("denial check", "SKIP")]
+    assert detail(out, "denial check") == (
+        f"no agent in the agents file may call some but not all of {PREFIX}___getOrder, {PREFIX}___updateOrder"
+    )
+    assert f"OK: {len(ORDER_STEPS)} steps passed, 1 skipped" in out
+    assert len(deployed.fake.state.token_requests) == 1  # no second agent's token
+
+
+def test_denied_agent_option_picks_the_agent_and_its_tools(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # A third agent, granted updateOrder only; deployed with the outsider's client.
+    write_agents(
+        tmp_path,
+        [
+            {"name": SMOKE_AGENT, "targets": [PREFIX]},
+            {"name": DENIED_AGENT, "tools": [f"{PREFIX}___getOrder"]},
+            {"name": "order-writer", "tools": [f"{PREFIX}___updateOrder"]},
+        ],
+        monkeypatch,
+    )
+    writer = deployed.client_id(OUTSIDER)
+    deployed.outputs["mcpgw-dev-cognito"]["AgentOrderWriterClientId"] = writer
+    deployed.enforce()
+    state = deployed.fake.state
+    state.allowed_clients.add(writer)
+    state.grants[writer] = {f"{PREFIX}___updateOrder"}
+    assert deployed.run("--denied-agent", "order-writer") == 0
+    out = capsys.readouterr().out
+    assert [name for name, _ in steps(out)][len(ORDER_STEPS) :] == [
+        "token as order-writer",
+        "initialize as order-writer",
+        f"call {PREFIX}___updateOrder as order-writer",
+        f"deny {PREFIX}___getOrder as order-writer",
+        "list tools as order-writer",
+    ]
+    assert detail(out, f"deny {PREFIX}___getOrder as order-writer").startswith("refused: ")
+    # Without the option, the first qualifying agent of the file.
+    assert deployed.run() == 0
+    assert DENY_STEP in [name for name, _ in steps(capsys.readouterr().out)]
+
+
+def test_the_agent_option_authenticates_as_that_agent(deployed: Deployed, capsys) -> None:
+    viewer = deployed.client_id(DENIED_AGENT)
+    assert deployed.run("--agent", DENIED_AGENT) == 0  # LOG_ONLY: its updateOrder goes through
+    assert f"app client {viewer} of agent {DENIED_AGENT}" in detail(capsys.readouterr().out, "client secret")
+    assert deployed.fake.state.token_requests[0]["client_id"] == viewer
+    # Enforced, the order checks' listing lacks updateOrder, and the cause names the agent's policy too.
+    deployed.enforce()
+    assert deployed.run("--agent", DENIED_AGENT) == 1
+    err = capsys.readouterr().err
+    assert f"FAILED at step 'list tools': missing {PREFIX}___updateOrder" in err
+    assert f"or, as PolicyEngineMode is ENFORCE, {DENIED_AGENT}'s policy does not permit them" in err
+    # And a refused call is blamed on the policy, not on the runtime.
+    deployed.fake.state.filter_listing = False
+    assert deployed.run("--agent", DENIED_AGENT) == 1
+    err = capsys.readouterr().err
+    assert f"FAILED at step 'call {PREFIX}___updateOrder'" in err
+    assert "likely cause: policy: the gateway's policy engine (ENFORCE) refused the call" in err
+
+
+def test_a_long_refusal_is_quoted_on_one_short_line() -> None:
+    quoted = smoke._quoted("denied\n" + "x" * 500)
+    assert len(quoted) == smoke.REASON_CHARS and quoted.startswith("denied x") and quoted.endswith("...")
+
+
+def test_an_agent_the_deployment_lacks_is_named_in_the_cause(deployed: Deployed, capsys) -> None:
+    assert deployed.run("--agent", "ghost") == 1
+    err = capsys.readouterr().err
+    assert "FAILED at step 'stack outputs': missing outputs AgentGhostClientId" in err
+    assert "is 'ghost' an agent of the agents file this deployment was made with (--agent)?" in err
+
+
+def test_the_denied_agent_missing_from_the_deployment_fails_its_token_step(deployed: Deployed, capsys) -> None:
+    del deployed.outputs["mcpgw-dev-cognito"]["AgentOrderViewerClientId"]
+    assert deployed.run() == 1
+    err = capsys.readouterr().err
+    assert f"FAILED at step 'token as {DENIED_AGENT}': no AgentOrderViewerClientId output" in err
+    assert "likely cause: stack outputs" in err
+
+
+def test_a_client_that_is_no_agent_is_refused_by_the_gateway(deployed: Deployed, capsys) -> None:
+    # Cognito issues the outsider a token, but the gateway's allowed clients are the agents' only.
+    deployed.outputs["mcpgw-dev-cognito"]["AgentPlatformSmokeClientId"] = deployed.client_id(OUTSIDER)
+    assert deployed.run() == 1
+    err = capsys.readouterr().err
+    assert "FAILED at step 'initialize': HTTP 401" in err and "Client not allowed" in err
+    assert "likely cause: token/authorizer" in err
+
+
+def test_the_default_denied_agent_is_the_shipped_read_only_agent() -> None:
+    agents = smoke.agent_grants(smoke.cdk_context())
+    assert agents.tools == shipped_agents().tools
+    assert smoke.plan_denial(agents, PREFIX, None) == smoke.DenialPlan(DENIED_AGENT, "getOrder", "updateOrder")
+    assert smoke.plan_denial(agents, OTHER, None) == (
+        f"no agent in the agents file may call some but not all of {OTHER}___getOrder, {OTHER}___updateOrder"
+    )
+
+
+def test_a_broken_agents_file_is_refused_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    write_agents(tmp_path, [{"name": "reader", "tools": [f"{PREFIX}___deleteOrder"]}], monkeypatch)
+    with pytest.raises(SystemExit) as exited:
+        smoke.main(["--outputs-file", "unused.json"], aws=lambda service, region: pytest.fail(f"called {service}"))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "agents.yaml: agents[0].tools[0]" in err and "deleteOrder" in err
+
+
 def test_shard_stacks_of_the_two_entries_differ() -> None:
     # The tests below tell the entries' stacks apart; with both in one shard they would prove less.
     assert ORDERS_TARGETS != BILLING_TARGETS
@@ -147,7 +425,12 @@ def test_another_entry_is_checked_with_the_target_option(deployed: Deployed, cap
     deployed.fake.state.prefix = OTHER
     assert deployed.run("--target", OTHER) == 0
     out = capsys.readouterr().out
-    assert [name for name, _ in steps(out)][-2:] == [f"call {OTHER}___updateOrder", f"call {OTHER}___getOrder"]
+    # No agent of the shipped agents file is granted billing's tools: the denial check is skipped.
+    assert [name for name, _ in steps(out)][-3:] == [
+        f"call {OTHER}___updateOrder",
+        f"call {OTHER}___getOrder",
+        "denial check",
+    ]
     # Its target id comes from its own shard's stack, not the orders entry's.
     assert f"target {OTHER} ({deployed.outputs[BILLING_TARGETS]['BillingTargetId']})" in out
 
@@ -195,7 +478,7 @@ def test_expired_token_shows_the_gateway_challenge(deployed: Deployed, capsys) -
 
 
 def test_wrong_client_secret_fails_at_the_token_step(deployed: Deployed, capsys) -> None:
-    deployed.fake.state.secret = "another-secret"
+    deployed.fake.state.secrets[deployed.client_id(SMOKE_AGENT)] = "another-secret"
     assert deployed.run() == 1
     err = capsys.readouterr().err
     assert "FAILED at step 'token': HTTP 400 from the token endpoint: invalid_client" in err
@@ -207,7 +490,9 @@ def test_token_endpoint_5xx_is_retried_with_backoff_without_real_sleeps(deployed
     deployed.fake.state.token_503s = 2
     assert deployed.run() == 0
     assert deployed.sleeps == [1, 2]
-    assert len(deployed.fake.state.token_requests) == 3
+    # Three for the smoke's agent; the denied agent's first request then succeeds.
+    clients = [grant["client_id"] for grant in deployed.fake.state.token_requests]
+    assert clients == [deployed.client_id(SMOKE_AGENT)] * 3 + [deployed.client_id(DENIED_AGENT)]
 
 
 def test_token_endpoint_that_keeps_failing_gives_up(deployed: Deployed, capsys) -> None:
@@ -250,9 +535,15 @@ def test_shards_option_picks_the_entry_stack_of_that_many_shards(deployed: Deplo
         (["--target", "Orders"], "not a config/targets.yaml entry name"),
         (["--target", "orders___getOrder"], "not a config/targets.yaml entry name"),
         (["--shards", "0"], "must be a positive integer"),
+        (["--agent", "Platform-Smoke"], "not a config/agents.yaml agent name"),
+        (["--agent", "a" * 25], "at most 24 characters"),
+        (["--denied-agent", "order_viewer"], "not a config/agents.yaml agent name"),
+        (["--denied-agent", "nobody"], "--denied-agent 'nobody' is not in the agents file"),
+        (["--denied-agent", SMOKE_AGENT], f"may call every one of {PREFIX}___getOrder, {PREFIX}___updateOrder"),
+        (["--target", OTHER, "--denied-agent", DENIED_AGENT], f"may call none of {OTHER}___getOrder"),
     ],
 )
-def test_bad_target_or_shards_are_refused_before_anything_runs(argv: list[str], complaint: str, capsys) -> None:
+def test_bad_options_are_refused_before_anything_runs(argv: list[str], complaint: str, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         smoke.main(argv, aws=lambda service, region: pytest.fail(f"called {service}"))
     assert exited.value.code == 2
@@ -318,23 +609,48 @@ def test_unexpected_tool_result_fails_the_call(deployed: Deployed, capsys) -> No
     assert "returned 999, expected 456" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("scenario", ["passes", "wrong secret", "rejected token", "tool error"])
-def test_secret_and_token_never_reach_output_or_logs(
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "passes",
+        "enforced",
+        "wrong secret",
+        "rejected token",
+        "tool error",
+        "denied agent's wrong secret",
+        "denied agent's tool error",
+        "let through",
+    ],
+)
+def test_secrets_and_tokens_of_both_agents_never_reach_output_or_logs(
     deployed: Deployed,
     scenario: str,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     state = deployed.fake.state
-    if scenario == "wrong secret":
-        state.secret = "another-secret"
+    if scenario == "enforced":
+        deployed.enforce()
+    elif scenario == "wrong secret":
+        state.secrets[deployed.client_id(SMOKE_AGENT)] = "another-secret"
     elif scenario == "rejected token":
         state.accept_tokens = False
     elif scenario == "tool error":
         state.failing_tool = f"{PREFIX}___getOrder"
+    elif scenario == "denied agent's wrong secret":
+        state.secrets[deployed.client_id(DENIED_AGENT)] = "another-secret"
+    elif scenario == "denied agent's tool error":
+        state.failing_tool, state.failing_client = f"{PREFIX}___getOrder", deployed.client_id(DENIED_AGENT)
+    elif scenario == "let through":
+        deployed.outputs["mcpgw-dev-gateway"]["PolicyEngineMode"] = "ENFORCE"
     with caplog.at_level(logging.DEBUG):
-        deployed.run()
+        code = deployed.run()
     captured = capsys.readouterr()
+    assert code == (0 if scenario in ("passes", "enforced") else 1), captured.err
+    if scenario in ("passes", "enforced", "denied agent's tool error", "let through"):
+        # Both agents got a token: the check covers the denied agent's too.
+        issued_to = set(state.token_clients.values())
+        assert {deployed.client_id(SMOKE_AGENT), deployed.client_id(DENIED_AGENT)} <= issued_to
     assert_nothing_leaked(captured, caplog.records, state)
 
 
@@ -437,7 +753,7 @@ def test_missing_stack_fails_the_outputs_step_with_a_deploy_hint(deployed: Deplo
 def test_outputs_of_our_environment_win_over_another_environment_in_the_same_file() -> None:
     dev = {
         "GatewayUserPoolId": "a",
-        "GatewayClientId": "b",
+        "AgentPlatformSmokeClientId": "b",
         "GatewayTokenEndpoint": "c",
         "GatewayScope": "d",
         "GatewayUrl": "https://dev/mcp",
@@ -454,7 +770,7 @@ def test_outputs_of_our_environment_win_over_another_environment_in_the_same_fil
 def test_the_target_id_comes_only_from_the_entry_shard_stack(keyed_by: str) -> None:
     gateway = {
         "GatewayUserPoolId": "a",
-        "GatewayClientId": "b",
+        "AgentPlatformSmokeClientId": "b",
         "GatewayTokenEndpoint": "c",
         "GatewayScope": "d",
         "GatewayUrl": "https://dev/mcp",
@@ -477,17 +793,28 @@ def test_the_target_id_comes_only_from_the_entry_shard_stack(keyed_by: str) -> N
 
 
 def test_the_smoke_reads_outputs_the_app_declares(dev) -> None:
-    """Stack names, artifact ids and output keys the smoke reads exist in the synthesized app (cdk.json's shards)."""
+    """Stack names, artifact ids and output keys the smoke reads exist in the synthesized app (cdk.json's shards and
+    agents file): both agents' client ids, and the policy mode; the agents stack its causes name exists too."""
     stack_names = {
         artifact_id: artifact["properties"]["stackName"]
         for artifact_id, artifact in dev.manifest["artifacts"].items()
         if artifact["type"] == "aws:cloudformation:stack"
     }
-    layout = smoke.TargetLayout("mcpgw", "dev", PREFIX, smoke.cdk_shards(smoke.cdk_context()))
+    context = smoke.cdk_context()
+    plan = smoke.plan_denial(smoke.agent_grants(context), PREFIX, None)
+    assert isinstance(plan, smoke.DenialPlan)
+    layout = smoke.TargetLayout("mcpgw", "dev", PREFIX, smoke.cdk_shards(context), smoke.DEFAULT_AGENT, plan.agent)
+    assert {smoke.client_id_key(SMOKE_AGENT), smoke.client_id_key(DENIED_AGENT)} <= set(layout.outputs["cognito"])
+    assert "PolicyEngineMode" in layout.outputs["gateway"]
     for component, keys in layout.outputs.items():
         stack_name = layout.stack_name(component)
         assert stack_names[layout.artifact_id(component)] == stack_name
         assert set(keys) <= set(dev.template(stack_name).get("Outputs", {})), stack_name
+    # The denial check's causes name the agent's policy by the agents stack's logical id.
+    agents_stack = dev.template(layout.stack_name("agents"))
+    assert "AgentOrderViewerPolicy" in agents_stack["Resources"]
+    # dev's gateway says which mode it runs in, as the output the denial check judges by.
+    assert dev.template(layout.stack_name("gateway"))["Outputs"]["PolicyEngineMode"]["Value"] == smoke.LOG_ONLY
 
 
 @pytest.mark.parametrize("name", ["orders", "billing-v2", "Orders", "a" * 25, "two--hyphens", "9lives", "x"])
@@ -508,12 +835,36 @@ def test_target_names_follow_the_config(name: str) -> None:
     assert smoke_accepts == config_accepts
 
 
+@pytest.mark.parametrize("name", ["platform-smoke", "order-viewer", "Viewer", "a" * 25, "two--hyphens", "9lives", "x"])
+def test_agent_names_follow_the_config(name: str) -> None:
+    # --agent and --denied-agent take a name as the agents file does: the same rule, so the same answer.
+    from app_config.model import AgentEntry
+
+    try:
+        AgentEntry.model_validate({"name": name, "targets": ["orders"]})
+        config_accepts = True
+    except ValueError:
+        config_accepts = False
+    try:
+        smoke.agent_name(name)
+        smoke_accepts = True
+    except argparse.ArgumentTypeError:
+        smoke_accepts = False
+    assert smoke_accepts == config_accepts
+
+
+def test_the_smoke_judges_every_policy_mode_the_config_allows() -> None:
+    from app_config.rules import POLICY_MODES
+
+    assert {smoke.ENFORCE, smoke.LOG_ONLY} == set(POLICY_MODES)
+
+
 # tools.mcp_check against the fake gateway: the bearer token comes from the environment and stays unprinted.
 
 
 def test_mcp_check_sends_the_bearer_token_from_the_environment(gateway_server: FakeGateway, capsys) -> None:
-    gateway_server.state = Fake()
-    token = gateway_server.issue(3600)
+    gateway_server.state = Fake(allowed_clients={"mcp-check"})
+    token = gateway_server.issue(3600, "mcp-check")
     code = mcp_check.main(["--url", f"{gateway_server.base}/mcp"], environ={mcp_check.TOKEN_ENV: token})
     captured = capsys.readouterr()
     assert code == 0, captured.err

@@ -20,14 +20,24 @@ TARGET = f"mcpgw-dev-mcp-targets-{SHARD}"
 
 def test_one_stack_per_component_and_one_per_shard(dev: Assembly) -> None:
     shards = [f"mcpgw-dev-mcp-targets-{i}" for i in range(4)]
-    assert sorted(dev.templates) == sorted([COGNITO, ROLE, GATEWAY, "mcpgw-dev-monitoring", *shards])
+    assert sorted(dev.templates) == sorted(
+        [COGNITO, ROLE, GATEWAY, "mcpgw-dev-agents", "mcpgw-dev-monitoring", *shards]
+    )
 
 
-@pytest.mark.parametrize("pool", ["Gateway", "Runtime"])
-def test_each_pool_is_machine_to_machine_with_an_invoke_scope(dev: Assembly, pool: str) -> None:
+@pytest.mark.parametrize(
+    ("pool", "client_id"),
+    # The gateway pool's clients are the agents' (config/agents.yaml); the runtime pool's is the gateway's.
+    [
+        ("Gateway", "AgentPlatformSmokeClient"),
+        ("Gateway", "AgentOrderViewerClient"),
+        ("Runtime", "RuntimeUserPoolClient"),
+    ],
+)
+def test_each_pool_is_machine_to_machine_with_an_invoke_scope(dev: Assembly, pool: str, client_id: str) -> None:
     resources = dev.template(COGNITO)["Resources"]
     server = resources[f"{pool}ResourceServer"]["Properties"]
-    client = resources[f"{pool}UserPoolClient"]["Properties"]
+    client = resources[client_id]["Properties"]
     domain = resources[f"{pool}UserPoolDomain"]["Properties"]
     identifier = f"mcpgw-dev-{pool.lower()}"
 
@@ -69,7 +79,7 @@ def test_no_role_anywhere_has_an_unconditioned_service_trust(dev: Assembly) -> N
                 assert "Condition" in statement, f"{stack}/{logical_id} trusts AgentCore without conditions"
 
 
-def test_gateway_is_mcp_semantic_and_allows_only_the_gateway_pool_client(dev: Assembly) -> None:
+def test_gateway_is_mcp_semantic_and_allows_exactly_the_agents_clients(dev: Assembly) -> None:
     gateway = dev.template(GATEWAY)["Resources"]["Gateway"]["Properties"]
     assert gateway["Name"] == "mcpgw-dev-gateway" == gateway["Name"].lower()
     assert gateway["ProtocolType"] == "MCP"
@@ -77,8 +87,13 @@ def test_gateway_is_mcp_semantic_and_allows_only_the_gateway_pool_client(dev: As
     assert gateway["ProtocolConfiguration"]["Mcp"]["SupportedVersions"] == ["2025-03-26", "2025-06-18"]
     assert gateway["AuthorizerType"] == "CUSTOM_JWT"
     jwt = gateway["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
-    (allowed,) = jwt["AllowedClients"]
-    assert dev.resolve_import(allowed) == (COGNITO, {"Ref": "GatewayUserPoolClient"})
+    # Read from the cognito stack's outputs by weak reference: removing an agent must not wait on an export.
+    allowed = [dev.resolve_stack_output(client) for client in jwt["AllowedClients"]]
+    assert allowed == [
+        (COGNITO, {"Ref": "AgentPlatformSmokeClient"}),
+        (COGNITO, {"Ref": "AgentOrderViewerClient"}),
+    ]
+    assert "GatewayUserPoolClient" not in dev.template(COGNITO)["Resources"], "a shared client would outlive the agents"
     assert _discovery_pool(dev, jwt["DiscoveryUrl"]) == "GatewayUserPool"
     assert dev.resolve_import(gateway["RoleArn"]) == (ROLE, {"Fn::GetAtt": ["GatewayServiceRole", "Arn"]})
 
@@ -218,12 +233,32 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
     assert "CompleteResourceTokenAuth" not in json.dumps(policy)  # client credentials never need it
     workload = [evaluate(r, _pseudo) for r in statements["WorkloadAccessToken"]["Resource"]]
     assert workload[-1].endswith(":workload-identity-directory/default/workload-identity/mcpgw-dev-gateway-*")
-    # No target stack attaches anything to the role.
-    assert not [
-        r
-        for _, _, r in dev.all_resources()
+    # No target stack attaches anything to the role; the gateway stack attaches the policy engine's grant, one.
+    attached = [
+        f"{stack}/{logical_id}"
+        for stack, logical_id, r in dev.all_resources()
         if r["Type"] == "AWS::IAM::Policy" and "GatewayServiceRole" in json.dumps(r)
     ]
+    assert attached == [f"{GATEWAY}/PolicyEngineGrant"]
+
+
+def test_the_gateway_role_may_use_the_policy_engine_before_the_gateway_attaches_it(dev: Assembly) -> None:
+    # AgentCore's policy permissions: GetPolicyEngine on the engine; AuthorizeAction and PartiallyAuthorizeActions
+    # on the engine and the gateway. Without them attaching the engine fails and every tool call is denied.
+    resources = dev.template(GATEWAY)["Resources"]
+    grant = resources["PolicyEngineGrant"]["Properties"]
+    statements = {s["Sid"]: s for s in grant["PolicyDocument"]["Statement"]}
+    engine = {"Fn::GetAtt": ["PolicyEngine", "PolicyEngineArn"]}
+    assert statements["ReadPolicyEngine"]["Action"] == "bedrock-agentcore:GetPolicyEngine"
+    assert statements["ReadPolicyEngine"]["Resource"] == engine
+    authorize = statements["AuthorizeToolCalls"]
+    assert authorize["Action"] == ["bedrock-agentcore:AuthorizeAction", "bedrock-agentcore:PartiallyAuthorizeActions"]
+    assert authorize["Resource"][0] == engine
+    assert evaluate(authorize["Resource"][1], _pseudo).endswith(":gateway/mcpgw-dev-gateway-*")
+    gateway = resources["Gateway"]
+    assert "PolicyEngineGrant" in gateway["DependsOn"]
+    assert gateway["Properties"]["PolicyEngineConfiguration"] == {"Arn": engine, "Mode": "LOG_ONLY"}
+    assert resources["PolicyEngine"]["Properties"]["Name"] == "mcpgw_dev_agents"
 
 
 def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
@@ -235,12 +270,13 @@ def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
 
     assert outputs(COGNITO) == {
         "GatewayUserPoolId",
-        "GatewayClientId",
+        "AgentPlatformSmokeClientId",
+        "AgentOrderViewerClientId",
         "GatewayTokenEndpoint",
         "GatewayScope",
         "CredentialProviderArn",
     }
-    assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId", "GatewayLogGroup"}
+    assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId", "GatewayLogGroup", "PolicyEngineMode"}
     assert outputs("mcpgw-dev-monitoring") == {"DashboardName", "DashboardUrl", "AlarmTopicArn"}
     assert outputs(TARGET) == {"OrdersRuntimeArn", "OrdersTargetId"}
     domain = dev.template(COGNITO)["Resources"]["GatewayUserPoolDomain"]["Properties"]["Domain"]

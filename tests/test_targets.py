@@ -14,6 +14,7 @@ from app_config import ConfigError, ExistingEntry, HostedEntry, load_config, sha
 from aws_rules import check
 from aws_rules.limits import LIMITS, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context
+from tests.conftest import write_config
 
 HOSTED: dict[str, Any] = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
 EXISTING: dict[str, Any] = {
@@ -30,9 +31,7 @@ EXISTING: dict[str, Any] = {
 
 
 def config_with(tmp_path: Path, entries: list[dict[str, Any]], **context):
-    path = tmp_path / "targets.yaml"
-    path.write_text(yaml.safe_dump({"targets": entries}))
-    return load_config(load_context(targetsFile=str(path), **context))
+    return load_config(load_context(**write_config(tmp_path, entries), **context))
 
 
 def error_for(tmp_path: Path, entries, **context) -> str:
@@ -88,6 +87,11 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
         ([], "targets: [] is invalid: must list at least 1"),
         # It would take the shared runtime pool's domain and credential provider names.
         ([{**EXISTING, "name": "runtime"}], "targets[0].name 'runtime' is reserved"),
+        # Both would be named OrdersV2... (construct ids, logical ids, outputs): refused, not a synth crash.
+        (
+            [{**EXISTING, "name": "orders-v2"}, {**EXISTING, "name": "orders-v-2"}],
+            "targets[1].name 'orders-v-2' and targets[0] both give the resource names OrdersV2",
+        ),
     ],
 )
 def test_each_rule_names_the_entry_and_field(tmp_path: Path, entries: list[dict[str, Any]], expected: str) -> None:
@@ -150,20 +154,20 @@ def test_adding_an_entry_changes_its_shard_stack_and_no_other(tmp_path: Path, ex
     assert changed == {f"mcpgw-dev-mcp-targets-{shard_of('newcomer', 4)}"}
 
 
-def test_removing_a_hosted_entry_empties_its_shard_and_drops_its_dashboard_row(
-    tmp_path: Path, example_three_targets: Assembly
-) -> None:
+def test_removing_a_hosted_entry_empties_its_shard_and_drops_its_dashboard_row(tmp_path: Path) -> None:
     entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
-    path = tmp_path / "two.yaml"
-    path.write_text(yaml.safe_dump({"targets": [e for e in entries if e["name"] != "orders"]}))
-
-    assembly = synthesize(create_app(load_context(targetsFile=str(path))))
+    # Agents that do not use orders (an agent granted orders would have to let go of it in the same change).
+    agents = {"defaultRateLimit": {"requests": 60, "per": "minute"}, "agents": [{"name": "a", "targets": ["billing"]}]}
+    three = Assembly.from_cdk_assembly(synthesize(create_app(load_context(**write_config(tmp_path, entries, agents)))))
+    two = [e for e in entries if e["name"] != "orders"]
+    (tmp_path / "two").mkdir()
+    assembly = synthesize(create_app(load_context(**write_config(tmp_path / "two", two, agents))))
 
     shard = f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}"
-    changed = {s.stack_name for s in assembly.stacks if s.template != example_three_targets.template(s.stack_name)}
+    changed = {s.stack_name for s in assembly.stacks if s.template != three.template(s.stack_name)}
     assert changed == {shard, "mcpgw-dev-monitoring"}
     # The dashboard names its runtimes from the config (no reference to a shard): the row goes, nothing else.
-    before = example_three_targets.template("mcpgw-dev-monitoring")["Resources"]
+    before = three.template("mcpgw-dev-monitoring")["Resources"]
     after = assembly.get_stack_by_name("mcpgw-dev-monitoring").template["Resources"]
     assert {k for k in before if before[k] != after.get(k)} == {"Dashboard"}
     assert "mcpgw_dev_orders" in json.dumps(before["Dashboard"]) and "mcpgw_dev_orders" not in json.dumps(
@@ -182,7 +186,10 @@ def test_no_shard_stack_is_referenced_by_another_stack(example_three_targets: As
             if "-mcp-targets-" in stack_name:
                 assert not [o for o in template.get("Outputs", {}).values() if "Export" in o], stack_name
         text = json.dumps(assembly.templates)
-        assert "Fn::GetStackOutput" not in text and '"Fn::ImportValue": "mcpgw-dev-mcp-targets' not in text
+        assert (
+            '"StackName": "mcpgw-dev-mcp-targets' not in text
+            and '"Fn::ImportValue": "mcpgw-dev-mcp-targets' not in text
+        )
 
 
 def test_existing_server_target_uses_its_own_provider_and_a_dynamic_secret_reference(

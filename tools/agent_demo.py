@@ -1,4 +1,5 @@
-"""Optional agent demo: a Bedrock Converse tool-use loop whose tools are the gateway's MCP tools (the tutorial's agent, without Strands)."""
+"""Optional agent demo: a Bedrock Converse tool-use loop whose tools are the gateway's MCP tools (the tutorial's agent,
+without Strands), acting as one of the agents of config/agents.yaml (its own app client, its policy's tools)."""
 
 from __future__ import annotations
 
@@ -17,17 +18,20 @@ import anyio.to_thread
 import mcp_types as types
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tools.mcp_steps import CAUSE_TOOL, CheckFailed, Probe, describe, result_value
+from tools.mcp_steps import CAUSE_POLICY, CAUSE_TOOL, CheckFailed, Probe, describe, result_value
 from tools.smoke import (
+    DEFAULT_AGENT,
     DEFAULT_TARGET,
     AwsClients,
     Secret,
     Sleep,
     TargetLayout,
+    agent_name,
     boto_client,
     cdk_context,
     cdk_environment,
     cdk_shards,
+    client_id_key,
     fetch_token,
     outputs_from_cloudformation,
     outputs_from_file,
@@ -66,7 +70,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         epilog="Prints the model's final answer on stdout and a trace (turns, tool calls and results) on stderr; "
         "the client secret and the token are never printed. Exit status: 0 when the model finished its answer, "
-        "1 otherwise (the failure and its likely cause on stderr). Calls real tools: updateOrder updates an order.",
+        "1 otherwise (the failure and its likely cause on stderr). Calls real tools: updateOrder updates an order. "
+        "The model sees the tools the gateway lists to --agent; a call its policy refuses (ENFORCE) goes back to the "
+        "model as a tool error.",
     )
     parser.add_argument(
         "prompt", nargs="*", help=f"what to ask the agent, one or more words (default: {DEFAULT_PROMPT!r})"
@@ -82,6 +88,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     source.add_argument(
         "--shards", type=positive_int, help="targetShards the app was deployed with (default: cdk.json's, else 4)"
+    )
+    parser.add_argument(
+        "--agent",
+        default=DEFAULT_AGENT,
+        type=agent_name,
+        help=f"the agent (config/agents.yaml) whose app client gets the token, as make smoke's --agent (default: "
+        f"{DEFAULT_AGENT}); the tools it may call are its policy's",
     )
     parser.add_argument("--url", help="MCP endpoint; overrides the gateway URL from the outputs")
     parser.add_argument("--no-auth", action="store_true", help="no token: use a local server (`make serve`) at --url")
@@ -185,9 +198,10 @@ async def call_tool(probe: Probe, names: ToolNames, use: dict[str, Any], trace: 
         try:
             result = await probe.call(name, arguments)
         except CheckFailed as exc:
-            # A tool error (isError, or a JSON-RPC error such as invalid arguments) goes back to the model, which may
-            # correct itself; anything else (token refused, HTTP 5xx, endpoint gone) ends the demo.
-            if exc.cause != CAUSE_TOOL:
+            # A tool error (isError, or a JSON-RPC error such as invalid arguments or the policy engine's refusal) goes
+            # back to the model, which may correct itself; anything else (token refused, HTTP 5xx, endpoint gone) ends
+            # the demo.
+            if exc.cause not in (CAUSE_TOOL, CAUSE_POLICY):
                 raise
             status, content = "error", [{"text": str(exc)}]
         else:
@@ -262,20 +276,21 @@ async def run_agent(
 async def gateway_endpoint(
     args: argparse.Namespace, aws: AwsClients, sleep: Sleep, hide: Callable[[str], None]
 ) -> tuple[str, Secret]:
-    """The gateway URL and a bearer token, from the stack outputs and the pool's app client, as the smoke gets them."""
-    layout = TargetLayout(args.prefix, args.env, DEFAULT_TARGET, args.shards)
+    """The gateway URL and a bearer token, from the stack outputs and the agent's app client, as the smoke gets them."""
+    layout = TargetLayout(args.prefix, args.env, DEFAULT_TARGET, args.shards, args.agent)
     if args.outputs_file:
         by_stack = outputs_from_file(args.outputs_file)
     else:
         by_stack = outputs_from_cloudformation(aws("cloudformation", args.region), layout)
     found = pick_outputs(by_stack, layout)
+    client_id = found[client_id_key(args.agent)]
     # A pool id starts with its region (us-east-1_AbCdEf123).
     region = found["GatewayUserPoolId"].split("_", 1)[0]
-    secret = read_client_secret(aws("cognito-idp", region), found["GatewayUserPoolId"], found["GatewayClientId"])
+    secret = read_client_secret(aws("cognito-idp", region), found["GatewayUserPoolId"], client_id)
     hide(secret.reveal())
     token, _ = await fetch_token(
         found["GatewayTokenEndpoint"],
-        found["GatewayClientId"],
+        client_id,
         secret,
         found["GatewayScope"],
         attempts=args.token_attempts,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import sys
 import time
 from contextlib import AsyncExitStack
@@ -35,6 +36,13 @@ CAUSE_TOOL = (
 )
 CAUSE_UNREACHABLE = "endpoint: nothing answered MCP at this URL (server down, wrong URL or path, network)"
 CAUSE_SEARCH = "search: the gateway's search tool failed; was the gateway created with searchType SEMANTIC?"
+CAUSE_POLICY = (
+    "policy: the gateway's policy engine (ENFORCE) refused the call: the agent's grants in config/agents.yaml (its "
+    "Cedar policy in the agents stack) do not include this tool"
+)
+# How AgentCore words a refusal by its policy engine ("Tool call not allowed due to policy enforcement [...]"); it is
+# not documented whether it comes as a JSON-RPC error or as an isError result, so both are read for it.
+POLICY_REFUSAL = re.compile(r"\bpolic(y|ies)\b", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -62,6 +70,11 @@ class Step:
     detail: str
     seconds: float
     cause: str = ""
+    skipped: bool = False
+
+    @property
+    def result(self) -> str:
+        return "SKIP" if self.skipped else "PASS" if self.ok else "FAIL"
 
 
 @dataclass
@@ -106,13 +119,17 @@ class Report:
         self.steps.append(Step(name, True, self._scrub(detail), self.clock() - start))
         return value
 
+    def skip(self, name: str, detail: str) -> None:
+        """Record a step that did not run, and why: one row of the table, not a failure."""
+        self.steps.append(Step(name, True, self._scrub(detail), 0.0, skipped=True))
+
     @property
     def failure(self) -> Step | None:
         return next((s for s in self.steps if not s.ok), None)
 
     def table(self) -> str:
         rows = [("step", "result", "latency", "detail")]
-        rows += [(s.name, "PASS" if s.ok else "FAIL", f"{s.seconds * 1000:.0f} ms", s.detail) for s in self.steps]
+        rows += [(s.name, s.result, "-" if s.skipped else f"{s.seconds * 1000:.0f} ms", s.detail) for s in self.steps]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         return "\n".join(
             "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3]
@@ -122,7 +139,9 @@ class Report:
     def summary(self) -> str:
         failed = self.failure
         if failed is None:
-            return f"OK: {len(self.steps)} steps passed"
+            skipped = sum(s.skipped for s in self.steps)
+            passed = f"OK: {len(self.steps) - skipped} steps passed"
+            return passed + (f", {skipped} skipped" if skipped else "")
         text = f"FAILED at step '{failed.name}': {failed.detail}"
         return self._scrub(text + (f"\nlikely cause: {failed.cause}" if failed.cause else ""))
 
@@ -243,21 +262,50 @@ class Probe:
             seen.add(cursor)
         raise CheckFailed(f"tools/list still had a nextCursor after {MAX_PAGES} pages")
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        """Call a tool; a JSON-RPC error or an isError result both fail, with the runtime/OAuth cause."""
+    async def attempt(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult | ToolError:
+        """Call a tool: its result, or the error it answered with (a JSON-RPC error or an isError result). HTTP and
+        transport failures still raise: they are no answer of the tool's."""
         try:
             result = await self._guard(lambda: self._connected.call_tool(name, arguments))
         except MCPError as exc:
-            raise CheckFailed(f"{name}: MCP error {exc.code}: {exc.message}", CAUSE_TOOL) from None
+            return ToolError(name, exc.message, exc.code)
         if result.is_error:
-            raise CheckFailed(f"{name} returned an error: {_text(result)[:200]}", CAUSE_TOOL)
+            return ToolError(name, _text(result), None)
         return result
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+        """Call a tool; a JSON-RPC error or an isError result both fail, with the runtime/OAuth cause (the policy
+        cause when the policy engine refused it)."""
+        outcome = await self.attempt(name, arguments)
+        if isinstance(outcome, ToolError):
+            raise CheckFailed(outcome.message, CAUSE_POLICY if outcome.by_policy else CAUSE_TOOL)
+        return outcome
 
     @property
     def _connected(self) -> Client:
         if self._client is None:
             raise CheckFailed("not connected: initialize failed or was skipped")
         return self._client
+
+
+@dataclass(frozen=True)
+class ToolError:
+    """A tool call's error answer: `code` is the JSON-RPC error's, None for an isError result."""
+
+    tool: str
+    text: str
+    code: int | None
+
+    @property
+    def message(self) -> str:
+        if self.code is not None:
+            return f"{self.tool}: MCP error {self.code}: {self.text}"
+        return f"{self.tool} returned an error: {self.text[:200]}"
+
+    @property
+    def by_policy(self) -> bool:
+        """The gateway's policy engine refused the call (its answer names the policy enforcement)."""
+        return bool(POLICY_REFUSAL.search(self.text))
 
 
 def _text(result: types.CallToolResult) -> str:
@@ -328,7 +376,8 @@ async def check_search(report: Report, probe: Probe, query: str, expected: Itera
         try:
             result = await probe.call(SEARCH_TOOL, {"query": query})
         except CheckFailed as failed:
-            raise CheckFailed(str(failed), CAUSE_AUTH if failed.cause == CAUSE_AUTH else CAUSE_SEARCH) from None
+            kept = failed.cause in (CAUSE_AUTH, CAUSE_POLICY)
+            raise CheckFailed(str(failed), failed.cause if kept else CAUSE_SEARCH) from None
         hits = search_hits(result)
         found = [name for name in expected if name in hits]
         if not found:

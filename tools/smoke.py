@@ -1,5 +1,7 @@
-"""Post-deploy smoke test: token, search, list and call one target's order tools through the gateway, or a local
-server."""
+"""Post-deploy smoke test: as one agent (its own app client in the gateway pool), get a token, then search, list and
+call one target's order tools through the gateway (or a local server); then, as a second agent that may call some but
+not all of those tools (config/agents.yaml), call one it may and one it may not: with PolicyEngineMode ENFORCE the
+gateway must refuse the second, with LOG_ONLY it lets it through and only logs the decision."""
 
 from __future__ import annotations
 
@@ -13,44 +15,68 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable, Iterator, NoReturn
 
 import anyio
 import boto3
 import httpx2
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import TypeAdapter
 
-from app_config.model import AppSettings
-from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, pascal, shard_of
+from app_config import Names
+from app_config.agents import Agents, load_agents
+from app_config.errors import TargetsError
+from app_config.model import ROOT, AppSettings
+from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, AgentName, pascal, shard_of
+from app_config.targets import load_targets
 from tools.mcp_steps import (
+    CAUSE_POLICY,
     CAUSE_SYNC,
+    CAUSE_TOOL,
     CheckFailed,
     Probe,
     Report,
+    ToolError,
     check_call,
     check_initialize,
     check_listed,
     check_search,
     execute,
     qualified,
+    result_value,
 )
 
 # CfnOutput logical ids per stack (<prefix>-<env>-<component>): the output keys in CloudFormation and in outputs files.
-# The smoke reads these two stacks and the one mcp-targets-<shard> stack of the entry it checks (TargetLayout).
+# The smoke reads these stacks and the one mcp-targets-<shard> stack of the entry it checks (TargetLayout); from the
+# cognito stack also the client id of each agent it acts as (Agent<Name>ClientId, client_id_key).
 STACK_OUTPUTS = {
-    "cognito": ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope"),
-    "gateway": ("GatewayUrl", "GatewayId", "GatewayLogGroup"),
+    "cognito": ("GatewayUserPoolId", "GatewayTokenEndpoint", "GatewayScope"),
+    "gateway": ("GatewayUrl", "GatewayId", "GatewayLogGroup", "PolicyEngineMode"),
     "monitoring": ("DashboardUrl",),
 }
-# The target id is optional: only the sync-cause diagnosis (GetGatewayTarget) needs it; so are the log group, the
-# runtime and the dashboard, which only say where to look.
-REQUIRED = ("GatewayUserPoolId", "GatewayClientId", "GatewayTokenEndpoint", "GatewayScope", "GatewayUrl")
+# Plus the agent's client id. The target id is optional: only the sync-cause diagnosis (GetGatewayTarget) needs it;
+# so are the log group, the runtime and the dashboard, which only say where to look, and the policy mode and the
+# denied agent's client id, which only the denial check reads (and fails on when they are missing).
+REQUIRED = ("GatewayUserPoolId", "GatewayTokenEndpoint", "GatewayScope", "GatewayUrl")
 # The config entry whose tools (the tutorial's getOrder/updateOrder) the smoke calls: config/targets.yaml.
 DEFAULT_TARGET = "orders"
+# The agent the smoke acts as: config/agents.yaml grants it every example tool.
+DEFAULT_AGENT = "platform-smoke"
 # An entry name as the config allows it (app_config.rules): it is also the tool prefix.
 TARGET_NAME = re.compile(ENTRY_NAME_PATTERN)
 TARGET_NAME_MAX = ENTRY_NAME_MAX
+# An agent name as the config allows it: the very rule of the agents file (app_config.rules.AgentName), its pattern
+# and length read from the rule's own JSON Schema so that the message cannot drift from the check.
+_AGENT_NAME = TypeAdapter(AgentName)
+AGENT_NAME_MAX: int = _AGENT_NAME.json_schema()["maxLength"]
 DEFAULT_SHARDS: int = AppSettings.model_fields["target_shards"].default
+DEFAULT_TARGETS_FILE: str = AppSettings.model_fields["targets_file"].default
+DEFAULT_AGENTS_FILE: str = AppSettings.model_fields["agents_file"].default
+DEFAULT_MAX_TARGETS: int = AppSettings.model_fields["max_targets_per_gateway"].default
+# The policy engine's modes (app_config.rules.POLICY_MODES), as the PolicyEngineMode output holds them.
+ENFORCE, LOG_ONLY = "ENFORCE", "LOG_ONLY"
+# How much of the gateway's refusal the denial step quotes.
+REASON_CHARS = 120
 
 CAUSE_OUTPUTS = (
     "stack outputs: deploy first (`make deploy`), or pass the deployment's --env/--prefix/--region or --outputs-file"
@@ -63,7 +89,12 @@ CAUSE_TOKEN = (
     "token: Cognito refused the client-credentials grant (client id/secret, scope, or the pool's domain still "
     "propagating right after deploy)"
 )
+CAUSE_MODE = (
+    "stack outputs: the gateway stack's PolicyEngineMode output (LOG_ONLY or ENFORCE) says what the denial check "
+    "expects; deploy the current app (`make deploy`), or pass the outputs of this deployment"
+)
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+PROG = "python -m tools.smoke"
 
 AwsClients = Callable[[str, str | None], Any]
 Sleep = Callable[[float], Awaitable[Any]]
@@ -77,6 +108,9 @@ class TargetLayout:
     env: str
     target: str = DEFAULT_TARGET
     shards: int = DEFAULT_SHARDS
+    agent: str = DEFAULT_AGENT
+    # The denial check's agent, whose client id is read too (not required: only that check needs it).
+    denied_agent: str | None = None
 
     @property
     def targets_component(self) -> str:
@@ -91,9 +125,22 @@ class TargetLayout:
         return f"{pascal(self.target)}RuntimeArn"
 
     @property
+    def agents(self) -> tuple[str, ...]:
+        return (self.agent,) if self.denied_agent in (None, self.agent) else (self.agent, self.denied_agent)
+
+    @property
     def outputs(self) -> dict[str, tuple[str, ...]]:
         """Component -> the output keys read from its stack."""
-        return {**STACK_OUTPUTS, self.targets_component: (self.target_id_key, self.runtime_arn_key)}
+        clients = tuple(client_id_key(agent) for agent in self.agents)
+        return {
+            **STACK_OUTPUTS,
+            "cognito": STACK_OUTPUTS["cognito"] + clients,
+            self.targets_component: (self.target_id_key, self.runtime_arn_key),
+        }
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return (*REQUIRED, client_id_key(self.agent))
 
     def stack_name(self, component: str) -> str:
         return f"{self.prefix}-{self.env}-{component}"
@@ -102,6 +149,11 @@ class TargetLayout:
     def artifact_id(component: str) -> str:
         # The app's construct ids: Cognito, Gateway, McpTargets<N> (an outputs file may be keyed by these).
         return pascal(component)
+
+
+def client_id_key(agent: str) -> str:
+    """The cognito stack's output holding an agent's app client id (stacks/cognito_stack.py)."""
+    return f"Agent{pascal(agent)}ClientId"
 
 
 class Secret:
@@ -123,9 +175,10 @@ class Secret:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.smoke",
+        prog=PROG,
         description=__doc__,
-        epilog="Exit status: 0 when every step passed, 1 at the first failing step (named, with its likely cause).",
+        epilog="Exit status: 0 when every step passed (a skipped denial check included), 1 at the first failing step "
+        "(named, with its likely cause), 2 for bad options. The agents' client secrets and tokens are never printed.",
     )
     source = parser.add_argument_group("deployed gateway (default): where the stack outputs come from")
     source.add_argument("--outputs-file", type=Path, help="a `cdk deploy --outputs-file` JSON file")
@@ -142,6 +195,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_TARGET,
         type=_target_name,
         help=f"config entry whose getOrder/updateOrder tools to check, as <NAME>___<tool> (default: {DEFAULT_TARGET})",
+    )
+    agents = parser.add_argument_group("agents (config/agents.yaml): who the smoke acts as")
+    agents.add_argument(
+        "--agent",
+        default=DEFAULT_AGENT,
+        type=agent_name,
+        help=f"the agent whose app client gets the token for the order checks (default: {DEFAULT_AGENT}, which "
+        "config/agents.yaml grants every example tool); its client id is the Agent<Name>ClientId output",
+    )
+    agents.add_argument(
+        "--denied-agent",
+        type=agent_name,
+        help="the denial check's agent: an agent of cdk.json's agentsFile that may call some but not all of the "
+        "target's getOrder/updateOrder (default: the first such agent there; without one the check is skipped)",
     )
     parser.add_argument("--url", help="MCP endpoint; overrides the gateway URL from the outputs")
     parser.add_argument("--no-auth", action="store_true", help="no token: check a local server (`make serve`) at --url")
@@ -171,6 +238,22 @@ def _target_name(text: str) -> str:
             f"{TARGET_NAME_MAX} characters)"
         )
     return text
+
+
+def agent_name(text: str) -> str:
+    try:
+        return str(_AGENT_NAME.validate_python(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a config/agents.yaml agent name (lowercase letters, digits, single hyphens, at most "
+            f"{AGENT_NAME_MAX} characters)"
+        ) from None
+
+
+def usage_error(message: str) -> NoReturn:
+    """Refuse the options before anything runs, as argparse does (exit status 2)."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def cdk_context() -> dict[str, Any]:
@@ -208,10 +291,14 @@ def pick_outputs(by_stack: dict[str, dict[str, str]], layout: TargetLayout) -> d
                 if outputs.get(key, value) != value:
                     raise CheckFailed(f"output {key} differs between stacks (e.g. {name}); pass --env/--prefix")
                 outputs[key] = value
-    missing = [key for key in REQUIRED if key not in outputs]
+    missing = [key for key in layout.required if key not in outputs]
     if missing:
         seen = ", ".join(by_stack) or "none"
-        raise CheckFailed(f"missing outputs {', '.join(missing)} (stacks seen: {seen})", CAUSE_OUTPUTS)
+        cause = CAUSE_OUTPUTS
+        if client_id_key(layout.agent) in missing and len(missing) == 1:
+            # Everything else is there: the deployment lacks this agent (its agents file has no such entry).
+            cause += f"; is {layout.agent!r} an agent of the agents file this deployment was made with (--agent)?"
+        raise CheckFailed(f"missing outputs {', '.join(missing)} (stacks seen: {seen})", cause)
     return outputs
 
 
@@ -328,12 +415,245 @@ def target_status(control: Any, gateway_id: str, target_id: str) -> str:
 
 
 ORDER_TOOLS = ("getOrder", "updateOrder")
+# Each order tool's arguments and the value the example server answers them with (mcp_server/server.py).
+ORDER_CALLS: dict[str, tuple[dict[str, Any], int]] = {"getOrder": ({}, 123), "updateOrder": ({"orderId": 123}, 456)}
 
 
 async def order_checks(report: Report, probe: Probe, prefix: str) -> None:
     await check_listed(report, probe, [qualified(prefix, tool) for tool in ORDER_TOOLS])
-    await check_call(report, probe, qualified(prefix, "updateOrder"), {"orderId": 123}, expected=456)
-    await check_call(report, probe, qualified(prefix, "getOrder"), {}, expected=123)
+    for tool in ("updateOrder", "getOrder"):
+        arguments, expected = ORDER_CALLS[tool]
+        await check_call(report, probe, qualified(prefix, tool), arguments, expected=expected)
+
+
+# The denial check: a second agent, granted some but not all of the order tools, through the same gateway.
+
+
+@dataclass(frozen=True)
+class DenialPlan:
+    """The agent the denial check acts as, an order tool its grants include and one they do not (unqualified)."""
+
+    agent: str
+    permitted: str
+    denied: str
+
+
+def agent_grants(context: dict[str, Any]) -> Agents:
+    """The agents file the app reads (cdk.json's agentsFile), each agent's grants resolved against the targets file
+    as the app resolves them (a whole target is the tools its entry declares)."""
+
+    def path(key: str, default: str) -> Path:
+        value = context.get(key)
+        chosen = Path(value if isinstance(value, str) and value else default)
+        return chosen if chosen.is_absolute() else ROOT / chosen
+
+    quota = context.get("maxTargetsPerGateway")
+    max_targets = quota if isinstance(quota, int) and not isinstance(quota, bool) and quota > 0 else DEFAULT_MAX_TARGETS
+    targets_file, agents_file = path("targetsFile", DEFAULT_TARGETS_FILE), path("agentsFile", DEFAULT_AGENTS_FILE)
+    try:
+        targets = load_targets(targets_file, max_targets=max_targets)
+    except TargetsError as error:
+        raise TargetsError(f"{targets_file}: {error}") from None
+    try:
+        return load_agents(agents_file, targets)
+    except TargetsError as error:
+        raise TargetsError(f"{agents_file}: {error}") from None
+
+
+def plan_denial(agents: Agents, target: str, denied_agent: str | None) -> DenialPlan | str:
+    """The denial check for `target`'s order tools: with the named agent, else the first agent of the file granted some
+    but not all of them; the reason there is none (the skipped row's detail) when no agent of the file qualifies.
+    Raises ValueError for a named agent that cannot serve."""
+    tools = [qualified(target, tool) for tool in ORDER_TOOLS]
+
+    def split(agent: str) -> tuple[list[str], list[str]]:
+        granted = set(agents.allowed(agent))
+        return [t for t in ORDER_TOOLS if qualified(target, t) in granted], [
+            t for t in ORDER_TOOLS if qualified(target, t) not in granted
+        ]
+
+    names = [agent.name for agent in agents.entries]
+    if denied_agent is not None:
+        if denied_agent not in names:
+            raise ValueError(
+                f"--denied-agent {denied_agent!r} is not in the agents file (agents: {', '.join(names) or 'none'}): "
+                "the check needs its grants"
+            )
+        permitted, denied = split(denied_agent)
+        if not permitted or not denied:
+            which = "every one" if permitted else "none"
+            raise ValueError(
+                f"--denied-agent {denied_agent!r} may call {which} of {', '.join(tools)}: the denial check needs an "
+                "agent that may call one of them and not another"
+            )
+        return DenialPlan(denied_agent, permitted[0], denied[0])
+    for name in names:
+        permitted, denied = split(name)
+        if permitted and denied:
+            return DenialPlan(name, permitted[0], denied[0])
+    return f"no agent in the agents file may call some but not all of {', '.join(tools)}"
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a token needs and where the gateway is: read once from the outputs, shared by both agents."""
+
+    found: dict[str, str]
+    region: str
+    args: argparse.Namespace
+    aws: AwsClients
+    sleep: Sleep
+
+    async def token(self, report: Report, agent: str) -> tuple[str, str, str]:
+        """The agent's client id, a token for it (hidden from the report) and the token's description."""
+        key = client_id_key(agent)
+        client_id = self.found.get(key)
+        if not client_id:
+            raise CheckFailed(
+                f"no {key} output in the cognito stack: is {agent!r} an agent of the agents file this deployment was "
+                "made with?",
+                CAUSE_OUTPUTS,
+            )
+        secret = read_client_secret(self.aws("cognito-idp", self.region), self.found["GatewayUserPoolId"], client_id)
+        report.hide(secret.reveal())
+        token, described = await fetch_token(
+            self.found["GatewayTokenEndpoint"],
+            client_id,
+            secret,
+            self.found["GatewayScope"],
+            attempts=self.args.token_attempts,
+            timeout=self.args.timeout,
+            sleep=self.sleep,
+        )
+        report.hide(token)
+        return client_id, token, described
+
+    @property
+    def url(self) -> str:
+        return str(self.args.url or self.found["GatewayUrl"])
+
+
+def gateway_policy(control: Any, gateway_id: str) -> tuple[str, str]:
+    """What the gateway really runs with (GetGateway), as a clause, and its engine's id; empty when unreadable."""
+    try:
+        configuration = control.get_gateway(gatewayIdentifier=gateway_id).get("policyEngineConfiguration")
+    except Exception:  # a diagnosis only: the smoke already failed for a better-known reason
+        return "", ""
+    if not configuration:
+        return "the gateway has no policy engine attached", ""
+    # Policy engine ARNs end in policy-engine/<id>.
+    engine = str(configuration.get("arn", "")).rpartition("policy-engine/")[2]
+    return f"the gateway runs engine {engine or '?'} in mode {configuration.get('mode', '?')}", engine
+
+
+def policy_places(session: Session, layout: TargetLayout, agent: str) -> str:
+    """Where a policy decision comes from, as commands: the gateway's engine and mode, the agent's policy, and every
+    policy of the engine (another policy may permit what the agent's does not)."""
+    names = Names(layout.prefix, layout.env)
+    gateway_id = session.found.get("GatewayId", "<GatewayId>")
+    seen, engine = gateway_policy(session.aws("bedrock-agentcore-control", session.region), gateway_id)
+    return (
+        f"the gateway's engine and mode (aws bedrock-agentcore-control get-gateway --gateway-identifier {gateway_id} "
+        f"--query policyEngineConfiguration{'; ' + seen if seen else ''}), {agent}'s policy "
+        f"{names.agent_policy(agent)} (Agent{pascal(agent)}Policy in stack {names.stack('agents')}) and every policy "
+        f"of the engine (aws bedrock-agentcore-control list-policies --policy-engine-id "
+        f"{engine or f'<the id of engine {names.policy_engine}>'})"
+    )
+
+
+def _quoted(reason: str) -> str:
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 3] + "..."
+
+
+async def denial_checks(report: Report, session: Session, layout: TargetLayout, plan: DenialPlan | str) -> None:
+    """As an agent granted some but not all of the order tools, in a new session: call one it may (it must work) and
+    one it may not (ENFORCE must refuse it, LOG_ONLY lets it through), then list the tools it is shown."""
+    if isinstance(plan, str):
+        report.skip("denial check", plan)
+        return
+    agent, mode = plan.agent, session.found.get("PolicyEngineMode")
+    permitted, denied = qualified(layout.target, plan.permitted), qualified(layout.target, plan.denied)
+
+    def places() -> str:
+        return policy_places(session, layout, agent)
+
+    async def token() -> tuple[str, str]:
+        client_id, token, described = await session.token(report, agent)
+        return token, f"app client {client_id}: {described} (secret not shown)"
+
+    bearer = await report.step(f"token as {agent}", token, cause=CAUSE_TOKEN)
+    # A new session: the gateway evaluates the policies for the caller of each request, but a session of the first
+    # agent's would prove nothing about this one's token.
+    async with Probe(session.url, token=bearer, timeout=session.args.timeout) as probe:
+        await report.step(f"initialize as {agent}", probe.initialize)
+
+        async def call_permitted() -> tuple[None, str]:
+            arguments, expected = ORDER_CALLS[plan.permitted]
+            try:
+                value = result_value(await probe.call(permitted, arguments))
+            except CheckFailed as failed:
+                if failed.cause != CAUSE_POLICY:
+                    raise
+                raise CheckFailed(
+                    str(failed), f"{CAUSE_POLICY}; yet {agent}'s grants include it: check {places()}"
+                ) from None
+            if value != expected:
+                raise CheckFailed(f"{permitted} returned {value!r}, expected {expected!r}", CAUSE_TOOL)
+            return None, f"-> {value!r} (granted)"
+
+        await report.step(f"call {permitted} as {agent}", call_permitted, cause=CAUSE_TOOL)
+
+        async def call_denied() -> tuple[None, str]:
+            if mode not in (ENFORCE, LOG_ONLY):
+                # Checked before the call: without the mode, neither outcome could be judged.
+                raise CheckFailed(
+                    f"PolicyEngineMode output is {mode or 'missing'}, not LOG_ONLY or ENFORCE", CAUSE_MODE
+                )
+            outcome = await probe.attempt(denied, ORDER_CALLS[plan.denied][0])
+            if isinstance(outcome, ToolError) and not outcome.by_policy:
+                # An error, but not the policy engine's (runtime down, arguments refused): no verdict on the policy,
+                # whichever the mode; were it taken for a refusal, a broken runtime would pass the check.
+                raise CheckFailed(f"failed, but not by the policy engine: {_quoted(outcome.message)}", CAUSE_TOOL)
+            if mode == ENFORCE:
+                if isinstance(outcome, ToolError):
+                    return None, f"refused: {_quoted(outcome.text)}"
+                raise CheckFailed(
+                    f"{denied} went through for {agent}, whose grants do not include it",
+                    f"policy engine: PolicyEngineMode is ENFORCE, so the gateway must refuse a call no policy "
+                    f"permits; check {places()}",
+                )
+            if isinstance(outcome, ToolError):
+                raise CheckFailed(
+                    f"refused although PolicyEngineMode is LOG_ONLY: {_quoted(outcome.text)}",
+                    "policy engine: the gateway enforces though this deployment's outputs say LOG_ONLY (stale "
+                    f"outputs, or the gateway changed outside CloudFormation); check {places()}",
+                )
+            return None, "allowed: LOG_ONLY logs the decision only (ENFORCE refuses it)"
+
+        await report.step(f"deny {denied} as {agent}", call_denied, cause=CAUSE_TOOL)
+
+        async def listed() -> tuple[None, str]:
+            names = [tool.name for tool in await probe.list_tools()]
+            shown = f"{len(names)} tools, {denied} {'listed' if denied in names else 'not listed'}"
+            if mode != ENFORCE:
+                # Informational: AWS documents the filtered listing as what policies permit, and LOG_ONLY enforces
+                # none of their decisions; whether it filters the listing all the same is not documented.
+                return None, f"{shown} (only ENFORCE must hide what no policy permits)"
+            # Documented: a principal sees in the listing only the tools a policy would let it call.
+            if denied in names:
+                raise CheckFailed(
+                    f"{denied} is listed to {agent}, whose grants do not include it",
+                    f"policy engine: an enforcing gateway lists only the tools a policy permits; check {places()}",
+                )
+            if permitted not in names:
+                raise CheckFailed(
+                    f"{permitted} is not listed to {agent}, whose grants include it (listed: {', '.join(names)})",
+                    f"{CAUSE_SYNC}; or no policy permits it: check {places()}",
+                )
+            return None, f"{shown} (ENFORCE lists only what a policy permits)"
+
+        await report.step(f"list tools as {agent}", listed)
 
 
 async def local_smoke(report: Report, args: argparse.Namespace) -> None:
@@ -342,8 +662,11 @@ async def local_smoke(report: Report, args: argparse.Namespace) -> None:
         await order_checks(report, probe, prefix="")
 
 
-async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClients, sleep: Sleep) -> None:
-    layout = TargetLayout(args.prefix, args.env, args.target, args.shards)
+async def gateway_smoke(
+    report: Report, args: argparse.Namespace, aws: AwsClients, sleep: Sleep, plan: DenialPlan | str
+) -> None:
+    denied_agent = plan.agent if isinstance(plan, DenialPlan) else None
+    layout = TargetLayout(args.prefix, args.env, args.target, args.shards, args.agent, denied_agent)
     targets_stack = layout.stack_name(layout.targets_component)
 
     def outputs() -> tuple[dict[str, str], str]:
@@ -353,23 +676,25 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
             by_stack = outputs_from_cloudformation(aws("cloudformation", args.region), layout)
         picked = pick_outputs(by_stack, layout)
         where = picked.get(layout.target_id_key) or f"no {layout.target_id_key} in {targets_stack}"
-        return picked, f"gateway {picked.get('GatewayId', '?')}, target {args.target} ({where})"
+        mode = picked.get("PolicyEngineMode", "unknown")
+        return picked, f"gateway {picked.get('GatewayId', '?')}, target {args.target} ({where}), policy {mode}"
 
     found = await report.step("stack outputs", outputs, cause=CAUSE_OUTPUTS)
     # A pool id starts with its region (us-east-1_AbCdEf123), so the outputs alone say where to call.
-    region = found["GatewayUserPoolId"].split("_", 1)[0]
+    session = Session(found, found["GatewayUserPoolId"].split("_", 1)[0], args, aws, sleep)
+    client_id = found[client_id_key(args.agent)]
 
     def secret() -> tuple[Secret, str]:
-        value = read_client_secret(aws("cognito-idp", region), found["GatewayUserPoolId"], found["GatewayClientId"])
+        value = read_client_secret(aws("cognito-idp", session.region), found["GatewayUserPoolId"], client_id)
         report.hide(value.reveal())
-        return value, f"app client {found['GatewayClientId']} (secret not shown)"
+        return value, f"app client {client_id} of agent {args.agent} (secret not shown)"
 
     client_secret = await report.step("client secret", secret, cause=CAUSE_AWS)
     token = await report.step(
         "token",
         lambda: fetch_token(
             found["GatewayTokenEndpoint"],
-            found["GatewayClientId"],
+            client_id,
             client_secret,
             found["GatewayScope"],
             attempts=args.token_attempts,
@@ -383,10 +708,11 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
     prefix = args.target
     target_id = found.get(layout.target_id_key)
     try:
-        async with Probe(args.url or found["GatewayUrl"], token=token, timeout=args.timeout) as probe:
+        async with Probe(session.url, token=token, timeout=args.timeout) as probe:
             await check_initialize(report, probe)
             await check_search(report, probe, args.query, [qualified(prefix, tool) for tool in ORDER_TOOLS])
             await order_checks(report, probe, prefix)
+        await denial_checks(report, session, layout, plan)
     finally:
         report.notes.extend(where_to_look(found, layout))
         failed = report.failure
@@ -397,8 +723,14 @@ async def gateway_smoke(report: Report, args: argparse.Namespace, aws: AwsClient
                     "config/targets.yaml deployed here (and --shards what it was deployed with)?"
                 )
             elif found.get("GatewayId"):
-                status = target_status(aws("bedrock-agentcore-control", region), found["GatewayId"], target_id)
+                status = target_status(aws("bedrock-agentcore-control", session.region), found["GatewayId"], target_id)
                 failed.cause += f"; {status}" if status else ""
+            if found.get("PolicyEngineMode") == ENFORCE:
+                # An enforcing gateway lists (and may search) only the tools the caller's policies permit.
+                failed.cause += (
+                    f"; or, as PolicyEngineMode is ENFORCE, {args.agent}'s policy does not permit them (its grants in "
+                    "the agents file)"
+                )
 
 
 def where_to_look(found: dict[str, str], layout: TargetLayout) -> list[str]:
@@ -434,7 +766,12 @@ def main(
     args.prefix = args.prefix or settings.get("namePrefix", "mcpgw")
     args.region = args.region or settings.get("region")
     args.shards = args.shards or cdk_shards(context)
-    return execute(functools.partial(gateway_smoke, args=args, aws=aws, sleep=sleep))
+    # Before anything runs: which agent the denial check acts as, from the agents file the app reads.
+    try:
+        plan = plan_denial(agent_grants(context), args.target, args.denied_agent)
+    except ValueError as error:  # TargetsError included: the config files are the user's to fix
+        usage_error(str(error))
+    return execute(functools.partial(gateway_smoke, args=args, aws=aws, sleep=sleep, plan=plan))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ SETTINGS = {
     # when deployed with another than cdk.json's: together they name the stack holding the entry's target id.
     "AGENTCORE_SMOKE_TARGET": "--target",
     "AGENTCORE_SMOKE_SHARDS": "--shards",
+    # The agent the smoke acts as (default: platform-smoke) and the denial check's (default: the agents file's first
+    # agent granted some but not all of the order tools).
+    "AGENTCORE_SMOKE_AGENT": "--agent",
+    "AGENTCORE_SMOKE_DENIED_AGENT": "--denied-agent",
 }
 
 
@@ -71,3 +75,12 @@ def test_live_smoke_can_check_another_config_entry() -> None:
     # The CLI accepts what the live test passes.
     args = smoke.parse_args(argv)
     assert (args.target, args.shards) == ("billing", 2)
+
+
+def test_live_smoke_can_act_as_other_agents() -> None:
+    environ = {"AGENTCORE_SMOKE_AGENT": "order-viewer", "AGENTCORE_SMOKE_DENIED_AGENT": "order-viewer"}
+    argv = smoke_argv(environ)
+    assert argv == ["--agent", "order-viewer", "--denied-agent", "order-viewer"]
+    args = smoke.parse_args(argv)
+    assert (args.agent, args.denied_agent) == ("order-viewer", "order-viewer")
+    assert smoke.parse_args([]).agent == smoke.DEFAULT_AGENT == "platform-smoke"

@@ -1,0 +1,114 @@
+"""config/agents.yaml: the agents that call the gateway, validated by the model, then against the targets: every tool an
+agent may call must be one its target declares, because the gateway's policy engine refuses (mid-deploy) a policy
+that names a tool its catalog lacks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from app_config.errors import TargetsError, explain_entries
+from app_config.model import ROOT, AgentEntry, AgentsFile, Entry, RateLimit
+from app_config.rules import TOOL_SEPARATOR, pascal
+
+SCHEMA_FILE = ROOT / "config" / "agents.schema.json"
+# The tightest of the limits an agent counts against: its client id is an output of the cognito stack (CloudFormation:
+# 200 outputs per stack, a dozen taken by the pools' and the stack's own). Looser: Cognito's 1,000 app clients per
+# user pool; AgentCore's 1,000 policies per policy engine and 1,000 entries per gateway rate limit.
+MAX_AGENTS = 150
+
+
+@dataclass(frozen=True)
+class Agents:
+    """The agents, each with the tools it may call resolved to gateway tool names (<target>___<tool>), sorted."""
+
+    entries: tuple[AgentEntry, ...]
+    default_rate_limit: RateLimit
+    tools: dict[str, tuple[str, ...]]
+
+    def allowed(self, agent: str) -> tuple[str, ...]:
+        return self.tools[agent]
+
+
+def load_agents(path: Path, targets: tuple[Entry, ...]) -> Agents:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise TargetsError("file not found (set -c agentsFile=... or create it)") from None
+    except yaml.YAMLError as error:
+        raise TargetsError(f"not valid YAML: {error}") from None
+    try:
+        parsed = AgentsFile.model_validate(document)
+    except ValidationError as error:
+        raise TargetsError(explain_entries(error)) from None
+    if len(parsed.agents) > MAX_AGENTS:
+        raise TargetsError(
+            f"{len(parsed.agents)} agents exceed {MAX_AGENTS}: each agent's client id is an output of the cognito "
+            "stack, and CloudFormation allows 200 outputs per stack"
+        )
+    declared = {t.name: t.tools for t in targets}
+    seen: dict[str, int] = {}
+    labels: dict[str, int] = {}  # the client's, policy's and output's logical ids are Agent<Pascal name>...
+    tools: dict[str, tuple[str, ...]] = {}
+    for index, agent in enumerate(parsed.agents):
+        where = f"agents[{index}]"
+        if agent.name in seen:
+            raise TargetsError(
+                f"{where}.name {agent.name!r} duplicates agents[{seen[agent.name]}]: agent names name their app "
+                "clients and policies and must be unique"
+            )
+        seen[agent.name] = index
+        label = pascal(agent.name)
+        if label in labels:
+            raise TargetsError(
+                f"{where}.name {agent.name!r} and agents[{labels[label]}] both give the resource names Agent{label}...: "
+                "names that differ only in where a hyphen falls before a digit cannot both be used"
+            )
+        labels[label] = index
+        if not agent.targets and not agent.tools:
+            raise TargetsError(
+                f"{where}: grants nothing: list the targets or tools ({'<target>___<tool>'}) it may call"
+            )
+        allowed: set[str] = set()
+        for position, target in enumerate(agent.targets):
+            allowed.update(
+                f"{target}{TOOL_SEPARATOR}{tool}"
+                for tool in _declared(declared, target, f"{where}.targets[{position}]")
+            )
+        for position, tool in enumerate(agent.tools):
+            target, _, name = tool.partition(TOOL_SEPARATOR)
+            listed = _declared(declared, target, f"{where}.tools[{position}] {tool!r}")
+            if name not in listed:
+                raise TargetsError(
+                    f"{where}.tools[{position}] {tool!r}: {target} declares no tool {name!r} (its tools: "
+                    f"{', '.join(listed)}); the policy engine would refuse the agent's policy mid-deploy"
+                )
+            allowed.add(tool)
+        tools[agent.name] = tuple(sorted(allowed))
+    return Agents(tuple(parsed.agents), parsed.default_rate_limit, tools)
+
+
+def _declared(declared: dict[str, list[str] | None], target: str, where: str) -> list[str]:
+    if target not in declared:
+        raise TargetsError(f"{where}: no target {target!r} in the targets file (targets: {', '.join(declared)})")
+    listed = declared[target]
+    if not listed:
+        raise TargetsError(
+            f"{where}: target {target!r} declares no tools: list them in its entry (tools: [...], as its server's "
+            "tools/list names them) before granting them; the policy engine checks policies against the catalog"
+        )
+    return listed
+
+
+def json_schema() -> dict[str, Any]:
+    """config/agents.schema.json, generated from the model (`make schema` writes it; a test fails on drift)."""
+    schema = AgentsFile.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://github.com/agentcore-mcp-gateway/config/agents.schema.json",
+        **schema,
+    }
