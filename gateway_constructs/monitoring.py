@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -60,7 +60,10 @@ class GatewayAlarms(Construct):
         if system_errors < 1 or latency_p99_ms < 1:
             raise ValueError(f"{self.node.path}: alarm thresholds must be positive")
         self.topic = sns.CfnTopic(self, "Topic", topic_name=topic_name, display_name="MCP gateway alarms")
-        # Publishing over plain HTTP is refused (cdk-nag AwsSolutions-SNS3).
+        stack = Stack.of(self)
+        # A topic policy replaces the topic's default one: CloudWatch may publish this deployment's alarms (and only
+        # those), and nobody may publish over plain HTTP (cdk-nag AwsSolutions-SNS3).
+        alarms = [f"arn:{Aws.PARTITION}:cloudwatch:{stack.region}:{stack.account}:alarm:{name}" for name in alarm_names]
         sns.CfnTopicPolicy(
             self,
             "TopicPolicy",
@@ -68,13 +71,23 @@ class GatewayAlarms(Construct):
             policy_document=iam.PolicyDocument(
                 statements=[
                     iam.PolicyStatement(
+                        sid="CloudWatchAlarmsPublish",
+                        principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                        actions=["sns:Publish"],
+                        resources=[self.topic.ref],
+                        conditions={
+                            "StringEquals": {"aws:SourceAccount": stack.account},
+                            "ArnEquals": {"aws:SourceArn": alarms},
+                        },
+                    ),
+                    iam.PolicyStatement(
                         sid="AllowPublishThroughSSLOnly",
                         effect=iam.Effect.DENY,
                         principals=[iam.AnyPrincipal()],
                         actions=["sns:Publish"],
                         resources=[self.topic.ref],
                         conditions={"Bool": {"aws:SecureTransport": "false"}},
-                    )
+                    ),
                 ]
             ),
         )

@@ -48,8 +48,9 @@ def deliver(
 def log_group_destination(
     scope: Construct, construct_id: str, *, name: str, log_group: logs.ILogGroup
 ) -> logs.CfnDeliveryDestination:
-    """The log group as a delivery destination. Its name starts /aws/vendedlogs/, a prefix CloudWatch Logs' delivery
-    policy covers whole, so it needs no resource policy of its own (an account holds 10)."""
+    """The log group as a delivery destination. Its name starts /aws/vendedlogs/: CloudWatch Logs' delivery keeps one
+    account-level resource policy (AWSLogDeliveryWrite...) covering that prefix whole, instead of adding this group to
+    a policy (an account holds 10, each at most 5,120 characters)."""
     # The bare log-group ARN, as the API reference's example gives it (GetAtt Arn ends in :*; aws_rules checks).
     arn = Stack.of(scope).format_arn(
         service="logs",

@@ -155,7 +155,14 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     )
     search = None
     if settings.transaction_search:
+        # One stack per account and region whichever environment deploys it: termination protection always on (so
+        # `cdk destroy --all` of a dev environment cannot turn tracing search off for everyone), not the env's.
         search = TransactionSearchStack(
-            app, "TransactionSearch", stack_name=names.transaction_search_stack(), config=config, **common
+            app,
+            "TransactionSearch",
+            stack_name=names.transaction_search_stack(),
+            config=config,
+            env=common["env"],
+            termination_protection=True,
         )
     return GatewayApp(cognito, role, gateway, targets, agents, monitoring, search)

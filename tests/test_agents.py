@@ -313,6 +313,11 @@ def test_the_schema_and_the_model_agree(document: dict[str, Any]) -> None:
 # an error, which denies); the resource is `AgentCore::Gateway::"<gateway ARN>"`; each tool is the action
 # `AgentCore::Action::"<target>___<tool>"`; the only context is `context.input` (the tool's arguments). Default deny,
 # forbid wins. The engine validates each policy against the schema it derives from the gateway's tool catalog.
+#
+# The schema below is ours, written after those docs (AgentCore does not publish its own): it checks the policies'
+# Cedar grammar, their entity and action names against the declared tools, and their conditions' types, and lets
+# Cedar evaluate them. It cannot show that AgentCore's own schema (its action hierarchy, the real context.input)
+# accepts them: the README lists that as checked only by a deploy.
 
 
 def cedar_schema(config: AppConfig) -> str:

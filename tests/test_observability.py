@@ -124,8 +124,9 @@ def test_thresholds_and_emails_come_from_the_environment() -> None:
 
 def test_the_alarm_topic_refuses_unencrypted_publishing(dev: Assembly) -> None:
     policy = dev.template(MONITORING)["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]
-    (statement,) = policy["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    (statement,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert statement["Principal"] == {"AWS": "*"} and statement["Action"] == "sns:Publish"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert not [r for _, _, r in by_type(dev, "AWS::SNS::Subscription")], "no email configured, none subscribed"
 
 
@@ -195,3 +196,30 @@ def test_removing_an_alarm_email_leaves_the_other_subscriptions_alone() -> None:
     both = subscriptions(["first@example.com", "second@example.com"])
     second = subscriptions(["second@example.com"])
     assert set(second.items()) < set(both.items())
+
+
+def test_cloudwatch_may_publish_this_deployments_alarms_to_the_topic(dev: Assembly) -> None:
+    # A topic policy replaces the default one: without an Allow for CloudWatch, alarm actions fail with "not
+    # authorized to perform: SNS:Publish" and nobody hears of the alarm (SNS developer guide, "Amazon SNS access
+    # policy": CloudWatch alarms publishing to a topic with a policy of its own).
+    policy = dev.template(MONITORING)["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
+    assert allow["Resource"] == {"Ref": "AlarmTopic"}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    sources = json.dumps(allow["Condition"]["ArnEquals"]["aws:SourceArn"])
+    for alarm in alarms(dev).values():
+        assert f":alarm:{alarm['AlarmName']}" in sources
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_account_wide_transaction_search_stack_is_always_termination_protected(
+    with_transaction_search: Assembly,
+) -> None:
+    # Named after the prefix, not the environment: dev's `cdk destroy --all` must not turn it off for prod.
+    (artifact,) = [
+        a
+        for a in with_transaction_search.manifest["artifacts"].values()
+        if a["type"] == "aws:cloudformation:stack" and a["properties"]["stackName"] == "mcpgw-transaction-search"
+    ]
+    assert artifact["properties"]["terminationProtection"] is True
