@@ -8,12 +8,38 @@ import os
 import sys
 from typing import Any
 
-from aws_cdk import App, Validations, cx_api
-from cdk_nag import AwsSolutionsChecks
 
-import aws_rules
-from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config
-from stacks import GatewayApp, build
+def _skip_jsii_runtime_type_checks() -> None:
+    """What `python -O` does to jsii (its documented switch): no runtime type check of each call into aws-cdk-lib.
+
+    The checks resolve every stub's annotations (importing the modules they name) on every synth: an eighth of a
+    second of each `cdk synth`, for types `mypy --strict` checks statically in `make lint`. `cdk.json` cannot pass
+    -O (with bytecode writing off, -O recompiles aws-cdk-lib on every run). JSII_RUNTIME_TYPE_CHECKS=1 keeps them.
+    Must run before aws_cdk is imported: the generated modules bind check_type when they load.
+    """
+    if os.environ.get("JSII_RUNTIME_TYPE_CHECKS") == "1":
+        return
+    try:
+        import jsii._type_checking as checks
+    except ImportError:  # a jsii without the module: nothing to skip
+        return
+
+    class NoHints(dict[str, Any]):
+        def __missing__(self, key: str) -> None:
+            return None
+
+    checks.check_type = lambda argname, value, expected_type: None
+    checks.cached_type_hints = lambda stub: NoHints()
+
+
+_skip_jsii_runtime_type_checks()
+
+from aws_cdk import App, Validations, cx_api  # noqa: E402 (after the switch above)
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+import aws_rules  # noqa: E402
+from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config  # noqa: E402
+from stacks import GatewayApp, build  # noqa: E402
 
 
 def create_app(context: dict[str, Any] | None = None) -> App:

@@ -64,3 +64,24 @@ def test_cdk_synth_fails_clearly_on_bad_config(tmp_path: Path) -> None:
     assert "Invalid configuration namePrefix='Bad_Prefix'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.template.json"))
+
+
+@pytest.mark.parametrize(("env", "skipped"), [({}, True), ({"JSII_RUNTIME_TYPE_CHECKS": "1"}, False)])
+def test_app_skips_jsii_runtime_type_checks_unless_asked(env: dict[str, str], skipped: bool) -> None:
+    # As `python -O` would (jsii's documented switch); mypy --strict checks the same types in make lint.
+    probe = (
+        "import app, jsii._type_checking as checks, aws_cdk.aws_sns as sns;"
+        "print(sns.CfnTopic.__init__.__globals__['check_type'] is checks.check_type,"
+        " checks.check_type.__module__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    bound, module = result.stdout.split()
+    assert bound == "True"  # aws-cdk-lib's generated modules call the switched function
+    assert (module == "app") is skipped
