@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
-from app_config.errors import TargetsError, explain_entries
+from app_config.errors import TargetsError
 from app_config.model import ROOT, AgentEntry, AgentsFile, Entry, RateLimit
-from app_config.rules import TOOL_SEPARATOR, pascal
+from app_config.rules import TOOL_SEPARATOR
+from app_config.targets import UniqueNames, read_entries
 
 SCHEMA_FILE = ROOT / "config" / "agents.schema.json"
 # The tightest of the limits an agent counts against: its client id is an output of the cognito stack (CloudFormation:
@@ -35,40 +33,19 @@ class Agents:
 
 
 def load_agents(path: Path, targets: tuple[Entry, ...]) -> Agents:
-    try:
-        document = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise TargetsError("file not found (set -c agentsFile=... or create it)") from None
-    except yaml.YAMLError as error:
-        raise TargetsError(f"not valid YAML: {error}") from None
-    try:
-        parsed = AgentsFile.model_validate(document)
-    except ValidationError as error:
-        raise TargetsError(explain_entries(error)) from None
+    parsed = read_entries(path, AgentsFile, "agentsFile")
     if len(parsed.agents) > MAX_AGENTS:
         raise TargetsError(
             f"{len(parsed.agents)} agents exceed {MAX_AGENTS}: each agent's client id is an output of the cognito "
             "stack, and CloudFormation allows 200 outputs per stack"
         )
     declared = {t.name: t.tools for t in targets}
-    seen: dict[str, int] = {}
-    labels: dict[str, int] = {}  # the client's, policy's and output's logical ids are Agent<Pascal name>...
+    # The client's, policy's and output's logical ids are Agent<Pascal name>...
+    names = UniqueNames("agents", "agent names name their app clients and policies and must be unique", "Agent")
     tools: dict[str, tuple[str, ...]] = {}
     for index, agent in enumerate(parsed.agents):
         where = f"agents[{index}]"
-        if agent.name in seen:
-            raise TargetsError(
-                f"{where}.name {agent.name!r} duplicates agents[{seen[agent.name]}]: agent names name their app "
-                "clients and policies and must be unique"
-            )
-        seen[agent.name] = index
-        label = pascal(agent.name)
-        if label in labels:
-            raise TargetsError(
-                f"{where}.name {agent.name!r} and agents[{labels[label]}] both give the resource names Agent{label}...: "
-                "names that differ only in where a hyphen falls before a digit cannot both be used"
-            )
-        labels[label] = index
+        names.add(index, agent.name)
         if not agent.targets and not agent.tools:
             raise TargetsError(
                 f"{where}: grants nothing: list the targets or tools ({'<target>___<tool>'}) it may call"

@@ -37,7 +37,26 @@ class OAuthClient(_Strict):
     )
 
 
-class HostedEntry(_Strict):
+class _Server(_Strict):
+    """What every entry has: its kind and name (each kind says which), how the gateway describes it, and which tools
+    agents may be granted."""
+
+    kind: str
+    name: str
+    description: rules.Description | None = None
+    tools: Annotated[list[rules.ToolName], Field(min_length=1)] | None = Field(
+        None,
+        description="The tools the server lists (names as its tools/list gives them). Required before an agent may be "
+        "granted this target or one of its tools: the gateway's policy engine refuses a policy naming a tool its "
+        "catalog lacks, so the app checks agents against this list at synth.",
+    )
+
+    @property
+    def text(self) -> str:
+        return self.description or f"MCP server {self.name}"
+
+
+class HostedEntry(_Server):
     """A folder of this repository with a Dockerfile, deployed to its own AgentCore Runtime."""
 
     kind: Literal["hosted"]
@@ -48,46 +67,24 @@ class HostedEntry(_Strict):
     path: rules.SourcePath = Field(
         description="Folder with a Dockerfile, relative to the repository root (or absolute)."
     )
-    description: rules.Description | None = None
     own_pool: bool = Field(
         False,
         alias="ownPool",
         description="Guard this runtime with its own Cognito user pool instead of the shared runtime pool.",
-    )
-    tools: Annotated[list[rules.ToolName], Field(min_length=1)] | None = Field(
-        None,
-        description="The tools the server lists (names as its tools/list gives them). Required before an agent may be "
-        "granted this target or one of its tools: the gateway's policy engine refuses a policy naming a tool its "
-        "catalog lacks, so the app checks agents against this list at synth.",
     )
 
     @property
     def folder(self) -> Path:
         return (ROOT / self.path).resolve()
 
-    @property
-    def text(self) -> str:
-        return self.description or f"MCP server {self.name}"
 
-
-class ExistingEntry(_Strict):
+class ExistingEntry(_Server):
     """An MCP server run elsewhere, reached over HTTPS with OAuth client credentials."""
 
     kind: Literal["existing"]
     name: rules.EntryName
     endpoint: rules.HttpsUrl
-    description: rules.Description | None = None
     oauth: OAuthClient
-    tools: Annotated[list[rules.ToolName], Field(min_length=1)] | None = Field(
-        None,
-        description="The tools the server lists (names as its tools/list gives them). Required before an agent may be "
-        "granted this target or one of its tools: the gateway's policy engine refuses a policy naming a tool its "
-        "catalog lacks, so the app checks agents against this list at synth.",
-    )
-
-    @property
-    def text(self) -> str:
-        return self.description or f"MCP server {self.name}"
 
 
 Entry = Annotated[Union[HostedEntry, ExistingEntry], Field(discriminator="kind")]

@@ -4,10 +4,10 @@ entries (unique names, reserved names, the gateway's quota) and at the repositor
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from app_config.errors import TargetsError, explain_entries
 from app_config.model import ROOT, Entry, HostedEntry, TargetsFile
@@ -17,39 +17,56 @@ DEFAULT_TARGETS_FILE = ROOT / "config" / "targets.yaml"
 SCHEMA_FILE = ROOT / "config" / "targets.schema.json"
 
 
-def load_targets(path: Path, *, max_targets: int) -> tuple[Entry, ...]:
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_entries(path: Path, model: type[M], flag: str) -> M:
+    """An entries file (targets, agents) parsed and validated by `model`; errors name the entry and the field."""
     try:
         document = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise TargetsError("file not found (set -c targetsFile=... or create it)") from None
+        raise TargetsError(f"file not found (set -c {flag}=... or create it)") from None
     except yaml.YAMLError as error:
         raise TargetsError(f"not valid YAML: {error}") from None
     try:
-        parsed = TargetsFile.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as error:
         raise TargetsError(explain_entries(error)) from None
 
-    seen: dict[str, int] = {}
-    labels: dict[str, int] = {}  # logical ids and outputs are named <Pascal name>...
+
+class UniqueNames:
+    """Entry names seen so far, refusing a repeat and a name whose resource names (<label prefix><Pascal name>...:
+    construct ids, logical ids, outputs) another name already gives."""
+
+    def __init__(self, key: str, why: str, label_prefix: str = "") -> None:
+        self.key, self.why, self.label_prefix = key, why, label_prefix
+        self.seen: dict[str, int] = {}
+        self.labels: dict[str, int] = {}
+
+    def add(self, index: int, name: str) -> None:
+        where = f"{self.key}[{index}].name {name!r}"
+        if name in self.seen:
+            raise TargetsError(f"{where} duplicates {self.key}[{self.seen[name]}]: {self.why}")
+        self.seen[name] = index
+        label = f"{self.label_prefix}{pascal(name)}"
+        if label in self.labels:
+            raise TargetsError(
+                f"{where} and {self.key}[{self.labels[label]}] both give the resource names {label}...: names that "
+                "differ only in where a hyphen falls before a digit cannot both be used"
+            )
+        self.labels[label] = index
+
+
+def load_targets(path: Path, *, max_targets: int) -> tuple[Entry, ...]:
+    parsed = read_entries(path, TargetsFile, "targetsFile")
+    names = UniqueNames("targets", "target names are the gateway's tool prefixes and must be unique")
     for index, entry in enumerate(parsed.targets):
         if entry.name in RESERVED_ENTRY_NAMES:
             raise TargetsError(
                 f"targets[{index}].name {entry.name!r} is reserved: the shared pools and the runtime pool's "
                 f"credential provider are named after {', '.join(RESERVED_ENTRY_NAMES)}"
             )
-        if entry.name in seen:
-            raise TargetsError(
-                f"targets[{index}].name {entry.name!r} duplicates targets[{seen[entry.name]}]: "
-                "target names are the gateway's tool prefixes and must be unique"
-            )
-        seen[entry.name] = index
-        label = pascal(entry.name)
-        if label in labels:
-            raise TargetsError(
-                f"targets[{index}].name {entry.name!r} and targets[{labels[label]}] both give the resource names "
-                f"{label}...: names that differ only in where a hyphen falls before a digit cannot both be used"
-            )
-        labels[label] = index
+        names.add(index, entry.name)
         if entry.tools and len(set(entry.tools)) != len(entry.tools):
             duplicate = next(t for t in entry.tools if entry.tools.count(t) > 1)
             raise TargetsError(f"targets[{index}].tools lists {duplicate!r} twice")

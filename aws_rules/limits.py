@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from aws_rules import Rule, Violation
 from aws_rules.model import Assembly
@@ -50,7 +50,7 @@ def check_stack_limits(model: Assembly) -> Iterator[Violation]:
                 yield Violation(STACK_LIMITS, stack, f"{value} {what}, over CloudFormation's limit of {LIMITS[what]}")
 
 
-def _depends_on(resource: dict[str, Any]) -> set[str]:
+def depends_on(resource: Mapping[str, Any]) -> set[str]:
     """Logical ids a resource waits for: DependsOn, Ref and GetAtt (what CloudFormation orders by)."""
     found = set(
         resource.get("DependsOn", []) if isinstance(resource.get("DependsOn"), list) else [resource.get("DependsOn")]
@@ -80,7 +80,7 @@ def _depths(resources: dict[str, Any], ids: list[str]) -> dict[str, int]:
 
     def depth(logical_id: str, seen: frozenset[str]) -> int:
         if logical_id not in memo:
-            parents = [d for d in _depends_on(resources[logical_id]) if d in resources and d not in seen]
+            parents = [d for d in depends_on(resources[logical_id]) if d in resources and d not in seen]
             memo[logical_id] = 1 + max((depth(p, seen | {logical_id}) for p in parents), default=0)
         return memo[logical_id]
 

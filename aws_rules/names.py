@@ -25,6 +25,11 @@ COGNITO_DOMAIN = Rule(
 # Cognito refuses domain prefixes containing these words.
 COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
 
+POLICY_NAME_RULE = (
+    re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$"),
+    "a letter, then letters, digits or underscores, at most 48 characters",
+)
+
 # The name rules of what the app names, as the services state them (the registry schemas' patterns, matched whole,
 # and lengths; tests/test_aws_rules.py checks each against its schema). app_config checks every derived name with
 # these before any resource exists; check_schema_names checks the synthesized templates again.
@@ -49,14 +54,9 @@ SERVICE_NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
         re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"),
         "a letter, then letters, digits or hyphens, at most 128 characters",
     ),
-    "policy engine": (
-        re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$"),
-        "a letter, then letters, digits or underscores, at most 48 characters",
-    ),
-    "policy": (
-        re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$"),
-        "a letter, then letters, digits or underscores, at most 48 characters",
-    ),
+    # The policy engine's and its policies' names follow the same schema rule.
+    "policy engine": POLICY_NAME_RULE,
+    "policy": POLICY_NAME_RULE,
     "cognito domain": (
         re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
         "lowercase letters, digits and hyphens, at most 63 characters (with the 12-digit account id)",

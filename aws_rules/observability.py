@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 from aws_rules import Rule, Violation
 from aws_rules.iam import matches, statements
+from aws_rules.limits import depends_on
 from aws_rules.model import Assembly, ResourceRef
 
 LOG_TYPE = Rule(
@@ -154,15 +155,10 @@ def check_log_group_destinations(model: Assembly) -> Iterator[Violation]:
             yield Violation(LOG_GROUP_DESTINATION, str(destination), f"log group {name} is not under /aws/vendedlogs/")
 
 
-def _depends_on(resource: ResourceRef) -> set[str]:
-    value = resource.resource.get("DependsOn", [])
-    return {value} if isinstance(value, str) else set(value)
-
-
 def check_delivery_order(model: Assembly) -> Iterator[Violation]:
     by_name = _sources_by_name(model)
     for delivery in model.resources("AWS::Logs::Delivery"):
-        after = _depends_on(delivery)
+        after = depends_on(delivery.resource)
         destination = model.target(delivery.stack, delivery.properties.get("DeliveryDestinationArn"))
         for prop, found in (
             ("DeliverySourceName", _source(model, delivery, by_name)),

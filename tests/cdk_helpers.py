@@ -11,6 +11,20 @@ from typing import Any, Callable, Iterator
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def schema_and_model_agree(schema: dict[str, Any], model: Any, document: Any) -> bool:
+    """Whether a generated JSON Schema and the pydantic model it came from accept or refuse `document` alike."""
+    import jsonschema
+    from pydantic import ValidationError
+
+    by_schema = not list(jsonschema.Draft202012Validator(schema).iter_errors(document))
+    try:
+        model.model_validate(document)
+        by_model = True
+    except ValidationError:
+        by_model = False
+    return by_schema == by_model
+
+
 def load_context(**overrides: Any) -> dict[str, Any]:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context.update(overrides)

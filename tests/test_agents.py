@@ -19,7 +19,7 @@ from app_config import AppConfig, ConfigError, load_config, pascal
 from app_config.agents import MAX_AGENTS
 from aws_rules.schemas import create_only_properties, resource_schema
 from gateway_constructs.agent_access import RATE_LIMIT_KEY, cedar_permit
-from tests.cdk_helpers import ROOT, Assembly, evaluate, load_context
+from tests.cdk_helpers import ROOT, Assembly, evaluate, load_context, schema_and_model_agree
 from tests.conftest import many_agents, many_entries, synthesize, write_config
 from tests.test_config import env_override
 from tools.replacement_guard import identities, replacements
@@ -291,19 +291,10 @@ def test_every_shipped_agents_file_validates_against_the_schema(path: Path) -> N
 )
 def test_the_schema_and_the_model_agree(document: dict[str, Any]) -> None:
     # On what the schema can say (the targets file is another file: the model checks grants against it after).
-    import jsonschema
-    from pydantic import ValidationError
-
     from app_config.agents import json_schema
     from app_config.model import AgentsFile
 
-    by_schema = not list(jsonschema.Draft202012Validator(json_schema()).iter_errors(document))
-    try:
-        AgentsFile.model_validate(document)
-        by_model = True
-    except ValidationError:
-        by_model = False
-    assert by_schema == by_model, document
+    assert schema_and_model_agree(json_schema(), AgentsFile, document), document
 
 
 # --- the Cedar, offline -----------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from app import create_app, synthesize
 from app_config import ConfigError, ExistingEntry, HostedEntry, load_config, shard_of
 from aws_rules import check
 from aws_rules.limits import LIMITS, usage
-from tests.cdk_helpers import ROOT, Assembly, load_context
+from tests.cdk_helpers import ROOT, Assembly, load_context, schema_and_model_agree
 from tests.conftest import write_config
 
 HOSTED: dict[str, Any] = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
@@ -312,18 +312,10 @@ def test_the_committed_schema_is_the_one_the_model_generates() -> None:
     ],
 )
 def test_the_schema_and_the_model_agree(document: dict[str, Any]) -> None:
-    import jsonschema
-
     from app_config.model import TargetsFile
     from app_config.targets import json_schema
 
-    by_schema = not list(jsonschema.Draft202012Validator(json_schema()).iter_errors(document))
-    try:
-        TargetsFile.model_validate(document)
-        by_model = True
-    except Exception:
-        by_model = False
-    assert by_schema == by_model, document
+    assert schema_and_model_agree(json_schema(), TargetsFile, document), document
 
 
 def test_every_shipped_targets_file_validates_against_the_schema() -> None:
