@@ -279,3 +279,9 @@ def shard_of(name: str, shards: int) -> int:
 def pascal(name: str) -> str:
     """`orders-v2` -> `OrdersV2`: the construct ids, logical ids and output keys derived from an entry's name."""
     return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+def agent_client_output(agent: str) -> str:
+    """The cognito stack's output holding an agent's app client id: what agents, the smoke and the other stacks
+    read (`support-bot` -> `AgentSupportBotClientId`)."""
+    return f"Agent{pascal(agent)}ClientId"

@@ -10,6 +10,7 @@ from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
 from app_config import DEPLOYMENT_TAG, AppConfig, pascal
+from app_config.rules import agent_client_output
 from gateway_constructs import name_logical_id
 from gateway_constructs.custom_resource_handlers import CustomResourceHandlers
 from gateway_constructs.m2m_user_pool import M2MUserPool
@@ -52,8 +53,8 @@ class CognitoStack(Stack):
             # Named after the agent: adding or removing one leaves every other agent's client (and secret) alone.
             name_logical_id(client, f"{label}Client")
             self.agent_clients[agent.name] = client
-            self.agent_outputs[agent.name] = f"{label}ClientId"
-            CfnOutput(self, f"{label}ClientId", value=client.user_pool_client_id)
+            self.agent_outputs[agent.name] = agent_client_output(agent.name)
+            CfnOutput(self, self.agent_outputs[agent.name], value=client.user_pool_client_id)
 
         # The credential provider lives beside the pool whose client secret it holds (GetAtt, same stack).
         self.runtime_provider = self.runtime_pool.credential_provider(

@@ -27,7 +27,7 @@ from app_config import Names
 from app_config.agents import Agents, load_agents
 from app_config.errors import TargetsError
 from app_config.model import ROOT, AppSettings
-from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, AgentName, pascal, shard_of
+from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, AgentName, agent_client_output, pascal, shard_of
 from app_config.targets import load_targets
 from tools.mcp_steps import (
     CAUSE_POLICY,
@@ -151,9 +151,8 @@ class TargetLayout:
         return pascal(component)
 
 
-def client_id_key(agent: str) -> str:
-    """The cognito stack's output holding an agent's app client id (stacks/cognito_stack.py)."""
-    return f"Agent{pascal(agent)}ClientId"
+# The cognito stack's output holding an agent's app client id, named as the app names it.
+client_id_key = agent_client_output
 
 
 class Secret:
