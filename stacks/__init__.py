@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import App, Duration, Environment, Fn, Stack, Tags
 
 from app_config import AppConfig
+from app_config.rules import agent_client_output
 from gateway_constructs.hosted_server import RuntimeSettings
 from gateway_constructs.mcp_entry import SharedResources
 from stacks.agents_stack import AgentsStack
@@ -58,7 +59,8 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     # with exports, removing an agent could not deploy (the cognito stack deletes the client, and its export,
     # before the consumers let go of it). One output per agent, which the smoke and the agents read too.
     client_ids = {
-        name: Fn.get_stack_output(cognito.stack_name, output) for name, output in cognito.agent_outputs.items()
+        agent.name: Fn.get_stack_output(cognito.stack_name, agent_client_output(agent.name))
+        for agent in config.agents.entries
     }
     gateway = GatewayStack(
         app,

@@ -45,16 +45,14 @@ class CognitoStack(Stack):
         self.gateway_pool.name_logical_ids("Gateway")
         self.runtime_pool.name_logical_ids("Runtime")
         self.agent_clients: dict[str, cognito.UserPoolClient] = {}
-        # Agent name -> the output holding its client id (what agents, the smoke and the other stacks read).
-        self.agent_outputs: dict[str, str] = {}
         for agent in config.agents.entries:
             label = f"Agent{pascal(agent.name)}"
             client = self.gateway_pool.add_client(label, names.agent_client(agent.name))
             # Named after the agent: adding or removing one leaves every other agent's client (and secret) alone.
             name_logical_id(client, f"{label}Client")
             self.agent_clients[agent.name] = client
-            self.agent_outputs[agent.name] = agent_client_output(agent.name)
-            CfnOutput(self, self.agent_outputs[agent.name], value=client.user_pool_client_id)
+            # What agents, the smoke and the other stacks read.
+            CfnOutput(self, agent_client_output(agent.name), value=client.user_pool_client_id)
 
         # The credential provider lives beside the pool whose client secret it holds (GetAtt, same stack).
         self.runtime_provider = self.runtime_pool.credential_provider(
