@@ -8,10 +8,11 @@ from aws_cdk import App, Duration, Environment, Fn, Stack, Tags
 
 from app_config import AppConfig
 from app_config.rules import agent_client_output
-from gateway_constructs.hosted_server import RuntimeSettings
-from gateway_constructs.mcp_entry import SharedResources
+from constructs.hosted_server import RuntimeSettings
+from constructs.mcp_entry import SharedResources
 from stacks.agents_stack import AgentsStack
 from stacks.cognito_stack import CognitoStack
+from stacks.credential_provider_stack import CredentialProviderStack
 from stacks.gateway_role_stack import GatewayRoleStack
 from stacks.gateway_stack import GatewayStack
 from stacks.mcp_targets_stack import McpTargetsStack
@@ -24,6 +25,8 @@ class GatewayApp:
     cognito: CognitoStack
     gateway_role: GatewayRoleStack
     gateway: GatewayStack
+    # The gateway's client of the runtime pool and the credential provider holding it (hosted entries use both).
+    credential_provider: CredentialProviderStack
     # One stack per shard: entries land by a hash of their name (app_config.shard_of), so adding one changes its
     # own stack and no other.
     mcp_targets: tuple[McpTargetsStack, ...]
@@ -40,6 +43,7 @@ class GatewayApp:
             self.cognito,
             self.gateway_role,
             self.gateway,
+            self.credential_provider,
             *self.mcp_targets,
             self.agents,
             self.monitoring,
@@ -74,13 +78,21 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     )
     # A weak reference orders nothing: the outputs must exist before the gateway reads them.
     gateway.add_stack_dependency(cognito)
+    provider = CredentialProviderStack(
+        app,
+        "CredentialProvider",
+        stack_name=names.stack("credential-provider"),
+        config=config,
+        runtime_pool=cognito.runtime_pool,
+        handlers=cognito.handlers.endpoint,
+        **common,
+    )
     settings = config.settings
     shared = SharedResources(
         gateway=gateway.gateway,
         names=names,
         account=config.account,
-        runtime_pool=cognito.runtime_pool,
-        runtime_pool_provider=cognito.runtime_provider,
+        runtime_access=provider.runtime_access,
         handlers=cognito.handlers.endpoint,
         trace_destination_arn=gateway.traces.destination_arn,
         runtime=RuntimeSettings(
@@ -104,6 +116,10 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         )
         for shard in range(config.shards)
     )
+    for shard in targets:
+        # Whatever a shard holds, it deploys after the runtime pool's token gate: a hosted entry's target synchronizes
+        # its tools with that pool's token as soon as it is created.
+        shard.add_stack_dependency(provider)
     # Exported whether or not an entry uses them today: CDK adds an export with its first consumer and drops it
     # with its last, and dropping it would fail (the producer deploys before the consumer lets go), so removing
     # the last entry of a kind could not deploy. Kept exports make the shared stacks independent of the entries.
@@ -112,9 +128,14 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             cognito,
             (
                 cognito.runtime_pool.user_pool.user_pool_id,
-                cognito.runtime_pool.client.user_pool_client_id,
-                cognito.runtime_provider.credential_provider_arn,
                 cognito.handlers.endpoint.service_token,
+            ),
+        ),
+        (
+            provider,
+            (
+                provider.runtime_access.client.user_pool_client_id,
+                provider.runtime_access.provider.credential_provider_arn,
             ),
         ),
         (
@@ -167,4 +188,4 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             env=common["env"],
             termination_protection=True,
         )
-    return GatewayApp(cognito, role, gateway, targets, agents, monitoring, search)
+    return GatewayApp(cognito, role, gateway, provider, targets, agents, monitoring, search)

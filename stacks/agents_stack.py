@@ -9,11 +9,11 @@ from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
-from constructs import Construct
 
 from app_config import AppConfig, pascal
-from gateway_constructs import name_logical_id
-from gateway_constructs.agent_access import AgentGrant, AgentPolicies, AgentRateLimit
+from constructs import Construct
+from constructs.agent_access import AgentGrant, AgentPolicies, AgentRateLimit
+from constructs.naming import name_logical_id
 
 RATE_LIMIT_ID = "agents"
 

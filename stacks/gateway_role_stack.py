@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Stack
-from constructs import Construct
 
 from app_config import AppConfig
-from gateway_constructs import name_logical_id
-from gateway_constructs.gateway_role import GatewayServiceRole
+from constructs import Construct
+from constructs.gateway_role import GatewayServiceRole
+from constructs.naming import name_logical_id
 
 
 class GatewayRoleStack(Stack):

@@ -9,14 +9,14 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
 from app_config import AppConfig
-from gateway_constructs import name_logical_id
-from gateway_constructs.agent_access import GatewayAccess
-from gateway_constructs.log_groups import managed_log_group
-from gateway_constructs.m2m_user_pool import M2MUserPool
-from gateway_constructs.observability import TraceDelivery, deliver, log_group_destination
+from constructs import Construct
+from constructs.agent_access import GatewayAccess
+from constructs.log_groups import managed_log_group
+from constructs.m2m_user_pool import M2MUserPool
+from constructs.naming import name_logical_id
+from constructs.observability import TraceDelivery, deliver, log_group_destination
 
 
 class GatewayStack(Stack):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, CfnWaitConditionHandle, Stack
-from constructs import Construct
 
 from app_config import AppConfig
-from gateway_constructs.mcp_entry import McpEntry, SharedResources
+from constructs import Construct
+from constructs.mcp_entry import McpEntry, SharedResources
 
 
 class McpTargetsStack(Stack):

@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
-from constructs import Construct
 
 from app_config import AppConfig, HostedEntry
-from gateway_constructs import name_logical_id
-from gateway_constructs.monitoring import GatewayAlarms, GatewayDashboard
+from constructs import Construct
+from constructs.monitoring import GatewayAlarms, GatewayDashboard
+from constructs.naming import name_logical_id
 
 
 class MonitoringStack(Stack):

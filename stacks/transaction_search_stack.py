@@ -12,9 +12,9 @@ from typing import Any
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_xray as xray
-from constructs import Construct
 
 from app_config import AppConfig
+from constructs import Construct
 
 
 class TransactionSearchStack(Stack):

@@ -18,7 +18,7 @@ import yaml
 from app_config import AppConfig, ConfigError, load_config, pascal
 from app_config.agents import MAX_AGENTS
 from aws_rules.schemas import create_only_properties, resource_schema
-from gateway_constructs.agent_access import RATE_LIMIT_KEY, cedar_permit
+from constructs.agent_access import RATE_LIMIT_KEY, cedar_permit
 from tests.cdk_helpers import ROOT, Assembly, evaluate, load_context, schema_and_model_agree
 from tests.conftest import many_agents, many_entries, synthesize, write_config
 from tests.test_config import env_override
@@ -626,12 +626,12 @@ def test_no_template_carries_an_agents_secret(dev: Assembly, prod: Assembly, man
                             secrets.append((stack, logical_id, target))
                         if target.startswith("Agent"):
                             agent_refs.append((section, logical_id, target, attribute))
-        # The only secrets read: a pool's own client's (the runtime pool's, or a hosted entry's own pool's), each by
-        # the credential provider beside it, in its stack (never an agent's, never across stacks).
-        cognito = next(s for s in assembly.templates if s.endswith("-cognito"))
-        assert (cognito, "RuntimeOAuthProvider", "RuntimeUserPoolClient") in secrets
+        # The only secrets read: the gateway's client of a pool (the runtime pool's, or a hosted entry's own pool's),
+        # each by the credential provider beside it, in the client's stack (never an agent's, never across stacks).
+        provider = next(s for s in assembly.templates if s.endswith("-credential-provider"))
+        assert (provider, "RuntimeOAuthProvider", "RuntimeUserPoolClient") in secrets
         if assembly is not many:
-            assert secrets == [(cognito, "RuntimeOAuthProvider", "RuntimeUserPoolClient")]
+            assert secrets == [(provider, "RuntimeOAuthProvider", "RuntimeUserPoolClient")]
         for stack, logical_id, target in secrets:
             assert assembly.template(stack)["Resources"][logical_id]["Type"] == (
                 "AWS::BedrockAgentCore::OAuth2CredentialProvider"

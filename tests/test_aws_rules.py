@@ -294,7 +294,7 @@ def test_a_pool_without_the_deployment_tag_is_out_of_the_gates_reach(dev: Synthe
         "gateway-deployment"
     )
     found = only(violations(dev, templates), "custom-resource-resource-tag-condition")
-    assert found.where == "mcpgw-dev-cognito/RuntimePoolTokenGate (Custom::TokenEndpointGate)"
+    assert found.where == "mcpgw-dev-credential-provider/RuntimePoolTokenGate (Custom::TokenEndpointGate)"
     assert "gateway-deployment=mcpgw-dev" in found.detail and "access_tags.html" in str(found)
 
 

@@ -52,7 +52,8 @@ def test_cdk_synth_writes_every_stack_offline(tmp_path: Path) -> None:
     )
     shards = [f"mcp-targets-{i}" for i in range(4)]
     assert stacks == sorted(
-        f"mcpgw-dev-{c}" for c in ("cognito", "gateway-role", "gateway", "agents", "monitoring", *shards)
+        f"mcpgw-dev-{c}"
+        for c in ("cognito", "gateway-role", "gateway", "credential-provider", "agents", "monitoring", *shards)
     )
     # cdk-nag ran as a validation plugin and reported nothing unacknowledged.
     assert "AwsSolutions" not in result.stderr.replace("AwsSolutions::", "")

@@ -127,7 +127,7 @@ def test_every_accepted_retention_reaches_the_template_as_that_many_days() -> No
     from aws_cdk import App, Stack
 
     from app_config.rules import LOG_RETENTION_PERIODS
-    from gateway_constructs.log_groups import managed_log_group
+    from constructs.log_groups import managed_log_group
 
     app = App()
     stack = Stack(app, "Retention")

@@ -15,10 +15,10 @@ from aws_cdk import App, Duration, Stack, Validations
 from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 
-import gateway_constructs.custom_resource_handlers as handlers_module
-from gateway_constructs.custom_resource_handlers import HANDLERS_DIR, CustomResourceHandlers
-from gateway_constructs.m2m_user_pool import M2MUserPool
-from gateway_constructs.token_gate import TokenEndpointGate
+import constructs.custom_resource_handlers as handlers_module
+from constructs.custom_resource_handlers import HANDLERS_DIR, CustomResourceHandlers
+from constructs.m2m_user_pool import M2MUserPool
+from constructs.token_gate import TokenEndpointGate
 
 
 def build(app: App, stack_id: str, *, wait: Duration | None = None, retain_data: bool = False) -> Stack:
@@ -38,12 +38,12 @@ def build(app: App, stack_id: str, *, wait: Duration | None = None, retain_data:
         "Pool",
         user_pool_name="runtime-pool",
         resource_server_id="mcpgw-runtime",
-        client_name="runtime-m2m",
         domain_prefix="mcpgw-runtime-test",
         purpose="runtime",
         retain_data=False,
     )
-    TokenEndpointGate(stack, "Gate", handlers=handlers.endpoint, pool=pool)
+    client = pool.add_client("Client", "runtime-m2m")
+    TokenEndpointGate(stack, "Gate", handlers=handlers.endpoint, pool=pool, client=client)
     return stack
 
 

@@ -94,7 +94,7 @@ def test_user_pool_deletion_protection(env_name: str, protected: str, request: p
 def test_stack_termination_protection(env_name: str, protected: bool, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
     stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
-    assert len(stacks) == 9
+    assert len(stacks) == 10
     for artifact in stacks:
         assert artifact["properties"].get("terminationProtection", False) is protected, artifact["displayName"]
 
@@ -187,13 +187,13 @@ def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
     templates = copy.deepcopy(prod.templates)
     servers = f"mcpgw-prod-mcp-targets-{shard_of('orders', 4)}"
     templates[servers]["Resources"]["OrdersRuntime"]["Properties"]["AgentRuntimeName"] = "renamed"
-    provider = templates["mcpgw-prod-cognito"]["Resources"].pop("RuntimeOAuthProvider")
-    templates["mcpgw-prod-cognito"]["Resources"]["RenamedProvider"] = provider
+    provider = templates["mcpgw-prod-credential-provider"]["Resources"].pop("RuntimeOAuthProvider")
+    templates["mcpgw-prod-credential-provider"]["Resources"]["RenamedProvider"] = provider
 
     problems = replacement_guard.replacements(recorded, replacement_guard.identities(templates))
 
     assert problems == [
-        "mcpgw-prod-cognito/RuntimeOAuthProvider (AWS::BedrockAgentCore::OAuth2CredentialProvider) is gone:"
+        "mcpgw-prod-credential-provider/RuntimeOAuthProvider (AWS::BedrockAgentCore::OAuth2CredentialProvider) is gone:"
         " a rename of its logical id or stack replaces it",
         f"{servers}/OrdersRuntime (AWS::BedrockAgentCore::Runtime) would be replaced:"
         ' AgentRuntimeName "mcpgw_prod_orders" -> "renamed"',
@@ -206,14 +206,15 @@ def test_guard_covers_pools_every_client_gateway_runtime_and_provider(prod: Asse
     assert types.count("AWS::Cognito::UserPool") == 2
     # Every agent's client (its credentials are what the agent is configured with) and the runtime pool's.
     clients = {
-        f"mcpgw-prod-cognito/{logical_id}"
-        for logical_id, r in prod.template("mcpgw-prod-cognito")["Resources"].items()
+        f"{stack}/{logical_id}"
+        for stack in ("mcpgw-prod-cognito", "mcpgw-prod-credential-provider")
+        for logical_id, r in prod.template(stack)["Resources"].items()
         if r["Type"] == "AWS::Cognito::UserPoolClient"
     }
     assert clients == {
         "mcpgw-prod-cognito/AgentPlatformSmokeClient",
         "mcpgw-prod-cognito/AgentOrderViewerClient",
-        "mcpgw-prod-cognito/RuntimeUserPoolClient",
+        "mcpgw-prod-credential-provider/RuntimeUserPoolClient",
     }
     assert clients <= set(recorded)
     for resource_type in (
@@ -237,9 +238,10 @@ def test_deploy_order_is_four_waves(dev: Assembly) -> None:
     shard = shard_of("orders", 4)
     empty = sorted(f"mcp-targets-{i}" for i in range(4) if i != shard)
     # The agents' policies last: the policy engine checks each against the targets' tools.
+    # Every shard, empty or not, after the credential provider's token gate.
     assert waves == [
-        sorted(["cognito", "gateway-role", *empty]),
-        ["gateway"],
-        sorted([f"mcp-targets-{shard}", "monitoring"]),
+        ["cognito", "gateway-role"],
+        ["credential-provider", "gateway"],
+        sorted([f"mcp-targets-{shard}", *empty, "monitoring"]),
         ["agents"],
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -13,6 +14,7 @@ from tests.cdk_helpers import Assembly, evaluate
 COGNITO = "mcpgw-dev-cognito"
 ROLE = "mcpgw-dev-gateway-role"
 GATEWAY = "mcpgw-dev-gateway"
+PROVIDER = "mcpgw-dev-credential-provider"
 # The example server's entry lands in the shard its name hashes to; its runtime and its target share the stack.
 SHARD = shard_of("orders", 4)
 TARGET = f"mcpgw-dev-mcp-targets-{SHARD}"
@@ -21,34 +23,70 @@ TARGET = f"mcpgw-dev-mcp-targets-{SHARD}"
 def test_one_stack_per_component_and_one_per_shard(dev: Assembly) -> None:
     shards = [f"mcpgw-dev-mcp-targets-{i}" for i in range(4)]
     assert sorted(dev.templates) == sorted(
-        [COGNITO, ROLE, GATEWAY, "mcpgw-dev-agents", "mcpgw-dev-monitoring", *shards]
+        [COGNITO, ROLE, GATEWAY, PROVIDER, "mcpgw-dev-agents", "mcpgw-dev-monitoring", *shards]
     )
 
 
+def test_each_stack_owns_one_part_of_the_architecture(dev: Assembly) -> None:
+    # The design's separate stacks: the pools, the gateway's role, the gateway, the runtime pool's credential
+    # provider and the MCP targets (the example's entry is in shard 3).
+    def types(stack: str) -> set[str]:
+        return {r["Type"] for r in dev.template(stack)["Resources"].values()}
+
+    assert {"AWS::Cognito::UserPool", "AWS::Cognito::UserPoolDomain"} <= types(COGNITO)
+    assert types(ROLE) == {"AWS::IAM::Role"}
+    assert "AWS::BedrockAgentCore::Gateway" in types(GATEWAY)
+    assert types(PROVIDER) == {
+        "AWS::Cognito::UserPoolClient",
+        "AWS::BedrockAgentCore::OAuth2CredentialProvider",
+        "Custom::TokenEndpointGate",
+    }
+    assert {"AWS::BedrockAgentCore::GatewayTarget", "AWS::BedrockAgentCore::Runtime"} <= types(TARGET)
+    owners = {
+        t: [stack for stack in dev.templates if t in types(stack)]
+        for t in ("AWS::Cognito::UserPool", "AWS::IAM::Role", "AWS::BedrockAgentCore::Gateway")
+    }
+    assert owners["AWS::Cognito::UserPool"] == [COGNITO]
+    assert owners["AWS::BedrockAgentCore::Gateway"] == [GATEWAY]
+    assert "AWS::BedrockAgentCore::OAuth2CredentialProvider" not in types(COGNITO)
+
+
 @pytest.mark.parametrize(
-    ("pool", "client_id"),
-    # The gateway pool's clients are the agents' (config/agents.yaml); the runtime pool's is the gateway's.
+    ("pool", "client_id", "client_stack"),
+    # The gateway pool's clients are the agents' (config/agents.yaml), beside their pool; the runtime pool's is the
+    # gateway's, in the credential-provider stack with the provider that holds its secret.
     [
-        ("Gateway", "AgentPlatformSmokeClient"),
-        ("Gateway", "AgentOrderViewerClient"),
-        ("Runtime", "RuntimeUserPoolClient"),
+        ("Gateway", "AgentPlatformSmokeClient", COGNITO),
+        ("Gateway", "AgentOrderViewerClient", COGNITO),
+        ("Runtime", "RuntimeUserPoolClient", PROVIDER),
     ],
 )
-def test_each_pool_is_machine_to_machine_with_an_invoke_scope(dev: Assembly, pool: str, client_id: str) -> None:
+def test_each_pool_is_machine_to_machine_with_an_invoke_scope(
+    dev: Assembly, pool: str, client_id: str, client_stack: str
+) -> None:
     resources = dev.template(COGNITO)["Resources"]
     server = resources[f"{pool}ResourceServer"]["Properties"]
-    client = resources[client_id]["Properties"]
+    client = dev.template(client_stack)["Resources"][client_id]["Properties"]
     domain = resources[f"{pool}UserPoolDomain"]["Properties"]
     identifier = f"mcpgw-dev-{pool.lower()}"
+
+    def in_cognito(value: Any) -> Any:
+        return value if client_stack == COGNITO else dev.resolve_import(value)[1]
 
     assert server["Identifier"] == identifier
     assert [s["ScopeName"] for s in server["Scopes"]] == ["invoke"]
     assert server["UserPoolId"] == {"Ref": f"{pool}UserPool"}
-    assert client["UserPoolId"] == {"Ref": f"{pool}UserPool"}
+    assert in_cognito(client["UserPoolId"]) == {"Ref": f"{pool}UserPool"}
     assert client["GenerateSecret"] is True
     assert client["AllowedOAuthFlows"] == ["client_credentials"]
     refs = {f"{pool}ResourceServer": server["Identifier"]}
-    assert evaluate(client["AllowedOAuthScopes"], lambda kind, arg: refs[arg]) == [f"{identifier}/invoke"]
+
+    def lookup(kind: str, arg: Any) -> str:
+        if kind == "ImportValue":
+            return refs[dev.resolve_import({"Fn::ImportValue": arg})[1]["Ref"]]
+        return refs[arg]
+
+    assert evaluate(client["AllowedOAuthScopes"], lookup) == [f"{identifier}/invoke"]
     assert client["AllowedOAuthFlowsUserPoolClient"] is True
     assert domain["UserPoolId"] == {"Ref": f"{pool}UserPool"}
     assert "Fn::Join" in domain["Domain"] or domain["Domain"].startswith(identifier)
@@ -104,7 +142,7 @@ def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: As
     assert runtime["ProtocolConfiguration"] == "MCP"
     jwt = runtime["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
     (allowed,) = jwt["AllowedClients"]
-    assert dev.resolve_import(allowed) == (COGNITO, {"Ref": "RuntimeUserPoolClient"})
+    assert dev.resolve_import(allowed) == (PROVIDER, {"Ref": "RuntimeUserPoolClient"})
     assert _discovery_pool(dev, jwt["DiscoveryUrl"]) == "RuntimeUserPool"
 
     images = dev.docker_images(TARGET)
@@ -117,29 +155,25 @@ def test_runtime_is_mcp_on_arm64_and_allows_only_the_runtime_pool_client(dev: As
     }
 
 
-def test_credential_provider_sits_beside_the_runtime_pool_and_takes_its_secret_by_reference(dev: Assembly) -> None:
-    resources = dev.template(COGNITO)["Resources"]
+def test_credential_provider_sits_beside_its_client_and_takes_its_secret_by_reference(dev: Assembly) -> None:
+    resources = dev.template(PROVIDER)["Resources"]
     provider = resources["RuntimeOAuthProvider"]["Properties"]
     assert provider["Name"] == "mcpgw-dev-runtime-oauth"
     assert provider["CredentialProviderVendor"] == "CustomOauth2"
     custom = provider["Oauth2ProviderConfigInput"]["CustomOauth2ProviderConfig"]
     assert custom["ClientId"] == {"Ref": "RuntimeUserPoolClient"}
-    assert custom["OauthDiscovery"]["DiscoveryUrl"] == {
-        "Fn::Join": [
-            "",
-            [
-                "https://cognito-idp.us-east-1.amazonaws.com/",
-                {"Ref": "RuntimeUserPool"},
-                "/.well-known/openid-configuration",
-            ],
-        ]
-    }
+    join = custom["OauthDiscovery"]["DiscoveryUrl"]["Fn::Join"]
+    assert join[1][0] == "https://cognito-idp.us-east-1.amazonaws.com/"
+    assert dev.resolve_import(join[1][1]) == (COGNITO, {"Ref": "RuntimeUserPool"})
+    assert join[1][2:] == ["/.well-known/openid-configuration"]
     # The secret is CloudFormation's attribute of the client in the same stack: resolved at deploy time into the
     # provider's write-only configuration, never a value in the template, never an export.
     assert custom["ClientSecret"] == {"Fn::GetAtt": ["RuntimeUserPoolClient", "ClientSecret"]}
     assert not [r for r in resources.values() if r["Type"].startswith("Custom::") and "ClientSecret" in json.dumps(r)]
-    # The discovery document names a token endpoint only once the pool has a domain.
-    assert "RuntimeUserPoolDomain" in resources["RuntimeOAuthProvider"]["DependsOn"]
+    assert "ClientSecret" not in json.dumps(dev.template(PROVIDER).get("Outputs", {}))
+    # The discovery document names a token endpoint only once the pool has a domain (in the cognito stack): the
+    # whole stack deploys after it.
+    assert COGNITO in dev.stack_dependencies(PROVIDER)
 
 
 def test_target_calls_the_runtime_invocation_url_with_a_url_encoded_arn(dev: Assembly) -> None:
@@ -168,7 +202,7 @@ def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> 
     oauth = config["CredentialProvider"]["OauthCredentialProvider"]
     assert oauth["Scopes"] == ["mcpgw-dev-runtime/invoke"]
     assert dev.resolve_import(oauth["ProviderArn"]) == (
-        COGNITO,
+        PROVIDER,
         {"Fn::GetAtt": ["RuntimeOAuthProvider", "CredentialProviderArn"]},
     )
     assert dev.resolve_import(target["GatewayIdentifier"]) == (
@@ -178,22 +212,23 @@ def test_target_gets_runtime_pool_tokens_through_the_provider(dev: Assembly) -> 
 
 
 def test_the_runtime_pool_token_gate_waits_for_its_domain_and_every_target_stack_for_the_gate(dev: Assembly) -> None:
-    resources = dev.template(COGNITO)["Resources"]
-    gate = resources["RuntimePoolTokenGate"]
+    gate = dev.template(PROVIDER)["Resources"]["RuntimePoolTokenGate"]
     assert gate["Type"] == "Custom::TokenEndpointGate"
-    domain = resources["RuntimeUserPoolDomain"]["Properties"]["Domain"]
 
     def lookup(kind: str, arg: object) -> str:
-        return "<RuntimeUserPoolDomain>" if arg == "RuntimeUserPoolDomain" else f"<{arg}>"
+        if kind == "ImportValue":
+            return "<{}>".format(dev.resolve_import({"Fn::ImportValue": arg})[1]["Ref"])
+        return f"<{arg}>"
 
-    # Referencing the domain is what makes the gate wait for it.
+    # Referencing the domain (imported from the cognito stack) is what makes the gate wait for it.
     endpoint = evaluate(gate["Properties"]["TokenEndpoint"], lookup)
     assert endpoint == "https://<RuntimeUserPoolDomain>.auth.us-east-1.amazoncognito.com/oauth2/token"
-    assert gate["Properties"]["UserPoolId"] == {"Ref": "RuntimeUserPool"}
+    assert dev.resolve_import(gate["Properties"]["UserPoolId"]) == (COGNITO, {"Ref": "RuntimeUserPool"})
     assert gate["Properties"]["ClientId"] == {"Ref": "RuntimeUserPoolClient"}
-    assert "ClientSecret" not in json.dumps(gate["Properties"]) and domain
-    # A targets stack deploys after the whole cognito stack, gate included.
-    assert COGNITO in dev.stack_dependencies(TARGET)
+    assert "ClientSecret" not in json.dumps(gate["Properties"])
+    # Every targets stack, whatever it holds, deploys after the whole credential-provider stack, gate included.
+    for shard in range(4):
+        assert PROVIDER in dev.stack_dependencies(f"mcpgw-dev-mcp-targets-{shard}")
 
 
 def test_a_new_image_updates_the_target_so_the_gateway_resynchronizes_its_tools(dev: Assembly) -> None:
@@ -274,8 +309,8 @@ def test_outputs_give_a_client_what_it_needs(dev: Assembly) -> None:
         "AgentOrderViewerClientId",
         "GatewayTokenEndpoint",
         "GatewayScope",
-        "CredentialProviderArn",
     }
+    assert outputs(PROVIDER) == {"CredentialProviderArn"}
     assert outputs(GATEWAY) == {"GatewayUrl", "GatewayId", "GatewayLogGroup", "PolicyEngineMode"}
     assert outputs("mcpgw-dev-monitoring") == {"DashboardName", "DashboardUrl", "AlarmTopicArn"}
     assert outputs(TARGET) == {"OrdersRuntimeArn", "OrdersTargetId"}

@@ -268,12 +268,12 @@ def test_a_hosted_server_with_its_own_pool_gets_pool_provider_and_gate(many: Ass
     assert oauth["Scopes"] == ["mcpgw-dev-private/invoke"]
 
 
-def test_shared_pool_targets_wait_for_the_cognito_stacks_gate_not_their_own(many: Assembly) -> None:
+def test_shared_pool_targets_wait_for_the_credential_provider_stacks_gate_not_their_own(many: Assembly) -> None:
     gates = [(s, i) for s, i, r in many.all_resources() if r["Type"] == "Custom::TokenEndpointGate"]
     # One for the shared runtime pool, one for the entry with its own pool: not one per shard or per target.
     assert sorted(gates) == sorted(
         [
-            ("mcpgw-dev-cognito", "RuntimePoolTokenGate"),
+            ("mcpgw-dev-credential-provider", "RuntimePoolTokenGate"),
             (f"mcpgw-dev-mcp-targets-{shard_of('private', 4)}", "PrivateTokenGate"),
         ]
     )

@@ -15,9 +15,9 @@ from aws_cdk import Aws, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
-from constructs import Construct
 
-from gateway_constructs.nag import acknowledge
+from constructs import Construct
+from constructs.nag import acknowledge
 
 NAMESPACE = "AWS/Bedrock-AgentCore"
 # Gateway metrics arrive batched per minute; five-minute figures keep a dashboard readable and alarms calm.

@@ -11,14 +11,14 @@ from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
-from gateway_constructs import name_logical_id
-from gateway_constructs.custom_resource_handlers import HandlerEndpoint
-from gateway_constructs.m2m_user_pool import M2MUserPool
-from gateway_constructs.nag import acknowledge, nag_arn
-from gateway_constructs.observability import deliver
-from gateway_constructs.runtime_log_group import RuntimeLogCleanup, RuntimeLogGroup
+from constructs import Construct
+from constructs.custom_resource_handlers import HandlerEndpoint
+from constructs.nag import acknowledge, nag_arn
+from constructs.naming import name_logical_id
+from constructs.observability import deliver
+from constructs.pool_credential_provider import PoolCredentialProvider
+from constructs.runtime_log_group import RuntimeLogCleanup, RuntimeLogGroup
 
 
 @dataclass(frozen=True)
@@ -149,8 +149,8 @@ class RuntimeExecutionRole(Construct):
 
 
 class HostedMcpServer(Construct):
-    """A linux/arm64 image asset of `source_dir`, in an AgentCore Runtime (MCP, JWT allowing only `inbound_pool`'s
-    client), with the runtime's log group adopted (retention, tags, deletion unless `retain_data`)."""
+    """A linux/arm64 image asset of `source_dir`, in an AgentCore Runtime (MCP, JWT of `inbound`'s pool allowing only
+    its client: the gateway's way in), with the runtime's log group adopted (retention, tags, deletion unless `retain_data`)."""
 
     def __init__(
         self,
@@ -160,7 +160,7 @@ class HostedMcpServer(Construct):
         source_dir: Path,
         runtime_name: str,
         description: str,
-        inbound_pool: M2MUserPool,
+        inbound: PoolCredentialProvider,
         log_retention_days: int,
         retain_data: bool,
         tags: Mapping[str, str],
@@ -172,7 +172,7 @@ class HostedMcpServer(Construct):
         super().__init__(scope, construct_id)
         if not Token.is_unresolved(description) and not 1 <= len(description) <= 1200:
             raise ValueError(f"{self.node.path}: a runtime description has 1-1200 characters, got {len(description)}")
-        self.inbound_pool = inbound_pool
+        self.inbound = inbound
         # An explicit asset (not AgentRuntimeArtifact.from_asset) so its hash can reach the target's description.
         self.image = ecr_assets.DockerImageAsset(
             self, "Image", directory=str(source_dir), platform=ecr_assets.Platform.LINUX_ARM64
@@ -188,7 +188,7 @@ class HostedMcpServer(Construct):
             ),
             protocol_configuration=agentcore.ProtocolType.MCP,
             authorizer_configuration=agentcore.RuntimeAuthorizerConfiguration.using_jwt(
-                inbound_pool.discovery_url, allowed_clients=[inbound_pool.client.user_pool_client_id]
+                inbound.pool.discovery_url, allowed_clients=[inbound.client.user_pool_client_id]
             ),
             # A gateway session keeps one runtime session per target; the runtime must not end it before the
             # gateway lets go of its id (max lifetime), and ends it once idle for `idle_timeout`.

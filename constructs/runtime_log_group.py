@@ -6,9 +6,9 @@ from typing import Mapping
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
-from constructs import Construct
 
-from gateway_constructs.custom_resource_handlers import RUNTIME_LOG_GROUPS, HandlerEndpoint
+from constructs import Construct
+from constructs.custom_resource_handlers import RUNTIME_LOG_GROUPS, HandlerEndpoint
 
 
 class RuntimeLogGroup(Construct):

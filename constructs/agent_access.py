@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
-from gateway_constructs.nag import acknowledge, nag_arn
+from constructs import Construct
+from constructs.nag import acknowledge, nag_arn
 
 # The claim the policies and the rate limit name an agent by: Cognito puts the app client's id in every access token.
 CLIENT_ID_CLAIM = "client_id"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aws_cdk import Annotations, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
-from constructs import Construct, IConstruct
 
 from aws_rules.names import SERVICE_NAME_RULES
-from gateway_constructs.credential_provider import provider_secret_arn
+from constructs import Construct, IConstruct
+from constructs.credential_provider import provider_secret_arn
 
 # The service's limit on a target's description.
 MAX_DESCRIPTION = 200

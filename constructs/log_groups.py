@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy, Token
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
 from app_config.rules import LOG_RETENTION_PERIODS
+from constructs import Construct
 
 
 def retention(days: int) -> logs.RetentionDays:

@@ -17,10 +17,10 @@ from typing import Any, Mapping
 from aws_cdk import ArnFormat, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
 
-from gateway_constructs.log_groups import managed_log_group
-from gateway_constructs.nag import acknowledge, nag_arn
+from constructs import Construct
+from constructs.log_groups import managed_log_group
+from constructs.nag import acknowledge, nag_arn
 
 HANDLERS_DIR = Path(__file__).resolve().parent.parent / "custom_resources"
 HANDLER = f"{HANDLERS_DIR.name}.handler.lambda_handler"

@@ -1,8 +1,9 @@
-"""Reusable constructs of the gateway app: small, typed, each owning one piece of the architecture."""
+"""Logical ids that read as names: what keeps a resource in place when its construct moves."""
 
 from __future__ import annotations
 
 from aws_cdk import CfnElement, CfnResource
+
 from constructs import IConstruct
 
 

@@ -8,28 +8,28 @@ from typing import Mapping
 
 from aws_cdk import Aws, SecretValue
 from aws_cdk import aws_bedrockagentcore as agentcore
-from constructs import Construct, IConstruct
 
 from app_config import Entry, ExistingEntry, HostedEntry, Names, pascal
-from gateway_constructs import name_logical_id
-from gateway_constructs.custom_resource_handlers import HandlerEndpoint
-from gateway_constructs.hosted_server import HostedMcpServer, RuntimeSettings
-from gateway_constructs.m2m_user_pool import M2MUserPool
-from gateway_constructs.mcp_target import GatewayMcpTarget
-from gateway_constructs.runtime_url import runtime_invocation_url
-from gateway_constructs.token_gate import TokenEndpointGate
+from constructs import Construct, IConstruct
+from constructs.custom_resource_handlers import HandlerEndpoint
+from constructs.hosted_server import HostedMcpServer, RuntimeSettings
+from constructs.m2m_user_pool import M2MUserPool
+from constructs.mcp_target import GatewayMcpTarget
+from constructs.naming import name_logical_id
+from constructs.pool_credential_provider import PoolCredentialProvider
+from constructs.runtime_url import runtime_invocation_url
 
 
 @dataclass(frozen=True)
 class SharedResources:
-    """What every entry of the deployment is wired to: the gateway, the shared runtime pool and its credential
-    provider, the custom-resource handler, and the deployment's names and settings."""
+    """What every entry of the deployment is wired to: the gateway, the gateway's way into the shared runtime pool
+    (its client, credential provider and token gate), the custom-resource handler, and the deployment's names and
+    settings."""
 
     gateway: agentcore.IGateway
     names: Names
     account: str | None
-    runtime_pool: M2MUserPool
-    runtime_pool_provider: agentcore.OAuth2CredentialProvider
+    runtime_access: PoolCredentialProvider
     handlers: HandlerEndpoint
     trace_destination_arn: str
     runtime: RuntimeSettings
@@ -89,34 +89,35 @@ class HostedMcpEntry(McpEntry):
         if not (entry.folder / "Dockerfile").is_file():
             raise ValueError(f"{self.node.path}: no Dockerfile in {entry.folder}")
         label, names = pascal(entry.name), shared.names
-        pool, provider, provider_name = shared.runtime_pool, shared.runtime_pool_provider, names.credential_provider
-        wait_for: list[IConstruct] = []
+        access = shared.runtime_access
         if entry.own_pool:
             pool = M2MUserPool(
                 self,
                 "Pool",
                 user_pool_name=names.user_pool(entry.name),
                 resource_server_id=names.resource_server(entry.name),
-                client_name=names.app_client(entry.name),
                 domain_prefix=names.domain_prefix(entry.name, shared.account or Aws.ACCOUNT_ID),
                 purpose=f"MCP server {entry.name}",
                 retain_data=shared.retain_data,
             )
             pool.name_logical_ids(label)
-            provider_name = names.target_provider(entry.name)
-            provider = pool.credential_provider("OAuthProvider", provider_name=provider_name)
-            name_logical_id(provider, f"{label}OAuthProvider")
-            # Creating the target synchronizes its tools at once, with a token from the pool's new domain.
-            gate = TokenEndpointGate(self, "TokenGate", handlers=shared.handlers, pool=pool)
-            name_logical_id(gate.resource, f"{label}TokenGate")
-            wait_for.append(gate)
+            access = PoolCredentialProvider(
+                self,
+                "Access",
+                pool=pool,
+                client_name=names.app_client(entry.name),
+                provider_name=names.target_provider(entry.name),
+                handlers=shared.handlers,
+                label=label,
+                gate_id=f"{label}TokenGate",
+            )
         self.server = HostedMcpServer(
             self,
             "Server",
             source_dir=entry.folder,
             runtime_name=names.runtime(entry.name),
             description=entry.text,
-            inbound_pool=pool,
+            inbound=access,
             settings=shared.runtime,
             log_retention_days=shared.log_retention_days,
             retain_data=shared.retain_data,
@@ -142,10 +143,11 @@ class HostedMcpEntry(McpEntry):
             # with CloudFormation's own permissions.
             description=f"{entry.text} (image {self.server.image.asset_hash[:12]})",
             endpoint=runtime_invocation_url(self.server.runtime.agent_runtime_arn),
-            provider=provider,
-            provider_name=provider_name,
-            scopes=[pool.scope_string],
-            wait_for=wait_for,
+            provider=access.provider,
+            provider_name=access.provider_name,
+            scopes=[access.pool.scope_string],
+            # Creating the target synchronizes its tools at once, with a token from the pool's domain.
+            wait_for=[access.gate],
         )
         self.outputs = {
             f"{label}RuntimeArn": self.server.runtime.agent_runtime_arn,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
-from gateway_constructs.nag import acknowledge, nag_arn
+from constructs import Construct
+from constructs.nag import acknowledge, nag_arn
 
 AGENTCORE_SERVICE = "bedrock-agentcore.amazonaws.com"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from aws_cdk import ArnFormat, Aws, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_xray as xray
+
 from constructs import Construct
 
 LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
