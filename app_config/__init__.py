@@ -14,7 +14,7 @@ from app_config.errors import ConfigError, TargetsError, first_setting_error
 from app_config.model import ROOT, AppSettings, Entry, EnvironmentSettings, ExistingEntry, HostedEntry
 from app_config.rules import COGNITO_RESERVED_WORDS, DEPLOYMENT_TAG, REQUIRED_TAGS, EnvName, pascal, shard_of
 from app_config.targets import load_targets
-from aws_rules.names import SERVICE_NAME_RULES
+from aws_rules.names import POLICY_NAME_MAX, SERVICE_NAME_RULES, bounded_name
 
 __all__ = [
     "CONTEXT_KEYS",
@@ -139,8 +139,11 @@ class Names:
         return f"{self.prefix}_{self.env_name}_agents"
 
     def agent_policy(self, agent: str) -> str:
-        # Unique within the deployment's policy engine (the registry schema's rule for policy names).
-        return agent.replace("-", "_")
+        # Unique in the whole account (botocore's CreatePolicy.name: "Must be unique within the account"; the registry
+        # schema says within the policy engine: built for the stricter), so named after the deployment, as every
+        # account-unique name is. Policy names have at most 48 characters: a longer one keeps its start (which
+        # carries the deployment) and ends in a hash of the whole, stable and distinct per agent.
+        return bounded_name(f"{self.prefix}_{self.env_name}_{agent}".replace("-", "_"), POLICY_NAME_MAX)
 
     def domain_prefix(self, role: str, account: str) -> str:
         # Cognito domain prefixes are unique per region across all accounts, so the account id makes them ours.

@@ -14,7 +14,7 @@ from annotated_types import GroupedMetadata
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from aws_rules.names import COGNITO_RESERVED_WORDS
+from aws_rules.names import COGNITO_RESERVED_WORDS, DEPLOYMENT_TAG
 
 __all__ = [
     "COGNITO_RESERVED_WORDS",
@@ -141,9 +141,9 @@ AccountId = Annotated[
 
 # Tags every environment must set; `project`, `environment` and DEPLOYMENT_TAG are added by the app.
 REQUIRED_TAGS = ("owner", "cost-centre")
-# Names the deployment (<prefix>-<env>) on every resource: the custom-resource handler reads app clients only of
-# user pools carrying it (an IAM condition on aws:ResourceTag), whichever stack created them.
-DEPLOYMENT_TAG = "gateway-deployment"
+# DEPLOYMENT_TAG (aws_rules.names) names the deployment (<prefix>-<env>) on every resource: the custom-resource handler
+# reads app clients only of user pools carrying it (an IAM condition on aws:ResourceTag), whichever stack created them,
+# and aws_rules checks by it that every account-unique name carries the deployment.
 TagValue = Annotated[
     str,
     text(
@@ -258,8 +258,8 @@ QualifiedToolName = Annotated[
 
 # --- agents ---------------------------------------------------------------------------------------------------------
 
-# An agent's name is part of its app client's name and of its Cedar policy's name (letters, digits and underscores
-# there, at most 48 characters with "<prefix>_<env>_").
+# An agent's name is part of its app client's name and of its Cedar policy's name (<prefix>_<env>_<agent>, hyphens
+# as underscores; a hash shortens it past the policy's 48 characters).
 AgentName = Annotated[str, text(pattern=ENTRY_NAME_PATTERN, max_length=24)]
 # AWS::BedrockAgentCore::GatewayRateLimit: a rate of 0 to 10,000,000 requests (0 blocks) per second or minute.
 RateLimitRequests = Annotated[int, whole_number(0, 10_000_000, "must be a whole number of requests from 0 to 10000000")]

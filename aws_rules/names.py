@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Iterator
 
 from aws_rules import Rule, Violation
-from aws_rules.model import Assembly
+from aws_rules.model import Assembly, ResourceRef
 from aws_rules.schemas import property_schema, resource_schema
 
 SCHEMA_PATTERN = Rule(
@@ -25,10 +26,23 @@ COGNITO_DOMAIN = Rule(
 # Cognito refuses domain prefixes containing these words.
 COGNITO_RESERVED_WORDS = ("aws", "amazon", "cognito")
 
+# botocore bedrock-agentcore-control CreatePolicy.name / CreatePolicyEngine.name: 1-48 characters, [A-Za-z][A-Za-z0-9_]*.
+POLICY_NAME_MAX = 48
 POLICY_NAME_RULE = (
     re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$"),
     "a letter, then letters, digits or underscores, at most 48 characters",
 )
+NAME_HASH_LENGTH = 8
+
+
+def bounded_name(name: str, longest: int, separator: str = "_") -> str:
+    """`name` itself when it fits in `longest` characters, else its start and a short hash of the whole: stable (the
+    same name always gives the same result) and distinct for names that share a long start."""
+    if len(name) <= longest:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:NAME_HASH_LENGTH]
+    return f"{name[: longest - NAME_HASH_LENGTH - len(separator)]}{separator}{digest}"
+
 
 # The name rules of what the app names, as the services state them (the registry schemas' patterns, matched whole,
 # and lengths; tests/test_aws_rules.py checks each against its schema). app_config checks every derived name with
@@ -137,4 +151,122 @@ def check_cognito_domains(model: Assembly) -> Iterator[Violation]:
             yield Violation(COGNITO_DOMAIN, str(resource), f"Domain {domain!r} {problem}")
 
 
-CHECKS = [check_schema_names, check_cognito_domains]
+# --- names unique in an account or region -------------------------------------------------------------------------
+
+# Every taggable resource of a deployment carries it, valued <prefix>-<env> (app_config sets it on the whole app).
+DEPLOYMENT_TAG = "gateway-deployment"
+
+DEPLOYMENT_NAME = Rule(
+    "unique-name-carries-deployment",
+    "a name that must be unique in the account or region carries the deployment's prefix and environment "
+    "(<prefix>-<env> or <prefix>_<env>, as its gateway-deployment tag says), so that dev, prod and an e2e run in one "
+    "account never claim the same name",
+    "botocore service models and CloudFormation registry schemas, per type in aws_rules/names.py UNIQUE_NAMES "
+    "(a registry schema whose primary identifier is the name makes it unique too)",
+)
+
+# Names unique in an account (or in an account's region), where the registry schema's primary identifier does not
+# already say so, with what says so. Where the registry schema and the API reference disagree, the stricter holds.
+UNIQUE_NAMES: dict[str, tuple[str, str]] = {
+    "AWS::BedrockAgentCore::Gateway": ("Name", "botocore CreateGateway.name: 'must be unique within your account'"),
+    "AWS::BedrockAgentCore::OAuth2CredentialProvider": (
+        "Name",
+        "botocore CreateOauth2CredentialProvider.name: 'must be unique within your account'",
+    ),
+    # The registry schema says "unique within the policy engine"; the API says the account.
+    "AWS::BedrockAgentCore::Policy": ("Name", "botocore CreatePolicy.name: 'Must be unique within the account'"),
+    # Neither source names a narrower scope: built as account-unique (the stricter reading).
+    "AWS::BedrockAgentCore::PolicyEngine": ("Name", "botocore CreatePolicyEngine.name: 'identifies the policy engine'"),
+    "AWS::BedrockAgentCore::Runtime": (
+        "AgentRuntimeName",
+        "botocore CreateAgentRuntime.agentRuntimeName (no scope stated: taken as the account's)",
+    ),
+    # Unique per region across every account (the account id in ours keeps them apart from other accounts').
+    "AWS::Cognito::UserPoolDomain": (
+        "Domain",
+        "Cognito developer guide, 'Using the Amazon Cognito domain' (a prefix is unique per region)",
+    ),
+    # A topic's ARN is its name in the account and region; CreateTopic on an existing name returns that topic.
+    "AWS::SNS::Topic": ("TopicName", "SNS API reference, CreateTopic (idempotent on the name)"),
+    "AWS::IAM::ManagedPolicy": (
+        "ManagedPolicyName",
+        "botocore iam CreatePolicy.PolicyName: 'names must be unique within the account'",
+    ),
+}
+# A custom resource's log group (the handler creates or adopts it by name): log group names are unique per account
+# and region (AWS::Logs::LogGroup's primary identifier is LogGroupName).
+CUSTOM_LOG_GROUP_NAME = "LogGroupName"
+# A stack holding one of these is the account's one copy by design (named after the prefix only), as are its names.
+ACCOUNT_SINGLETONS = ("AWS::XRay::TransactionSearchConfig",)
+
+
+def _name_property(resource_type: str) -> str | None:
+    """The property naming a resource uniquely in its account or region, if any."""
+    if resource_type in UNIQUE_NAMES:
+        return UNIQUE_NAMES[resource_type][0]
+    if resource_type.startswith("Custom::"):
+        return CUSTOM_LOG_GROUP_NAME
+    identifier = resource_schema(resource_type).get("primaryIdentifier", [])
+    # The registry identifies the resource by its name alone: two of that name cannot exist side by side.
+    if len(identifier) == 1 and identifier[0].endswith("Name"):
+        return str(identifier[0].removeprefix("/properties/"))
+    return None
+
+
+def unique_names(model: Assembly) -> Iterator[tuple[ResourceRef, str, str]]:
+    """(resource, property, evaluated name) for every name the assembly sets that must be unique in its account or
+    region. Unset names are generated by CloudFormation from the stack name, so unique already."""
+    singletons = {r.stack for r in model.resources(*ACCOUNT_SINGLETONS)}
+    for resource in model.resources():
+        if resource.stack in singletons:
+            continue
+        prop = _name_property(resource.type)
+        if prop is None or prop not in resource.properties:
+            continue
+        yield resource, prop, str(model.evaluate(resource.stack, resource.properties[prop]))
+
+
+def deployment_tags(model: Assembly) -> set[str]:
+    """The values of the deployment tag across the assembly (one, for an assembly of this app)."""
+    found = set()
+    for resource in model.resources():
+        for prop, value in resource.properties.items():
+            if not prop.endswith("Tags"):
+                continue
+            if isinstance(value, dict) and DEPLOYMENT_TAG in value:
+                found.add(str(model.evaluate(resource.stack, value[DEPLOYMENT_TAG])))
+            elif isinstance(value, list):
+                found.update(
+                    str(model.evaluate(resource.stack, t.get("Value")))
+                    for t in value
+                    if isinstance(t, dict) and t.get("Key") == DEPLOYMENT_TAG
+                )
+    return found
+
+
+def carries_deployment(name: str, deployment: str) -> bool:
+    """Whether `name` holds `deployment` (<prefix>-<env>) with a hyphen or an underscore, as a whole word."""
+    prefix, _, env = deployment.partition("-")
+    pattern = rf"(?<![A-Za-z0-9]){re.escape(prefix)}[-_]{re.escape(env)}(?![A-Za-z0-9])"
+    return re.search(pattern, name, re.IGNORECASE) is not None
+
+
+def check_unique_names_carry_deployment(model: Assembly) -> Iterator[Violation]:
+    deployments = deployment_tags(model)
+    if len(deployments) > 1:
+        yield Violation(DEPLOYMENT_NAME, "the assembly", f"tags name several deployments: {sorted(deployments)}")
+        return
+    if not deployments:
+        return  # not an assembly of this app (no deployment to compare with)
+    (deployment,) = deployments
+    for resource, prop, name in unique_names(model):
+        if not carries_deployment(name, deployment):
+            yield Violation(
+                DEPLOYMENT_NAME,
+                str(resource),
+                f"{prop} {name!r} does not carry the deployment {deployment!r}: another deployment in the account "
+                "would claim the same name",
+            )
+
+
+CHECKS = [check_schema_names, check_cognito_domains, check_unique_names_carry_deployment]

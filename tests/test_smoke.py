@@ -226,7 +226,7 @@ def test_the_denial_check_fails_when_enforce_lets_the_call_through(
     gateway_id = deployed.outputs["mcpgw-dev-gateway"]["GatewayId"]
     assert cause.startswith("policy engine: PolicyEngineMode is ENFORCE")
     assert f"aws bedrock-agentcore-control get-gateway --gateway-identifier {gateway_id}" in cause
-    assert "order_viewer (AgentOrderViewerPolicy in stack mcpgw-dev-agents)" in cause
+    assert "mcpgw_dev_order_viewer (AgentOrderViewerPolicy in stack mcpgw-dev-agents)" in cause
     if misconfigured == "engine left in LOG_ONLY":
         assert "the gateway runs engine mcpgw_dev_agents-0123456789 in mode LOG_ONLY" in cause
         assert "list-policies --policy-engine-id mcpgw_dev_agents-0123456789" in cause
