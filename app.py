@@ -40,6 +40,7 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 import aws_rules  # noqa: E402
 from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config  # noqa: E402
 from stacks import GatewayApp, build  # noqa: E402
+from tools import replacement_guard  # noqa: E402
 
 
 def create_app(context: dict[str, Any] | None = None) -> App:
@@ -52,9 +53,10 @@ def create_app(context: dict[str, Any] | None = None) -> App:
 
 
 def synthesize(app: App) -> cx_api.CloudAssembly:
-    """Synthesize, then refuse what AWS would refuse mid-deploy (aws_rules: quotas, ARN forms, permissions...)."""
+    """Synthesize, then refuse what AWS would refuse mid-deploy (aws_rules: quotas, ARN forms, permissions..., and
+    what create fixed on the resources the replacement guard records)."""
     assembly = app.synth()
-    aws_rules.enforce(assembly)
+    aws_rules.enforce(assembly, recorded=replacement_guard.recorded())
     return assembly
 
 

@@ -162,7 +162,7 @@ class AppSettings(_Strict):
     """The top level of cdk.json's context (the environments are validated on their own, once one is chosen)."""
 
     mcp_protocol_versions: Annotated[list[rules.McpProtocolVersion], Field(min_length=1)] = Field(
-        ["2025-03-26"], alias="mcpProtocolVersions"
+        list(rules.MCP_PROTOCOL_VERSIONS), alias="mcpProtocolVersions"
     )
     targets_file: str = Field(DEFAULT_TARGETS_FILE, alias="targetsFile")
     agents_file: str = Field(DEFAULT_AGENTS_FILE, alias="agentsFile")

@@ -14,6 +14,7 @@ from annotated_types import GroupedMetadata
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from aws_rules.gateway import GATEWAY_MCP_VERSIONS
 from aws_rules.names import COGNITO_RESERVED_WORDS, DEPLOYMENT_TAG
 
 __all__ = [
@@ -189,8 +190,10 @@ RetentionDays = Annotated[
 
 # --- gateway and runtime -------------------------------------------------------------------------------------------
 
-# Protocol versions the AgentCore Gateway accepts (aws_bedrockagentcore.MCPProtocolVersion in aws-cdk-lib 2.275).
-MCP_PROTOCOL_VERSIONS = ("2025-03-26", "2025-06-18")
+# Protocol versions the AgentCore Gateway accepts (its developer guide; the L2 enum of aws-cdk-lib 2.275 stops at
+# 2025-06-18, hence MCPProtocolVersion.of). A gateway's versions can be narrowed after create but never extended
+# (aws/aws-cli#10346): the default is all of them, and synth refuses adding one to a gateway that exists.
+MCP_PROTOCOL_VERSIONS = GATEWAY_MCP_VERSIONS
 McpProtocolVersion = Annotated[str, one_of(MCP_PROTOCOL_VERSIONS)]
 
 # AgentCore Gateway's session timeout (its own default 3600), and Runtime's idle timeout (its default 900).

@@ -48,9 +48,10 @@ Check = Callable[[Assembly], Iterable[Violation]]
 
 
 def checks() -> list[Check]:
-    from aws_rules import handlers, iam, intrinsics, limits, names, observability
+    from aws_rules import gateway, handlers, iam, intrinsics, limits, names, observability
 
     return [
+        *gateway.CHECKS,
         *iam.CHECKS,
         *intrinsics.CHECKS,
         *handlers.CHECKS,
@@ -64,14 +65,16 @@ def check(
     templates: Mapping[str, Mapping[str, Any]],
     template_bytes: Mapping[str, int] | None = None,
     regions: Mapping[str, str] | None = None,
+    recorded: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Violation]:
-    model = Assembly(templates, template_bytes, regions)
+    model = Assembly(templates, template_bytes, regions, recorded)
     return [violation for rule_check in checks() for violation in rule_check(model)]
 
 
-def enforce(assembly: Any) -> None:
-    """Raise RulesError for a synthesized CDK assembly (or its directory) that breaks any rule."""
-    violations = check(*read_assembly(getattr(assembly, "directory", assembly)))
+def enforce(assembly: Any, recorded: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+    """Raise RulesError for a synthesized CDK assembly (or its directory) that breaks any rule. `recorded`: what is
+    known of resources that already exist (the replacement guard's record), for the rules on what create fixes."""
+    violations = check(*read_assembly(getattr(assembly, "directory", assembly)), recorded=recorded)
     if violations:
         raise RulesError(violations)
 

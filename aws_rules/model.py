@@ -77,8 +77,12 @@ class Assembly:
         templates: Mapping[str, Mapping[str, Any]],
         template_bytes: Mapping[str, int] | None = None,
         regions: Mapping[str, str] | None = None,
+        recorded: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.templates = templates
+        # What is known of resources that already exist, by "<stack>/<logical id>" (the replacement guard's record):
+        # for rules on what may not change after create.
+        self.recorded = recorded or {}
         template_bytes = template_bytes or {}
         # A stack's region when its environment names one (then CDK writes it literally into ARNs), else a token.
         self.regions = {name: (regions or {}).get(name) or REGION for name in templates}
@@ -277,6 +281,11 @@ def _user_pool_domain(model: Assembly, r: ResourceRef, attribute: str | None) ->
     )
 
 
+def _resource_server(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
+    # Ref gives the identifier (the prefix of its scopes: <identifier>/<scope>).
+    return model.literal(r, "Identifier", _suffix(str(r), 32))
+
+
 def _gateway(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     gateway_id = f"{_name(model, r, 'Name', 48)}-{_suffix(str(r), 10).lower()}"
     return {
@@ -328,6 +337,7 @@ _ATTRIBUTES: dict[str, Callable[[Assembly, ResourceRef, str | None], str]] = {
     "AWS::Cognito::UserPool": _user_pool,
     "AWS::Cognito::UserPoolClient": _user_pool_client,
     "AWS::Cognito::UserPoolDomain": _user_pool_domain,
+    "AWS::Cognito::UserPoolResourceServer": _resource_server,
     "AWS::BedrockAgentCore::Gateway": _gateway,
     "AWS::BedrockAgentCore::Runtime": _runtime,
     "AWS::BedrockAgentCore::OAuth2CredentialProvider": _credential_provider,

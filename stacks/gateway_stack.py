@@ -56,10 +56,14 @@ class GatewayStack(Stack):
                 supported_versions=[agentcore.MCPProtocolVersion.of(v) for v in config.settings.mcp_protocol_versions],
             ),
             # Exactly the configured agents' clients (each read from the cognito stack by a weak reference, so
-            # removing an agent deploys: the cognito stack drops its client before this stack drops its id).
+            # removing an agent deploys: the cognito stack drops its client before this stack drops its id), with the
+            # pool's invoke scope their tokens carry. The scope also keeps every later update deployable: a gateway
+            # created without AllowedScopes has them stored as [] and then fails each update ("AllowedScopes minimum
+            # 1", aws-cloudformation/cloudformation-coverage-roadmap#2528).
             authorizer_configuration=agentcore.GatewayAuthorizer.using_custom_jwt(
                 discovery_url=inbound_pool.discovery_url,
                 allowed_clients=list(agent_client_ids),
+                allowed_scopes=[inbound_pool.scope_string],
             ),
             policy_engine_configuration=agentcore.GatewayPolicyEngineConfig(
                 policy_engine=self.access.engine, mode=agentcore.PolicyEngineMode.of(config.environment.policy_mode)

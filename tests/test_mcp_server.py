@@ -17,10 +17,12 @@ import httpx2
 import jsonschema
 import pytest
 from mcp import Client
+from mcp.client import session as client_session
 from mcp.shared.exceptions import MCPError
-from mcp.types.version import MODERN_PROTOCOL_VERSIONS
+from mcp.types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 from mcp_types import INVALID_PARAMS, METHOD_NOT_FOUND, PARSE_ERROR
 
+from aws_rules.gateway import GATEWAY_MCP_VERSIONS
 from tests.mcp_fixtures import MCP_HEADERS, SERVER_DIR, ServerProcess, json_rpc_reply, rpc, wait_for
 from tools.bench_mcp import free_port
 
@@ -109,6 +111,28 @@ def test_clients_of_the_2026_protocol_are_served_too(server: ServerProcess) -> N
     version, structured = with_client(server.url, use, mode="auto")
     assert version in MODERN_PROTOCOL_VERSIONS
     assert structured == {"result": 456}
+
+
+@pytest.mark.parametrize("version", GATEWAY_MCP_VERSIONS)
+def test_the_official_client_is_served_at_every_version_the_gateway_is_created_with(
+    server: ServerProcess, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The gateway's versions are fixed at create (aws_rules gateway-mcp-versions-fixed-at-create): it is created with
+    # all four, so the server must serve each. Handshake versions: the client offers `version` in initialize (the
+    # SDK's offer is its session module's LATEST_HANDSHAKE_VERSION); 2026-07-28 is pinned as the client's mode.
+    if version in MODERN_PROTOCOL_VERSIONS:
+        mode = version
+    else:
+        assert version in HANDSHAKE_PROTOCOL_VERSIONS
+        monkeypatch.setattr(client_session, "LATEST_HANDSHAKE_VERSION", version)
+        mode = "legacy"
+
+    async def use(client: Client) -> tuple[str, set[str], Any]:
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        called = await client.call_tool("updateOrder", {"orderId": 7})
+        return client.protocol_version, tools, called.structured_content
+
+    assert with_client(server.url, use, mode=mode) == (version, {"getOrder", "updateOrder"}, {"result": 456})
 
 
 def test_tools_keep_the_tutorials_names_and_arguments(server: ServerProcess) -> None:

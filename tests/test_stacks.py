@@ -122,7 +122,13 @@ def test_gateway_is_mcp_semantic_and_allows_exactly_the_agents_clients(dev: Asse
     assert gateway["Name"] == "mcpgw-dev-gateway" == gateway["Name"].lower()
     assert gateway["ProtocolType"] == "MCP"
     assert gateway["ProtocolConfiguration"]["Mcp"]["SearchType"] == "SEMANTIC"
-    assert gateway["ProtocolConfiguration"]["Mcp"]["SupportedVersions"] == ["2025-03-26", "2025-06-18"]
+    # Every version AgentCore serves: none can be added after create (tests/test_gateway_rules.py).
+    assert gateway["ProtocolConfiguration"]["Mcp"]["SupportedVersions"] == [
+        "2025-03-26",
+        "2025-06-18",
+        "2025-11-25",
+        "2026-07-28",
+    ]
     assert gateway["AuthorizerType"] == "CUSTOM_JWT"
     jwt = gateway["AuthorizerConfiguration"]["CustomJWTAuthorizer"]
     # Read from the cognito stack's outputs by weak reference: removing an agent must not wait on an export.

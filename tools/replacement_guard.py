@@ -4,6 +4,11 @@
 create-only properties (a change to either makes CloudFormation replace it). A pull request that would
 replace one fails `make test`, listing the property; to replace deliberately, run
 `python -m tools.replacement_guard --update` and commit the file with the change, for review.
+
+It also records what create fixes without a replacement to undo it: a gateway's MCP versions, which can be narrowed
+but never extended (aws/aws-cli#10346). Every synth refuses a version added to a recorded gateway (aws_rules
+gateway-mcp-versions-fixed-at-create, fed the record by app.synthesize); narrowing is allowed, and `--update` records
+it so that adding the version back is refused too.
 """
 
 from __future__ import annotations
@@ -14,14 +19,16 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from aws_rules.gateway import VERSIONS_FIXED, supported_versions
 from aws_rules.schemas import create_only_properties, resource_schema
 
-__all__ = ["create_only_properties", "identities", "replacements", "resource_schema"]
+__all__ = ["create_only_properties", "identities", "narrowed", "recorded", "replacements", "resource_schema"]
 
 
 ROOT = Path(__file__).resolve().parent.parent
 IDENTITIES = ROOT / "tests" / "stable_identities.json"
 GUARDED_ENV = "prod"
+GATEWAY = "AWS::BedrockAgentCore::Gateway"
 GUARDED_TYPES = (
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolClient",
@@ -38,10 +45,22 @@ def identities(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str
         for logical_id, resource in sorted(template.get("Resources", {}).items()):
             if resource["Type"] in GUARDED_TYPES:
                 properties = resource.get("Properties", {})
-                found[f"{stack_name}/{logical_id}"] = {
+                identity: dict[str, Any] = {
                     "type": resource["Type"],
                     "createOnly": {p: properties.get(p) for p in create_only_properties(resource["Type"])},
                 }
+                versions = supported_versions(properties) if resource["Type"] == GATEWAY else None
+                if versions is not None:
+                    identity["supportedVersions"] = versions
+                found[f"{stack_name}/{logical_id}"] = identity
+    return found
+
+
+def recorded() -> dict[str, dict[str, Any]]:
+    """The committed record (what synth knows of the resources that exist); empty when there is none."""
+    if not IDENTITIES.is_file():
+        return {}
+    found: dict[str, dict[str, Any]] = json.loads(IDENTITIES.read_text())
     return found
 
 
@@ -59,7 +78,25 @@ def replacements(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> lis
                 problems.append(
                     f"{key} ({before['type']}) would be replaced: {prop} {json.dumps(old)} -> {json.dumps(new)}"
                 )
+        added = [v for v in after.get("supportedVersions", []) if v not in before.get("supportedVersions", [])]
+        if "supportedVersions" in before and added:
+            problems.append(
+                f"{key} ({before['type']}) cannot take MCP version {', '.join(added)}: {VERSIONS_FIXED.summary} "
+                f"[{VERSIONS_FIXED.source}]"
+            )
     return problems
+
+
+def narrowed(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """Gateways whose MCP versions were narrowed since the record: allowed, but to be recorded (`--update`), or adding
+    a removed version back would pass the guard and fail the deploy."""
+    return [
+        f"{key}: supportedVersions {before['supportedVersions']} -> {current[key]['supportedVersions']}"
+        for key, before in sorted(recorded.items())
+        if "supportedVersions" in before
+        and key in current
+        and set(current[key].get("supportedVersions", [])) < set(before["supportedVersions"])
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
