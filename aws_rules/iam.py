@@ -51,9 +51,11 @@ POLICY_ENGINE = Rule(
     "gateway-policy-engine-permissions",
     "a gateway with a policy engine needs, on its service role, bedrock-agentcore:GetPolicyEngine on the engine, and "
     "AuthorizeAction and PartiallyAuthorizeActions on the engine and the gateway (else attaching fails and every "
-    "tool call is denied)",
+    "tool call is denied), granted from a stack deployed before the gateway's: IAM is eventually consistent, and a "
+    "grant created seconds before the gateway is not yet seen (InternalServerException)",
     "https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/policy-permissions.html; "
-    "aws-cdk-lib 2.275 aws-bedrockagentcore PolicyEngine.grantEvaluateForGateway",
+    "aws-cdk-lib 2.275 aws-bedrockagentcore PolicyEngine.grantEvaluateForGateway; "
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency",
 )
 
 INLINE_LIMIT, MANAGED_LIMIT, MANAGED_COUNT_LIMIT, TRUST_LIMIT = 10_240, 6_144, 10, 2_048
@@ -314,10 +316,21 @@ def check_gateway_policy_engine(model: Assembly) -> Iterator[Violation]:
             for action in ("bedrock-agentcore:AuthorizeAction", "bedrock-agentcore:PartiallyAuthorizeActions")
             for resource in (engine, gateway_arn)
         ]
-        documents = [p.document for p in role_policies(model, role) if p.document is not None]
-        missing = [f"{a} on {r}" for a, r in needed if not allows(documents, a, r)]
+        attached = [p for p in role_policies(model, role) if p.document is not None]
+        # Only what an earlier stack grants has had time to propagate when the gateway attaches the engine.
+        earlier = [p.document for p in attached if p.declared_by.stack != gateway.stack]
+        same_stack = [p.document for p in attached if p.declared_by.stack == gateway.stack]
+        missing = [(a, r) for a, r in needed if not allows(earlier, a, r)]
         if missing:
-            yield Violation(POLICY_ENGINE, str(gateway), f"role {role} lacks: " + "; ".join(missing))
+            late = all(allows(same_stack, a, r) for a, r in missing)
+            detail = "; ".join(f"{a} on {r}" for a, r in missing)
+            yield Violation(
+                POLICY_ENGINE,
+                str(gateway),
+                f"role {role} is granted in the gateway's own stack, too late for IAM to propagate: {detail}"
+                if late
+                else f"role {role} lacks: {detail}",
+            )
 
 
 CHECKS = [check_quotas, check_log_group_arns, check_gateway_outbound_oauth, check_gateway_policy_engine]

@@ -13,12 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
-from aws_cdk import aws_iam as iam
 
 from constructs import Construct
-from constructs.nag import acknowledge, nag_arn
 
 # The claim the policies and the rate limit name an agent by: Cognito puts the app client's id in every access token.
 CLIENT_ID_CLAIM = "client_id"
@@ -45,53 +42,15 @@ def cedar_permit(*, client_id: str, gateway_arn: str, tools: Sequence[str]) -> s
 
 
 class GatewayAccess(Construct):
-    """The gateway's policy engine, and the grant its role needs to use it.
-
-    AgentCore's policy permissions: the gateway's role needs GetPolicyEngine on the engine, and AuthorizeAction and
+    """The gateway's policy engine. The gateway's role needs GetPolicyEngine on the engine, and AuthorizeAction and
     PartiallyAuthorizeActions on the engine and the gateway; without them attaching the engine fails and every tool
     call is denied. The gateway is handed its role immutable (gateway_stack.py), so the L2's own grant
-    (PolicyEngine.grant_evaluate_for_gateway) would be dropped: this policy holds it instead, named for the gateway
-    by its name (the policy must exist before the gateway it serves).
-    """
+    (PolicyEngine.grant_evaluate_for_gateway) would be dropped: the role's stack grants them instead
+    (constructs/gateway_role.py), a stack earlier, by the engine's name."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        engine_name: str,
-        gateway_name: str,
-        role: iam.IRole,
-        description: str,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, engine_name: str, description: str) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.engine = agentcore.PolicyEngine(self, "Engine", policy_engine_name=engine_name, description=description)
-        # Gateway ids are <gateway name>-<10 characters>.
-        gateways = f"arn:{Aws.PARTITION}:bedrock-agentcore:{stack.region}:{stack.account}:gateway/{gateway_name}-*"
-        self.grant = iam.Policy(
-            self,
-            "Grant",
-            roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="ReadPolicyEngine",
-                    actions=["bedrock-agentcore:GetPolicyEngine"],
-                    resources=[self.engine.policy_engine_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="AuthorizeToolCalls",
-                    actions=["bedrock-agentcore:AuthorizeAction", "bedrock-agentcore:PartiallyAuthorizeActions"],
-                    resources=[self.engine.policy_engine_arn, gateways],
-                ),
-            ],
-        )
-        acknowledge(
-            self.grant,
-            f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'bedrock-agentcore', f'gateway/{gateway_name}-*')}]",
-            "The gateway's id is its name and a suffix the service generates; the grant is created before the gateway "
-            "(which checks it when the engine is attached) and names this deployment's gateway only.",
-        )
 
 
 @dataclass(frozen=True)

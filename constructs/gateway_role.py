@@ -18,8 +18,8 @@ def gateway_source_arn(gateway_name: str) -> str:
 
 
 class GatewayServiceRole(Construct):
-    """An IAM role with a single, conditioned trust statement and one policy whose size does not depend on the
-    number of targets.
+    """An IAM role with a single, conditioned trust statement and two policies whose size does not depend on the
+    number of targets: outbound OAuth, and the use of this deployment's policy engine.
 
     IAM caps a role's inline policies at 10,240 characters together (IAM quotas), so a grant per target on this
     one role fails the deploy at about the ninth target. Instead the grant is scoped by the app's naming: every
@@ -39,6 +39,7 @@ class GatewayServiceRole(Construct):
         gateway_name: str,
         provider_prefix: str,
         provider_suffix: str,
+        policy_engine_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.gateway_name = gateway_name
@@ -86,6 +87,27 @@ class GatewayServiceRole(Construct):
                 ),
             ]
         )
+        # The policy engine's permissions (AgentCore policy guide: GetPolicyEngine on the engine; AuthorizeAction and
+        # PartiallyAuthorizeActions on the engine and the gateway). Granted here, a stack before the gateway that
+        # checks them when it attaches the engine: IAM is eventually consistent, and a grant created seconds before
+        # the gateway surfaces as an InternalServerException. The engine is created in the gateway stack, so its ARN
+        # is matched by its name: engine ids are <name>-<suffix> (API reference, Policy.policyArn), and an engine name
+        # holds no hyphen ([A-Za-z][A-Za-z0-9_]*), so <name>-* matches this deployment's engine and no other; the
+        # suffix's length is left to the service.
+        engine = agentcore(f"policy-engine/{policy_engine_name}-*")
+        gateways = agentcore(f"gateway/{gateway_name}-*")
+        policy_engine = iam.PolicyDocument(
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadPolicyEngine", actions=["bedrock-agentcore:GetPolicyEngine"], resources=[engine]
+                ),
+                iam.PolicyStatement(
+                    sid="AuthorizeToolCalls",
+                    actions=["bedrock-agentcore:AuthorizeAction", "bedrock-agentcore:PartiallyAuthorizeActions"],
+                    resources=[engine, gateways],
+                ),
+            ]
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -97,7 +119,7 @@ class GatewayServiceRole(Construct):
                     "ArnLike": {"aws:SourceArn": gateway_source_arn(gateway_name)},
                 }
             ),
-            inline_policies={"outbound-oauth": outbound_oauth},
+            inline_policies={"outbound-oauth": outbound_oauth, "policy-engine": policy_engine},
         )
         reasons = {
             f"workload-identity-directory/default/workload-identity/{gateway_name}-*": "The gateway's workload "
@@ -106,6 +128,12 @@ class GatewayServiceRole(Construct):
             f"token-vault/default/oauth2credentialprovider/{provider_prefix}*{provider_suffix}": "Every credential provider of this "
             "deployment, and only those: one grant whatever the number of targets (IAM caps a role's inline "
             "policies at 10,240 characters).",
+            f"policy-engine/{policy_engine_name}-*": "This deployment's policy engine, created later in the gateway "
+            "stack: its id is its name and a suffix the service generates, and an engine name has no hyphen, so the "
+            "pattern matches that engine only.",
+            f"gateway/{gateway_name}-*": "The gateway's id is its name and a suffix the service generates; granted "
+            "a stack before the gateway (which checks it when the engine is attached), for this deployment's gateway "
+            "only.",
         }
         for resource, reason in reasons.items():
             acknowledge(

@@ -23,6 +23,7 @@ class GatewayRoleStack(Stack):
             gateway_name=names.gateway,
             provider_prefix=names.provider_prefix,
             provider_suffix=names.provider_suffix,
+            policy_engine_name=names.policy_engine,
         )
         self.role = self.service_role.role
         name_logical_id(self.role, "GatewayServiceRole")

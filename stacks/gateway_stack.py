@@ -39,8 +39,6 @@ class GatewayStack(Stack):
             self,
             "Access",
             engine_name=names.policy_engine,
-            gateway_name=names.gateway,
-            role=role,
             description=f"Which agent may call which tool through {names.gateway}",
         )
         self.gateway = agentcore.Gateway(
@@ -69,10 +67,9 @@ class GatewayStack(Stack):
                 policy_engine=self.access.engine, mode=agentcore.PolicyEngineMode.of(config.environment.policy_mode)
             ),
         )
-        # The gateway checks its role's permissions on the engine when the engine is attached.
-        self.gateway.node.add_dependency(self.access.grant)
+        # The gateway checks its role's permissions on the engine when the engine is attached: the role's own stack
+        # grants them (GatewayServiceRole), a wave earlier, so that IAM has propagated them by then.
         name_logical_id(self.access.engine, "PolicyEngine")
-        name_logical_id(self.access.grant, "PolicyEngineGrant")
         # The gateway reuses a target's MCP session (and so the runtime microVM behind it) across an agent's tool
         # calls only with a session timeout; without one each call may start a new microVM (a cold start). The L2
         # (aws-cdk-lib 2.275) does not expose SessionConfiguration, hence the override.

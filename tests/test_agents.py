@@ -554,7 +554,6 @@ def test_the_gateway_admits_exactly_the_agents_and_attaches_the_engine(dev: Asse
         engine_config = gateway["Properties"]["PolicyEngineConfiguration"]
         assert engine_config == {"Arn": {"Fn::GetAtt": ["PolicyEngine", "PolicyEngineArn"]}, "Mode": mode}
         assert resources["PolicyEngine"]["Properties"]["Name"] == config.names.policy_engine
-        assert "PolicyEngineGrant" in gateway["DependsOn"]
 
 
 def references(value: Any) -> Iterator[tuple[str, str | None]]:

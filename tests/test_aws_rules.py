@@ -452,16 +452,32 @@ def test_the_cached_service_summary_is_botocores_model(service: str) -> None:
             assert input_members(service, operation) == (set(shape.members), set(shape.required_members))
 
 
-def test_a_gateway_whose_role_cannot_use_its_policy_engine_is_refused(dev: Synthesized) -> None:
+def test_a_gateway_whose_role_cannot_use_its_policy_engine_in_time_is_refused(dev: Synthesized) -> None:
     templates = copy.deepcopy(dev.templates)
-    grant = templates[GATEWAY_STACK]["Resources"]["PolicyEngineGrant"]["Properties"]["PolicyDocument"]
-    (authorize,) = [s for s in grant["Statement"] if s["Sid"] == "AuthorizeToolCalls"]
-    authorize["Resource"] = authorize["Resource"][:1]  # the engine only, not the gateway
+    role = templates["mcpgw-dev-gateway-role"]["Resources"]["GatewayServiceRole"]["Properties"]
+    (engine_policy,) = [p for p in role["Policies"] if p["PolicyName"] == "policy-engine"]
+    (authorize,) = [s for s in engine_policy["PolicyDocument"]["Statement"] if s["Sid"] == "AuthorizeToolCalls"]
+    # The engine only, not the gateway.
+    authorize["Resource"] = [r for r in authorize["Resource"] if ":gateway/" not in json.dumps(r)]
     violation = only(violations(dev, templates), "gateway-policy-engine-permissions")
-    assert "bedrock-agentcore:AuthorizeAction on arn:" in violation.detail
+    assert "lacks: bedrock-agentcore:AuthorizeAction on arn:" in violation.detail
     assert ":gateway/mcpgw-dev-gateway-" in violation.detail and "GetPolicyEngine" not in violation.detail
-    del templates[GATEWAY_STACK]["Resources"]["PolicyEngineGrant"]
-    assert "GetPolicyEngine" in only(violations(dev, templates), "gateway-policy-engine-permissions").detail
+
+    # The same grant attached from the gateway's own stack: created seconds before the gateway, not yet propagated.
+    role["Policies"].remove(engine_policy)
+    templates[GATEWAY_STACK]["Resources"]["PolicyEngineGrant"] = {
+        "Type": "AWS::IAM::Policy",
+        "Properties": {
+            "PolicyName": "grant",
+            "Roles": ["mcpgw-dev-gateway-role"],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "bedrock-agentcore:*", "Resource": "*"}],
+            },
+        },
+    }
+    late = only(violations(dev, templates), "gateway-policy-engine-permissions")
+    assert "granted in the gateway's own stack, too late for IAM to propagate" in late.detail
 
 
 def test_a_cedar_policy_over_the_size_limit_is_refused(dev: Synthesized) -> None:

@@ -104,7 +104,8 @@ def test_gateway_role_trust_is_conditioned_on_our_account_and_gateway(dev: Assem
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     source_arn = evaluate(trust["Condition"]["ArnLike"]["aws:SourceArn"], _pseudo)
     assert source_arn == "arn:aws:bedrock-agentcore:us-east-1:111122223333:gateway/mcpgw-dev-gateway-*"
-    assert [p["PolicyName"] for p in role["Policies"]] == ["outbound-oauth"] and "ManagedPolicyArns" not in role
+    assert [p["PolicyName"] for p in role["Policies"]] == ["outbound-oauth", "policy-engine"]
+    assert "ManagedPolicyArns" not in role
 
 
 def test_no_role_anywhere_has_an_unconditioned_service_trust(dev: Assembly) -> None:
@@ -253,7 +254,8 @@ def test_a_new_image_updates_the_target_so_the_gateway_resynchronizes_its_tools(
 def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: Assembly) -> None:
     # One policy, whatever the number of targets: scoped by the app's provider naming (mcpgw-dev-*-oauth), so that
     # no target has to add a grant to the role (IAM caps a role's inline policies at 10,240 characters).
-    (policy,) = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]["Policies"]
+    policies = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]["Policies"]
+    (policy,) = [p for p in policies if p["PolicyName"] == "outbound-oauth"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     assert set(statements) == {"WorkloadAccessToken", "ResourceOAuth2Token", "ProviderClientSecrets"}
     for statement in statements.values():
@@ -274,31 +276,36 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
     assert "CompleteResourceTokenAuth" not in json.dumps(policy)  # client credentials never need it
     workload = [evaluate(r, _pseudo) for r in statements["WorkloadAccessToken"]["Resource"]]
     assert workload[-1].endswith(":workload-identity-directory/default/workload-identity/mcpgw-dev-gateway-*")
-    # No target stack attaches anything to the role; the gateway stack attaches the policy engine's grant, one.
+    # No other stack attaches anything to the role: its own two policies are all it holds.
     attached = [
         f"{stack}/{logical_id}"
         for stack, logical_id, r in dev.all_resources()
         if r["Type"] == "AWS::IAM::Policy" and "GatewayServiceRole" in json.dumps(r)
     ]
-    assert attached == [f"{GATEWAY}/PolicyEngineGrant"]
+    assert attached == []
 
 
-def test_the_gateway_role_may_use_the_policy_engine_before_the_gateway_attaches_it(dev: Assembly) -> None:
+def test_the_gateway_role_may_use_the_policy_engine_a_stack_before_the_gateway_attaches_it(dev: Assembly) -> None:
     # AgentCore's policy permissions: GetPolicyEngine on the engine; AuthorizeAction and PartiallyAuthorizeActions
-    # on the engine and the gateway. Without them attaching the engine fails and every tool call is denied.
-    resources = dev.template(GATEWAY)["Resources"]
-    grant = resources["PolicyEngineGrant"]["Properties"]
-    statements = {s["Sid"]: s for s in grant["PolicyDocument"]["Statement"]}
-    engine = {"Fn::GetAtt": ["PolicyEngine", "PolicyEngineArn"]}
+    # on the engine and the gateway. Without them attaching the engine fails and every tool call is denied; granted
+    # in the gateway's own stack, seconds before the gateway, IAM may not have propagated them yet.
+    role = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]
+    (grant,) = [p["PolicyDocument"] for p in role["Policies"] if p["PolicyName"] == "policy-engine"]
+    statements = {s["Sid"]: s for s in grant["Statement"]}
+    engine = "arn:aws:bedrock-agentcore:us-east-1:111122223333:policy-engine/mcpgw_dev_agents-*"
     assert statements["ReadPolicyEngine"]["Action"] == "bedrock-agentcore:GetPolicyEngine"
-    assert statements["ReadPolicyEngine"]["Resource"] == engine
+    assert evaluate(statements["ReadPolicyEngine"]["Resource"], _pseudo) == engine
     authorize = statements["AuthorizeToolCalls"]
     assert authorize["Action"] == ["bedrock-agentcore:AuthorizeAction", "bedrock-agentcore:PartiallyAuthorizeActions"]
-    assert authorize["Resource"][0] == engine
-    assert evaluate(authorize["Resource"][1], _pseudo).endswith(":gateway/mcpgw-dev-gateway-*")
-    gateway = resources["Gateway"]
-    assert "PolicyEngineGrant" in gateway["DependsOn"]
-    assert gateway["Properties"]["PolicyEngineConfiguration"] == {"Arn": engine, "Mode": "LOG_ONLY"}
+    assert sorted(evaluate(authorize["Resource"], _pseudo)) == [
+        "arn:aws:bedrock-agentcore:us-east-1:111122223333:gateway/mcpgw-dev-gateway-*",
+        engine,
+    ]
+    resources = dev.template(GATEWAY)["Resources"]
+    assert not [k for k, r in resources.items() if r["Type"].startswith("AWS::IAM::")]
+    assert ROLE in dev.stack_dependencies(GATEWAY)
+    engine_arn = {"Fn::GetAtt": ["PolicyEngine", "PolicyEngineArn"]}
+    assert resources["Gateway"]["Properties"]["PolicyEngineConfiguration"] == {"Arn": engine_arn, "Mode": "LOG_ONLY"}
     assert resources["PolicyEngine"]["Properties"]["Name"] == "mcpgw_dev_agents"
 
 
