@@ -10,6 +10,8 @@ its entry declares).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +22,16 @@ from constructs import Construct
 # The claim the policies and the rate limit name an agent by: Cognito puts the app client's id in every access token.
 CLIENT_ID_CLAIM = "client_id"
 RATE_LIMIT_KEY = f"$.context.jwt.{CLIENT_ID_CLAIM}"
+DIMENSION_KEYS = (RATE_LIMIT_KEY,)
+
+
+def rate_limit_id(base: str, dimension_keys: Sequence[str]) -> str:
+    """A rate limit's id, `<base>-<8 hex of its dimension keys>`. DimensionKeys and RateLimitId are create-only
+    (registry schema of AWS::BedrockAgentCore::GatewayRateLimit), and CloudFormation creates the replacement before
+    it deletes the old one: with a fixed id, a change of keys would create a second limit of the same id beside the
+    first (ids are unique per gateway) and fail. Derived from the keys, the new limit gets a new id."""
+    digest = hashlib.sha256(json.dumps(list(dimension_keys)).encode()).hexdigest()[:8]
+    return f"{base}-{digest}"
 
 
 def cedar_permit(*, client_id: str, gateway_arn: str, tools: Sequence[str]) -> str:
@@ -112,7 +124,7 @@ class AgentRateLimit(Construct):
         construct_id: str,
         *,
         gateway_id: str,
-        rate_limit_id: str,
+        name: str,
         agents: Sequence[AgentGrant],
         default: tuple[int, str],
     ) -> None:
@@ -135,8 +147,8 @@ class AgentRateLimit(Construct):
             self,
             "Resource",
             gateway_identifier=gateway_id,
-            rate_limit_id=rate_limit_id,
+            rate_limit_id=rate_limit_id(name, DIMENSION_KEYS),
             description="Requests per agent (JWT client_id); agents without a limit of their own get the default each",
-            dimension_keys=[RATE_LIMIT_KEY],
+            dimension_keys=list(DIMENSION_KEYS),
             entries=entries,
         )

@@ -15,7 +15,8 @@ from constructs import Construct
 from constructs.agent_access import AgentGrant, AgentPolicies, AgentRateLimit
 from constructs.naming import name_logical_id
 
-RATE_LIMIT_ID = "agents"
+# The rate limit's id starts with this; its end is derived from its dimension keys (agent_access.rate_limit_id).
+RATE_LIMIT_NAME = "agents"
 
 
 class AgentsStack(Stack):
@@ -52,7 +53,7 @@ class AgentsStack(Stack):
             self,
             "RateLimit",
             gateway_id=gateway.gateway_id,
-            rate_limit_id=RATE_LIMIT_ID,
+            name=RATE_LIMIT_NAME,
             agents=grants,
             default=(default.requests, default.per),
         )

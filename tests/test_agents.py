@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 from app_config import AppConfig, ConfigError, load_config, pascal
 from app_config.agents import MAX_AGENTS
 from aws_rules.schemas import create_only_properties, resource_schema
-from constructs.agent_access import RATE_LIMIT_KEY, cedar_permit
+from constructs.agent_access import RATE_LIMIT_KEY, cedar_permit, rate_limit_id
 from tests.cdk_helpers import ROOT, Assembly, evaluate, load_context, schema_and_model_agree
 from tests.conftest import many_agents, many_entries, synthesize, write_config
 from tests.test_config import env_override
@@ -537,8 +538,20 @@ def test_the_rate_limit_has_an_entry_per_agent_with_its_own_limit_then_the_defau
     )
     # The claim Cognito puts the app client's id in: one counter per agent.
     assert properties["DimensionKeys"] == ["$.context.jwt.client_id"] == [RATE_LIMIT_KEY]
-    assert properties["RateLimitId"] == "agents"
+    assert properties["RateLimitId"] == rate_limit_id("agents", properties["DimensionKeys"])
     assert properties["Entries"] == expected_entries(assembly, rows)
+
+
+def test_the_rate_limits_id_changes_with_its_dimension_keys() -> None:
+    # DimensionKeys is create-only: a change replaces the limit, and CloudFormation creates the new one before it
+    # deletes the old. Ids are unique per gateway, so the new one needs an id of its own: derived from the keys.
+    by_client = rate_limit_id("agents", [RATE_LIMIT_KEY])
+    assert by_client == rate_limit_id("agents", [RATE_LIMIT_KEY]), "the same keys must keep the same id"
+    assert re.fullmatch(r"agents-[0-9a-f]{8}", by_client)
+    others = {rate_limit_id("agents", keys) for keys in (["toolName"], [RATE_LIMIT_KEY, "toolName"], ["targetName"])}
+    assert by_client not in others and len(others) == 3
+    pattern = resource_schema(RATE_LIMIT)["properties"]["RateLimitId"]["pattern"]
+    assert all(re.fullmatch(pattern, i) for i in (by_client, *others))
 
 
 def test_the_gateway_admits_exactly_the_agents_and_attaches_the_engine(dev: Assembly, prod: Assembly) -> None:
