@@ -17,12 +17,34 @@ LOG_TYPE = Rule(
     "CloudWatch Logs API Reference, PutDeliverySource logType (botocore's logs model; "
     "tests/test_aws_rules.py reads the list from it)",
 )
+XRAY_TRACES_GUIDE = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-XRayTraces.html"
+)
 XRAY_POLICY = Rule(
     "xray-delivery-resource-policy",
     "traces delivered to X-Ray need an X-Ray resource policy letting delivery.logs.amazonaws.com call "
-    "xray:PutTraceSegments for the source's resource",
-    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-XRayTraces.html",
+    "xray:PutTraceSegments for the source's resource: for AgentCore resources AWS creates one per resource type "
+    "(covering every resource of that type in the account) when the deployer may call xray:PutResourcePolicy and "
+    "xray:ListResourcePolicies; any other source needs one of the app's",
+    XRAY_TRACES_GUIDE + " (X-Ray resource policy)",
 )
+XRAY_OWN_POLICY = Rule(
+    "xray-no-resource-policy-per-deployment",
+    "a deployment declares no X-Ray resource policy: AWS's own per-type policies cover AgentCore trace deliveries "
+    "account-wide, and X-Ray holds 5 resource policies per account, which one per deployment (dev, prod, e2e runs) "
+    "next to AWS's exhausts",
+    XRAY_TRACES_GUIDE + "; botocore xray PutResourcePolicy ('a maximum of 5 resource policies')",
+)
+XRAY_QUOTA = Rule(
+    "xray-resource-policies-per-account",
+    "the X-Ray resource policies the app's trace deliveries make AWS create (one per AgentCore resource type, one "
+    "per other source resource) stay within X-Ray's 5 per account",
+    XRAY_TRACES_GUIDE + "; botocore xray PutResourcePolicy ('a maximum of 5 resource policies')",
+)
+XRAY_POLICIES_PER_ACCOUNT = 5
+# AgentCore resource types whose trace deliveries AWS covers with one X-Ray resource policy per type, by the ARN's
+# resource type (arn:...:bedrock-agentcore:<region>:<account>:<type>/<id>).
+AGENTCORE_SERVICE = "bedrock-agentcore"
 LOG_GROUP_DESTINATION = Rule(
     "delivery-log-group-destination",
     "a log-group destination is the bare log-group ARN (no :*), of a group under /aws/vendedlogs/ (the prefix "
@@ -111,13 +133,9 @@ def _xray_grants(document: Any, resource_arn: str) -> bool:
     return False
 
 
-def check_xray_policy(model: Assembly) -> Iterator[Violation]:
+def _traced_resources(model: Assembly) -> Iterator[tuple[ResourceRef, str]]:
+    """(delivery, source resource ARN) for every delivery of traces to X-Ray."""
     by_name = _sources_by_name(model)
-    policies = [
-        model.evaluate(p.stack, p.properties.get("PolicyDocument"))
-        for p in model.resources("AWS::XRay::ResourcePolicy")
-    ]
-    documents = [_document(d) for d in policies]
     for delivery in model.resources("AWS::Logs::Delivery"):
         destination = _destination(model, delivery)
         if destination is None or destination.properties.get("DeliveryDestinationType") != "XRAY":
@@ -125,9 +143,53 @@ def check_xray_policy(model: Assembly) -> Iterator[Violation]:
         source = _source(model, delivery, by_name)
         if source is None:
             continue  # check_delivery_order reports it
-        resource_arn = str(model.evaluate(source.stack, source.properties.get("ResourceArn")))
+        yield delivery, str(model.evaluate(source.stack, source.properties.get("ResourceArn")))
+
+
+def agentcore_resource_type(resource_arn: str) -> str | None:
+    """`gateway` for arn:...:bedrock-agentcore:...:gateway/<id>; None for another service's ARN."""
+    parts = resource_arn.split(":", 5)
+    if len(parts) < 6 or parts[2] != AGENTCORE_SERVICE:
+        return None
+    return parts[5].split("/", 1)[0]
+
+
+def check_xray_policy(model: Assembly) -> Iterator[Violation]:
+    policies = [
+        model.evaluate(p.stack, p.properties.get("PolicyDocument"))
+        for p in model.resources("AWS::XRay::ResourcePolicy")
+    ]
+    documents = [_document(d) for d in policies]
+    for delivery, resource_arn in _traced_resources(model):
+        if agentcore_resource_type(resource_arn) is not None:
+            continue  # AWS's own per-type policy covers it
         if not any(_xray_grants(d, resource_arn) for d in documents):
             yield Violation(XRAY_POLICY, str(delivery), f"no X-Ray resource policy of the app covers {resource_arn}")
+
+
+def check_no_policy_per_deployment(model: Assembly) -> Iterator[Violation]:
+    for policy in model.resources("AWS::XRay::ResourcePolicy"):
+        yield Violation(XRAY_OWN_POLICY, str(policy), "declares an X-Ray resource policy of the deployment's own")
+
+
+def aws_created_xray_policies(model: Assembly) -> set[str]:
+    """The X-Ray resource policies AWS creates for the app's trace deliveries: one per AgentCore resource type (shared
+    by every deployment in the account), one per resource of other services."""
+    found = set()
+    for _, resource_arn in _traced_resources(model):
+        kind = agentcore_resource_type(resource_arn)
+        found.add(f"{AGENTCORE_SERVICE} {kind}" if kind is not None else resource_arn)
+    return found
+
+
+def check_xray_quota(model: Assembly) -> Iterator[Violation]:
+    created = aws_created_xray_policies(model)
+    if len(created) > XRAY_POLICIES_PER_ACCOUNT:
+        yield Violation(
+            XRAY_QUOTA,
+            "the assembly",
+            f"{len(created)} X-Ray resource policies ({', '.join(sorted(created))}), over {XRAY_POLICIES_PER_ACCOUNT}",
+        )
 
 
 def _document(document: Any) -> Any:
@@ -172,4 +234,11 @@ def check_delivery_order(model: Assembly) -> Iterator[Violation]:
                 yield Violation(DELIVERY_ORDER, str(delivery), f"neither references nor depends on {found}")
 
 
-CHECKS = [check_log_types, check_xray_policy, check_log_group_destinations, check_delivery_order]
+CHECKS = [
+    check_log_types,
+    check_xray_policy,
+    check_no_policy_per_deployment,
+    check_xray_quota,
+    check_log_group_destinations,
+    check_delivery_order,
+]

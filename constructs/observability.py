@@ -3,19 +3,17 @@
 AgentCore Gateway and Runtime publish application logs and traces as delivery sources; a delivery sends a source to
 a destination: a log group (logs) or X-Ray (traces). The Gateway L2 (aws-cdk-lib 2.275) has no logging props
 (aws/aws-cdk#37561), and the Runtime L2's `tracing_enabled` makes an X-Ray destination and resource policy per
-runtime (X-Ray allows few resource policies per account), so both are declared here with the L1s: one X-Ray
-destination and one resource policy per deployment, a source and a delivery per resource.
+runtime (X-Ray allows 5 resource policies per account), so both are declared here with the L1s: one X-Ray
+destination per deployment, a source and a delivery per resource, and no X-Ray resource policy (AWS's own per-type
+ones cover AgentCore traces: TraceDelivery).
 """
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_xray as xray
 
 from constructs import Construct
-
-LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 
 
 def _source(
@@ -63,54 +61,17 @@ def log_group_destination(
 
 
 class TraceDelivery(Construct):
-    """X-Ray as a delivery destination for this deployment's gateway and runtimes, with the X-Ray resource policy
-    that lets CloudWatch Logs' delivery write their segments (and nothing else's).
+    """X-Ray as a delivery destination for this deployment's gateway and runtimes.
 
-    AWS creates such a policy by itself only when the account has no X-Ray resource policy yet; declared, it holds
-    whatever else the account has.
+    No X-Ray resource policy of ours: AWS creates its own when a delivery of AgentCore traces starts, one per resource
+    type, covering every resource of that type in the account (CloudWatch Logs user guide, "Traces sent to X-Ray"),
+    provided whoever deploys may call xray:PutResourcePolicy and xray:ListResourcePolicies (CDK's bootstrap execution
+    role may). X-Ray holds 5 resource policies per account: AWS's two for gateways and runtimes are shared by every
+    deployment, where one of ours per deployment would add to them until a few deployments fill the account
+    (aws_rules refuses one).
     """
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, name: str, gateway_name: str, runtime_prefix: str
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, name: str) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-
-        def agentcore(resource: str) -> str:
-            return f"arn:{Aws.PARTITION}:bedrock-agentcore:{stack.region}:{stack.account}:{resource}"
-
-        document = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "CloudWatchLogsDelivery",
-                    "Effect": "Allow",
-                    "Principal": {"Service": LOG_DELIVERY_SERVICE},
-                    "Action": "xray:PutTraceSegments",
-                    # X-Ray resource policies take no resource ARNs; the conditions scope it.
-                    "Resource": "*",
-                    "Condition": {
-                        "ForAllValues:ArnLike": {
-                            "logs:LogGeneratingResourceArns": [
-                                agentcore(f"gateway/{gateway_name}-*"),
-                                agentcore(f"runtime/{runtime_prefix}*"),
-                            ]
-                        },
-                        "StringEquals": {"aws:SourceAccount": stack.account},
-                        "ArnLike": {
-                            "aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:delivery-source:*"
-                        },
-                    },
-                }
-            ],
-        }
-        self.policy = xray.CfnResourcePolicy(
-            self,
-            "Policy",
-            policy_name=name,
-            policy_document=stack.to_json_string(document),
-            bypass_policy_lockout_check=False,
-        )
         self.destination = logs.CfnDeliveryDestination(self, "Destination", name=name, delivery_destination_type="XRAY")
-        self.destination.node.add_dependency(self.policy)
         self.destination_arn = self.destination.attr_arn

@@ -104,14 +104,7 @@ class GatewayStack(Stack):
             destination_arn=logs_destination.attr_arn,
         )
         # Traces: the gateway's and, from the targets stacks, every hosted runtime's, into X-Ray.
-        self.traces = TraceDelivery(
-            self,
-            "Traces",
-            name=names.trace_destination,
-            gateway_name=names.gateway,
-            runtime_prefix=names.runtime_prefix,
-        )
-        name_logical_id(self.traces.policy, "TracesPolicy")
+        self.traces = TraceDelivery(self, "Traces", name=names.trace_destination)
         name_logical_id(self.traces.destination, "TracesDestination")
         deliver(
             self,

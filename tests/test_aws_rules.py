@@ -12,7 +12,6 @@ import pytest
 from aws_cdk import Acknowledgment, ArnFormat
 
 import aws_rules
-from app_config import shard_of
 from aws_rules import Violation
 from aws_rules.iam import policy_size, role_policies
 from aws_rules.model import ACCOUNT, REGION, Assembly
@@ -400,24 +399,53 @@ def test_a_delivery_source_with_a_log_type_its_resource_lacks_is_refused(dev: Sy
     assert "GatewayLogsSource" in violation.where and "not USAGE_LOGS" in violation.detail
 
 
-def test_traces_to_xray_need_a_policy_covering_the_source(dev: Synthesized) -> None:
+def test_an_xray_policy_per_deployment_is_refused_and_other_sources_need_one(dev: Synthesized) -> None:
     templates = copy.deepcopy(dev.templates)
     resources = templates[GATEWAY_STACK]["Resources"]
-    (policy_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::XRay::ResourcePolicy"]
-    # A policy scoped to other runtimes only: neither the gateway's traces nor a runtime's of this app are covered.
-    text = json.dumps(resources[policy_id]["Properties"]["PolicyDocument"])
-    resources[policy_id]["Properties"]["PolicyDocument"] = json.loads(
-        text.replace("gateway/mcpgw-dev-gateway-*", "gateway/someone-else-*").replace(
-            "runtime/mcpgw_dev_*", "runtime/x*"
-        )
+    # A deployment's own X-Ray policy, as the app declared one before AWS created its own per resource type.
+    resources["TracesPolicy"] = {
+        "Type": "AWS::XRay::ResourcePolicy",
+        "Properties": {"PolicyName": "mcpgw-dev-traces", "PolicyDocument": "{}"},
+    }
+    violation = only(violations(dev, templates), "xray-no-resource-policy-per-deployment")
+    assert violation.where == f"{GATEWAY_STACK}/TracesPolicy (AWS::XRay::ResourcePolicy)"
+    assert "AWS-logs-infrastructure-V2-XRayTraces.html" in str(violation) and "5 resource policies" in str(violation)
+    del resources["TracesPolicy"]
+
+    # Traces of another service's resource: AWS's AgentCore policies do not cover it.
+    resources["GatewayTracesSource"]["Properties"]["ResourceArn"] = (
+        "arn:aws:bedrock:us-east-1:012345678912:knowledge-base/k"
     )
     found = [v for v in violations(dev, templates) if v.rule.id == "xray-delivery-resource-policy"]
-    assert {v.where.split(" ")[0] for v in found} == {
-        f"{GATEWAY_STACK}/GatewayTracesDelivery",
-        f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}/OrdersRuntimeTracesDelivery",
+    assert [v.where.split(" ")[0] for v in found] == [f"{GATEWAY_STACK}/GatewayTracesDelivery"]
+
+
+def test_aws_created_xray_policies_are_counted_against_the_quota() -> None:
+    # Six sources of other services: AWS creates one policy per resource, over X-Ray's 5.
+    resources: dict[str, Any] = {
+        "Destination": {
+            "Type": "AWS::Logs::DeliveryDestination",
+            "Properties": {"Name": "d", "DeliveryDestinationType": "XRAY"},
+        }
     }
-    del resources[policy_id]
-    assert len([v for v in violations(dev, templates) if v.rule.id == "xray-delivery-resource-policy"]) == 2
+    for i in range(6):
+        resources[f"Source{i}"] = {
+            "Type": "AWS::Logs::DeliverySource",
+            "Properties": {
+                "Name": f"s{i}",
+                "LogType": "TRACES",
+                "ResourceArn": f"arn:aws:bedrock:us-east-1:1:knowledge-base/k{i}",
+            },
+        }
+        resources[f"Delivery{i}"] = {
+            "Type": "AWS::Logs::Delivery",
+            "Properties": {
+                "DeliverySourceName": {"Ref": f"Source{i}"},
+                "DeliveryDestinationArn": {"Fn::GetAtt": ["Destination", "Arn"]},
+            },
+        }
+    found = only(aws_rules.check({"s": {"Resources": resources}}), "xray-resource-policies-per-account")
+    assert "6 X-Ray resource policies" in found.detail and "over 5" in found.detail
 
 
 def test_a_log_group_destination_is_a_bare_arn_under_vendedlogs(dev: Synthesized) -> None:

@@ -42,7 +42,6 @@ ALWAYS_DELETED = {
     "AWS::Logs::DeliverySource",
     "AWS::Logs::DeliveryDestination",
     "AWS::Logs::Delivery",
-    "AWS::XRay::ResourcePolicy",
     "AWS::CloudWatch::Dashboard",
     "AWS::CloudWatch::Alarm",
     # A re-created topic asks its email subscribers to confirm again: the price of a destroy that leaves nothing.

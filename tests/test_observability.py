@@ -41,12 +41,12 @@ def test_prod_keeps_gateway_logs_a_year(prod: Assembly) -> None:
 
 
 def test_every_trace_goes_to_one_xray_destination_per_deployment(many: Assembly) -> None:
-    # The gateway's traces and every hosted runtime's; one destination and one X-Ray resource policy for all
-    # (X-Ray allows few resource policies per account: one per runtime would run out).
+    # The gateway's traces and every hosted runtime's; one destination for all, and no X-Ray resource policy of the
+    # deployment's own: AWS's per-type ones cover AgentCore traces (X-Ray allows 5 resource policies per account).
     destinations = by_type(many, "AWS::Logs::DeliveryDestination")
     xray = [(s, k) for s, k, r in destinations if r["Properties"].get("DeliveryDestinationType") == "XRAY"]
     assert xray == [(GATEWAY, "TracesDestination")]
-    assert [(s, k) for s, k, _ in by_type(many, "AWS::XRay::ResourcePolicy")] == [(GATEWAY, "TracesPolicy")]
+    assert by_type(many, "AWS::XRay::ResourcePolicy") == []
     traced = sorted(
         (s, r["Properties"]["ResourceArn"]["Fn::GetAtt"][0])
         for s, _, r in by_type(many, "AWS::Logs::DeliverySource")
@@ -66,13 +66,17 @@ def test_runtime_traces_reach_the_gateway_stacks_destination(dev: Assembly) -> N
     assert source["Name"] == "mcpgw_dev_orders-traces" and source["LogType"] == "TRACES"
 
 
-def test_the_xray_policy_lets_log_delivery_write_only_this_deployments_traces(dev: Assembly) -> None:
-    policy = dev.template(GATEWAY)["Resources"]["TracesPolicy"]["Properties"]
-    text = json.dumps(policy["PolicyDocument"])
-    assert "delivery.logs.amazonaws.com" in text and "xray:PutTraceSegments" in text
-    assert "gateway/mcpgw-dev-gateway-*" in text and "runtime/mcpgw_dev_*" in text
-    assert "aws:SourceAccount" in text and "delivery-source:*" in text
-    assert policy["PolicyName"] == "mcpgw-dev-traces"
+def test_the_traces_make_aws_create_two_xray_policies_for_every_deployment_together(
+    dev: Assembly, many: Assembly
+) -> None:
+    # AWS creates one X-Ray resource policy per AgentCore resource type that delivers traces, shared by the whole
+    # account: the gateway's and the runtimes', whatever the number of runtimes or deployments.
+    from aws_rules.model import Assembly as Model
+    from aws_rules.observability import aws_created_xray_policies
+
+    for assembly in (dev, many):
+        created = aws_created_xray_policies(Model(assembly.templates))
+        assert created == {"bedrock-agentcore gateway", "bedrock-agentcore runtime"}
 
 
 def alarms(assembly: Assembly, stack: str = MONITORING) -> dict[str, dict[str, Any]]:
