@@ -31,6 +31,9 @@ def physical_names(assembly: Assembly) -> dict[str, str]:
     for resource, prop, name in unique_names(model):
         key = name.lower() if resource.type.startswith("AWS::IAM::") else name
         found[f"{resource.type} {key}"] = f"{resource} {prop}"
+    # Stricter than Cognito (pool names need not be unique), so a console list never mixes deployments up.
+    for pool in model.resources("AWS::Cognito::UserPool"):
+        found[f"{pool.type} {pool.properties['UserPoolName']}"] = f"{pool} UserPoolName"
     return found
 
 
