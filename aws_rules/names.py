@@ -184,10 +184,16 @@ UNIQUE_NAMES: dict[str, tuple[str, str]] = {
     # Unique per region across every account (the account id in ours keeps them apart from other accounts').
     "AWS::Cognito::UserPoolDomain": (
         "Domain",
-        "Cognito developer guide, 'Using the Amazon Cognito domain' (a prefix is unique per region)",
+        "https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-assign-domain-prefix.html "
+        "(a prefix domain is <prefix>.auth.<region>.amazoncognito.com: one per region, across accounts)",
     ),
-    # A topic's ARN is its name in the account and region; CreateTopic on an existing name returns that topic.
-    "AWS::SNS::Topic": ("TopicName", "SNS API reference, CreateTopic (idempotent on the name)"),
+    # A topic's ARN is its name in the account and region: a second deployment's topic of the same name would be the
+    # first's, silently.
+    "AWS::SNS::Topic": (
+        "TopicName",
+        "botocore sns CreateTopic: 'if the requester already owns a topic with the specified name, that topic's ARN "
+        "is returned without creating a new topic'",
+    ),
     "AWS::IAM::ManagedPolicy": (
         "ManagedPolicyName",
         "botocore iam CreatePolicy.PolicyName: 'names must be unique within the account'",
