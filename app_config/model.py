@@ -43,7 +43,7 @@ class _Server(_Strict):
 
     kind: str
     name: str
-    description: rules.Description | None = None
+    description: rules.TargetDescription | None = None
     tools: Annotated[list[rules.ToolName], Field(min_length=1)] | None = Field(
         None,
         description="The tools the server lists (names as its tools/list gives them). Required before an agent may be "
@@ -51,9 +51,21 @@ class _Server(_Strict):
         "catalog lacks, so the app checks agents against this list at synth.",
     )
 
+    sync_token: rules.SyncToken | None = Field(
+        None,
+        alias="syncToken",
+        description="Change it (any label: a date, a counter) to make the gateway re-synchronize this target's tools "
+        "after a server change that declares nothing new: the gateway refreshes a target's tool catalog only when the "
+        "target is created or updated. A change of `tools:` does the same by itself.",
+    )
+
     @property
     def text(self) -> str:
         return self.description or f"MCP server {self.name}"
+
+    @property
+    def sync_revision(self) -> str:
+        return rules.sync_revision(self.tools, self.sync_token)
 
 
 class HostedEntry(_Server):
