@@ -48,7 +48,7 @@ Check = Callable[[Assembly], Iterable[Violation]]
 
 
 def checks() -> list[Check]:
-    from aws_rules import handlers, iam, intrinsics, limits, names, observability
+    from aws_rules import handlers, iam, intrinsics, limits, names, observability, runtime_role
 
     return [
         *iam.CHECKS,
@@ -57,6 +57,7 @@ def checks() -> list[Check]:
         *names.CHECKS,
         *limits.CHECKS,
         *observability.CHECKS,
+        *runtime_role.CHECKS,
     ]
 
 
