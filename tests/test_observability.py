@@ -102,6 +102,47 @@ def test_alarms_watch_the_gateway_and_notify_the_topic_both_ways(dev: Assembly) 
     assert "above 5000 ms" in latency["AlarmDescription"]
 
 
+def test_alarms_fire_on_what_their_descriptions_promise(dev: Assembly) -> None:
+    # "N or more server errors in 5 minutes": at the threshold, in one 5-minute period. "Stayed above N ms for 10
+    # minutes": strictly above it, in both of two 5-minute periods (one slow period is not an alarm).
+    found = alarms(dev)
+    errors, latency = found["SystemErrorsAlarm"], found["LatencyP99Alarm"]
+    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (errors["Period"], errors["EvaluationPeriods"], errors.get("DatapointsToAlarm", 1)) == (300, 1, 1)
+    assert latency["ComparisonOperator"] == "GreaterThanThreshold"
+    assert (latency["Period"], latency["EvaluationPeriods"], latency["DatapointsToAlarm"]) == (300, 2, 2)
+    # What the descriptions say, in the same figures.
+    assert "in 5 minutes" in errors["AlarmDescription"] and "for 10 minutes" in latency["AlarmDescription"]
+    assert latency["Period"] * latency["EvaluationPeriods"] == 600 and errors["Period"] == 300
+
+
+def test_the_gateways_traces_go_to_xray_and_its_logs_to_its_log_group(many: Assembly) -> None:
+    # Each delivery, followed from its source to its destination: traces reach only the X-Ray destination (X-Ray is
+    # the only place CloudWatch Logs delivers traces to), application logs only the gateway's log group.
+    resources = many.template(GATEWAY)["Resources"]
+    sources = {
+        r["Properties"]["Name"]: r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::DeliverySource"
+    }
+    routes = {}
+    for delivery in [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::Delivery"]:
+        source = sources[delivery["DeliverySourceName"]]
+        destination_id, attribute = delivery["DeliveryDestinationArn"]["Fn::GetAtt"]
+        assert attribute == "Arn"
+        routes[(source["ResourceArn"]["Fn::GetAtt"][0], source["LogType"])] = resources[destination_id]["Properties"]
+    assert set(routes) == {("Gateway", "TRACES"), ("Gateway", "APPLICATION_LOGS")}
+    traces = routes[("Gateway", "TRACES")]
+    assert (traces["Name"], traces["DeliveryDestinationType"]) == ("mcpgw-dev-traces", "XRAY")
+    assert "DestinationResourceArn" not in traces
+    logs = routes[("Gateway", "APPLICATION_LOGS")]
+    assert "DeliveryDestinationType" not in logs
+    assert (
+        json.dumps(logs["DestinationResourceArn"]).endswith(
+            ':log-group:/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"]]}'
+        )
+        or {"Ref": "GatewayLogs"} in logs["DestinationResourceArn"]["Fn::Join"][1]
+    )
+
+
 def test_prod_alarms_on_a_tighter_latency(prod: Assembly) -> None:
     assert alarms(prod, "mcpgw-prod-monitoring")["LatencyP99Alarm"]["Threshold"] == 3000
 
