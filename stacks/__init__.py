@@ -74,6 +74,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         role=role.role,
         inbound_pool=cognito.gateway_pool,
         agent_client_ids=[client_ids[agent.name] for agent in config.agents.entries],
+        handlers=cognito.handlers.endpoint,
         **common,
     )
     # A weak reference orders nothing: the outputs must exist before the gateway reads them.

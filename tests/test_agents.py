@@ -600,8 +600,12 @@ def test_each_agent_has_a_client_credentials_client_in_the_gateway_pool(dev: Ass
                 {"Fn::Join": ["", [{"Ref": "GatewayResourceServer"}, "/invoke"]]}
             ]
             if config.retain_data:
-                # Deleting a client revokes the credentials its agent is configured with.
-                assert (client.get("DeletionPolicy"), client.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+                # Deleting a client revokes the credentials its agent is configured with; only the rollback of the
+                # operation that created it deletes it (no agent can hold it yet then).
+                assert (client.get("DeletionPolicy"), client.get("UpdateReplacePolicy")) == (
+                    "RetainExceptOnCreate",
+                    "Retain",
+                )
             else:
                 assert client.get("DeletionPolicy", "Delete") == "Delete"
             # The id is an output (read by the gateway, the policies and the agents), never an export.

@@ -23,21 +23,27 @@ def by_type(assembly: Assembly, resource_type: str) -> list[tuple[str, str, dict
 
 def test_gateway_application_logs_reach_its_log_group(dev: Assembly) -> None:
     resources = dev.template(GATEWAY)["Resources"]
-    group = resources["GatewayLogs"]["Properties"]
-    assert group["LogGroupName"] == "/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"
-    assert group["RetentionInDays"] == 14
+    group = resources["GatewayLogs"]
+    # Adopted, not a LogGroup: the name is fixed and prod keeps the group (see test_lifecycle).
+    assert group["Type"] == "Custom::AdoptedLogGroup"
+    assert group["Properties"]["LogGroupName"] == "/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"
+    assert group["Properties"]["RetentionInDays"] == 14
     source = resources["GatewayLogsSource"]["Properties"]
     assert (source["LogType"], source["ResourceArn"]) == ("APPLICATION_LOGS", {"Fn::GetAtt": ["Gateway", "GatewayArn"]})
-    destination = resources["GatewayLogsDestination"]["Properties"]["DestinationResourceArn"]
-    assert {"Ref": "GatewayLogs"} in destination["Fn::Join"][1]
+    destination = resources["GatewayLogsDestination"]
+    assert destination["Properties"]["DestinationResourceArn"]["Fn::Join"][1][-1] == (
+        ":log-group:/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"
+    )
+    # CloudWatch Logs checks the group when the destination is created: the adoption runs first.
+    assert "GatewayLogs" in destination["DependsOn"]
     delivery = resources["GatewayLogsDelivery"]
     assert delivery["Properties"]["DeliveryDestinationArn"] == {"Fn::GetAtt": ["GatewayLogsDestination", "Arn"]}
     assert delivery["Properties"]["DeliverySourceName"] == source["Name"]
 
 
 def test_prod_keeps_gateway_logs_a_year(prod: Assembly) -> None:
-    group = prod.template("mcpgw-prod-gateway")["Resources"]["GatewayLogs"]
-    assert group["Properties"]["RetentionInDays"] == 365 and group["DeletionPolicy"] == "Retain"
+    group = prod.template("mcpgw-prod-gateway")["Resources"]["GatewayLogs"]["Properties"]
+    assert group["RetentionInDays"] == 365 and group["RemoveOnDelete"] == "false"
 
 
 def test_every_trace_goes_to_one_xray_destination_per_deployment(many: Assembly) -> None:

@@ -379,8 +379,8 @@ def test_a_change_of_declared_tools_or_sync_token_updates_the_target_and_nothing
         assert many.template(stack.stack_name).get("Outputs") == stack.template.get("Outputs")
     assert differences == {("Hosted3Target", "Description"), ("Remote1Target", "Description")}
     for entry, logical_id in (("hosted3", "Hosted3Target"), ("remote1", "Remote1Target")):
-        stack = f"mcpgw-dev-mcp-targets-{shard_of(entry, 4)}"
-        description = changed.get_stack_by_name(stack).template["Resources"][logical_id]["Properties"]["Description"]
+        shard = f"mcpgw-dev-mcp-targets-{shard_of(entry, 4)}"
+        description = changed.get_stack_by_name(shard).template["Resources"][logical_id]["Properties"]["Description"]
         assert description.endswith(
             f"sync {sync_revision(by_name[entry].get('tools'), by_name[entry].get('syncToken'))})"
         )
