@@ -136,6 +136,13 @@ class AgentEntry(_Strict):
         alias="rateLimit",
         description="This agent's limit; agents without one share defaultRateLimit's rate each.",
     )
+    retired: bool = Field(
+        False,
+        description="The first step of removing the agent: the gateway stops accepting its tokens and its policy and "
+        "rate limit go, while its client (and the client id's output, which the last deployed gateway and agents "
+        "stacks read) stay. Deploy, then delete the entry: removed at once, a failed update of those stacks would "
+        "roll back to a template reading an output that no longer exists.",
+    )
 
     @property
     def text(self) -> str:

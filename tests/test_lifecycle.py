@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -286,3 +287,24 @@ def test_deploy_order_is_four_waves(dev: Assembly) -> None:
         sorted([f"mcp-targets-{shard}", *empty, "monitoring"]),
         ["agents"],
     ]
+
+
+def test_the_guard_refuses_to_record_the_removal_of_an_output_still_read(
+    prod: Assembly, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Removing an agent whose client id the deployed gateway and agents stacks still read cannot be accepted with
+    # --update: it takes a deploy with the agent retired first (README, "Onboarding an agent").
+    import tools.snapshots
+
+    recorded = tmp_path / "stable_identities.json"
+    recorded.write_text(json.dumps(replacement_guard.identities(prod.templates)))
+    templates = copy.deepcopy(prod.templates)
+    del templates["mcpgw-prod-cognito"]["Resources"]["AgentOrderViewerClient"]
+    del templates["mcpgw-prod-cognito"]["Outputs"]["AgentOrderViewerClientId"]
+    monkeypatch.setattr(replacement_guard, "IDENTITIES", recorded)
+    monkeypatch.setattr(tools.snapshots, "synthesize", lambda env: templates)
+
+    assert replacement_guard.main(["--update"]) == 1
+    assert "mcpgw-prod-cognito/AgentOrderViewerClient" in json.loads(recorded.read_text())  # not recorded
+    err = capsys.readouterr().err
+    assert "still read its output" in err and "retired: true" in err and "not recorded" in err
