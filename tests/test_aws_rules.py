@@ -430,6 +430,21 @@ def test_a_log_group_destination_is_a_bare_arn_under_vendedlogs(dev: Synthesized
     assert "not under /aws/vendedlogs/" in only(violations(dev, templates), "delivery-log-group-destination").detail
 
 
+def test_a_log_group_destination_created_before_its_group_is_refused(dev: Synthesized) -> None:
+    # The gateway's group is adopted by a custom resource, named by a literal ARN: only DependsOn orders them.
+    templates = copy.deepcopy(dev.templates)
+    destination = templates[GATEWAY_STACK]["Resources"]["GatewayLogsDestination"]
+    del destination["DependsOn"]
+    violation = only(violations(dev, templates), "delivery-destination-after-its-log-group")
+    assert (
+        "neither references nor depends on" in violation.detail
+        and "GatewayLogs (Custom::AdoptedLogGroup)" in violation.detail
+    )
+    del templates[GATEWAY_STACK]["Resources"]["GatewayLogs"]
+    violation = only(violations(dev, templates), "delivery-destination-after-its-log-group")
+    assert "no log group of its stack is named /aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway" in violation.detail
+
+
 def test_a_delivery_unordered_after_its_source_is_refused(dev: Synthesized) -> None:
     templates = copy.deepcopy(dev.templates)
     delivery = templates[GATEWAY_STACK]["Resources"]["GatewayLogsDelivery"]
