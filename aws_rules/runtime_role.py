@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 from aws_rules import Rule, Violation
 from aws_rules.iam import allows, matches, role_policies, statements
+from aws_rules.limits import depends_on
 from aws_rules.model import Assembly, ResourceRef, arn
 
 RUNTIME_DOC = (
@@ -97,7 +98,8 @@ def check_runtime_roles(model: Assembly) -> Iterator[Violation]:
         if role is None or role.type != "AWS::IAM::Role":
             yield Violation(RUNTIME_ROLE, str(runtime), "its RoleArn is not a role of the app the rules can follow")
             continue
-        documents = [p.document for p in role_policies(model, role) if p.document is not None]
+        attached = role_policies(model, role)
+        documents = [p.document for p in attached if p.document is not None]
         needed, repository = required(model, runtime)
         problems = [
             f"lacks {action} on {resource}" for action, resource in needed if not allows(documents, action, resource)
@@ -126,6 +128,17 @@ def check_runtime_roles(model: Assembly) -> Iterator[Violation]:
                 problems.append(
                     "grants cloudwatch:PutMetricData without the condition StringEquals cloudwatch:namespace "
                     f"{METRICS_NAMESPACE} (it could write any namespace's metrics)"
+                )
+        # The runtime pulls its image when it is created: a policy attached as a resource of its own must exist by then,
+        # which only a reference or DependsOn guarantees (the role's own inline policies come with the role).
+        waits_for = depends_on(runtime.resource)
+        for policy in attached:
+            declared = policy.declared_by
+            if declared.logical_id != role.logical_id and (
+                declared.stack != runtime.stack or declared.logical_id not in waits_for
+            ):
+                problems.append(
+                    f"the runtime does not wait for {declared}, which grants it: the first image pull may fail"
                 )
         if problems:
             yield Violation(RUNTIME_ROLE, str(runtime), f"role {role}: " + "; ".join(dict.fromkeys(problems)))

@@ -568,6 +568,17 @@ def test_a_runtime_role_without_workload_tokens_logs_or_traces_is_named(many: Sy
         assert "lacks xray:PutTraceSegments on *" in detail
 
 
+def test_a_runtime_created_before_its_roles_policy_is_named(many: Synthesized) -> None:
+    templates = copy.deepcopy(many.templates)
+    stack, _ = _runtime_role_policy(templates)
+    runtimes = [r for r in templates[stack]["Resources"].values() if r["Type"] == "AWS::BedrockAgentCore::Runtime"]
+    for runtime in runtimes:
+        runtime["DependsOn"] = [d for d in runtime["DependsOn"] if d != "RuntimeRolePolicy"]
+    found = [v for v in violations(many, templates) if v.rule.id == "runtime-execution-role"]
+    assert len(found) == len(runtimes)
+    assert all(f"does not wait for {stack}/RuntimeRolePolicy (AWS::IAM::Policy)" in v.detail for v in found)
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
