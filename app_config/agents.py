@@ -31,6 +31,11 @@ class Agents:
     def allowed(self, agent: str) -> tuple[str, ...]:
         return self.tools[agent]
 
+    @property
+    def active(self) -> tuple[AgentEntry, ...]:
+        """The agents the gateway accepts and the policies name: every agent but the retired ones."""
+        return tuple(agent for agent in self.entries if not agent.retired)
+
 
 def load_agents(path: Path, targets: tuple[Entry, ...]) -> Agents:
     parsed = read_entries(path, AgentsFile, "agentsFile")
@@ -46,6 +51,10 @@ def load_agents(path: Path, targets: tuple[Entry, ...]) -> Agents:
     for index, agent in enumerate(parsed.agents):
         where = f"agents[{index}]"
         names.add(index, agent.name)
+        if agent.retired:
+            # Its client stays until the entry goes; it may call nothing, whatever the entry still lists.
+            tools[agent.name] = ()
+            continue
         if not agent.targets and not agent.tools:
             raise TargetsError(
                 f"{where}: grants nothing: list the targets or tools ({'<target>___<tool>'}) it may call"

@@ -43,7 +43,7 @@ class _Server(_Strict):
 
     kind: str
     name: str
-    description: rules.Description | None = None
+    description: rules.TargetDescription | None = None
     tools: Annotated[list[rules.ToolName], Field(min_length=1)] | None = Field(
         None,
         description="The tools the server lists (names as its tools/list gives them). Required before an agent may be "
@@ -51,9 +51,21 @@ class _Server(_Strict):
         "catalog lacks, so the app checks agents against this list at synth.",
     )
 
+    sync_token: rules.SyncToken | None = Field(
+        None,
+        alias="syncToken",
+        description="Change it (any label: a date, a counter) to make the gateway re-synchronize this target's tools "
+        "after a server change that declares nothing new: the gateway refreshes a target's tool catalog only when the "
+        "target is created or updated. A change of `tools:` does the same by itself.",
+    )
+
     @property
     def text(self) -> str:
         return self.description or f"MCP server {self.name}"
+
+    @property
+    def sync_revision(self) -> str:
+        return rules.sync_revision(self.tools, self.sync_token)
 
 
 class HostedEntry(_Server):
@@ -123,6 +135,13 @@ class AgentEntry(_Strict):
         None,
         alias="rateLimit",
         description="This agent's limit; agents without one share defaultRateLimit's rate each.",
+    )
+    retired: bool = Field(
+        False,
+        description="The first step of removing the agent: the gateway stops accepting its tokens and its policy and "
+        "rate limit go, while its client (and the client id's output, which the last deployed gateway and agents "
+        "stacks read) stay. Deploy, then delete the entry: removed at once, a failed update of those stacks would "
+        "roll back to a template reading an output that no longer exists.",
     )
 
     @property

@@ -5,6 +5,7 @@ them. A rule's text is what a user reads when a value breaks it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -229,8 +230,20 @@ IndexingPercentage = Annotated[int, whole_number(0, 100, "must be a whole percen
 
 # --- target entries --------------------------------------------------------------------------------------------------
 
-# The service allows 200; a hosted target's description also carries " (image <12 hex>)".
 Description = Annotated[str, text(max_length=180)]
+# A target's description: the service allows 200 (botocore bedrock-agentcore-control CreateGatewayTarget
+# description), and the app appends " (image <12 hex>, sync <8 hex>)" (36 characters) to a hosted entry's, " (sync <8
+# hex>)" to an existing one's: the markers that turn an image or a declared-tools change into a target update.
+TARGET_DESCRIPTION_MAX = 160
+TargetDescription = Annotated[str, text(max_length=TARGET_DESCRIPTION_MAX)]
+# An entry's syncToken: any short label a team changes to make the gateway re-synchronize the target's tools.
+SyncToken = Annotated[
+    str,
+    text(
+        pattern=r"^[A-Za-z0-9._-]{1,32}$",
+        rule="must be 1-32 letters, digits, '.', '_' or '-' (change it to re-synchronize the target's tools)",
+    ),
+]
 HttpsUrl = Annotated[str, text(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)]
 DiscoveryUrl = Annotated[
     str,
@@ -272,6 +285,13 @@ RateLimitPeriod = Annotated[str, one_of(RATE_LIMIT_PERIODS)]
 # every call through; ENFORCE refuses what no policy permits.
 POLICY_MODES = ("LOG_ONLY", "ENFORCE")
 PolicyMode = Annotated[str, one_of(POLICY_MODES)]
+
+
+def sync_revision(tools: list[str] | None, sync_token: str | None) -> str:
+    """8 hex characters that change when an entry's declared tools (in any order) or its syncToken change: carried in
+    the target's description, so that such a change updates the target and the update re-synchronizes its tools."""
+    canonical = json.dumps({"tools": sorted(set(tools or [])), "syncToken": sync_token}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
 
 def shard_of(name: str, shards: int) -> int:

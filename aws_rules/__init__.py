@@ -48,7 +48,7 @@ Check = Callable[[Assembly], Iterable[Violation]]
 
 
 def checks() -> list[Check]:
-    from aws_rules import gateway, handlers, iam, intrinsics, limits, names, observability
+    from aws_rules import gateway, handlers, iam, intrinsics, limits, names, observability, runtime_role
 
     return [
         *gateway.CHECKS,
@@ -58,6 +58,7 @@ def checks() -> list[Check]:
         *names.CHECKS,
         *limits.CHECKS,
         *observability.CHECKS,
+        *runtime_role.CHECKS,
     ]
 
 

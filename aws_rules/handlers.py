@@ -71,6 +71,16 @@ HANDLER_CALLS: dict[str, list[Call]] = {
         ),
         Call("logs", "TagResource", lambda p: {"resourceArn": p["LogGroupArn"], "tags": p["Tags"]}),
     ],
+    "Custom::AdoptedLogGroup": [
+        Call("logs", "CreateLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
+        Call(
+            "logs",
+            "PutRetentionPolicy",
+            lambda p: {"logGroupName": p["LogGroupName"], "retentionInDays": int(p["RetentionInDays"])},
+        ),
+        Call("logs", "TagResource", lambda p: {"resourceArn": p["LogGroupArn"], "tags": p["Tags"]}),
+        Call("logs", "DeleteLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
+    ],
     "Custom::RuntimeLogGroupCleanup": [
         Call(
             "logs",

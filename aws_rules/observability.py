@@ -53,6 +53,14 @@ LOG_GROUP_DESTINATION = Rule(
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-CloudWatchLogs.html; "
     "PutDeliveryDestination's example in the CloudWatch Logs API Reference",
 )
+LOG_GROUP_FIRST = Rule(
+    "delivery-destination-after-its-log-group",
+    "a log-group delivery destination is created after the log group it names: CloudWatch Logs checks the group "
+    "when the destination is created; the app's group (a LogGroup, or one the handler adopts) is referenced or "
+    "depended on in the destination's stack",
+    "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutDeliveryDestination.html "
+    "(destinationResourceArn: the ARN of an existing resource); CloudFormation DependsOn",
+)
 DELIVERY_ORDER = Rule(
     "delivery-after-source-and-destination",
     "a delivery is created after its source and its destination: it references both (Ref, GetAtt, an import) "
@@ -215,6 +223,20 @@ def check_log_group_destinations(model: Assembly) -> Iterator[Violation]:
         name = resource_arn.split(":log-group:", 1)[1].removesuffix(":*")
         if not name.startswith("/aws/vendedlogs/"):
             yield Violation(LOG_GROUP_DESTINATION, str(destination), f"log group {name} is not under /aws/vendedlogs/")
+        creators = [
+            group
+            for group in model.resources("AWS::Logs::LogGroup", "Custom::AdoptedLogGroup")
+            if group.stack == destination.stack
+            and str(model.evaluate(group.stack, group.properties.get("LogGroupName"))) == name
+        ]
+        if not creators:
+            yield Violation(LOG_GROUP_FIRST, str(destination), f"no log group of its stack is named {name}")
+        elif not any(group.logical_id in depends_on(destination.resource) for group in creators):
+            yield Violation(
+                LOG_GROUP_FIRST,
+                str(destination),
+                f"neither references nor depends on {creators[0]}, which creates {name}",
+            )
 
 
 def check_delivery_order(model: Assembly) -> Iterator[Violation]:

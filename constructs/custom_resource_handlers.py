@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from aws_cdk import ArnFormat, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -97,7 +97,8 @@ class CustomResourceHandlers(Construct):
     permissions are scoped by the deployment's naming, not by resource: they stay the same size however many
     entries the app has. The role may
     - adopt and (in dev) delete AgentCore Runtime log groups of this deployment
-      (`/aws/bedrock-agentcore/runtimes/<runtime_prefix>*-DEFAULT`),
+      (`/aws/bedrock-agentcore/runtimes/<runtime_prefix>*-DEFAULT`), and the fixed-name log groups it adopts
+      (`adopted_log_groups`, exactly those names),
     - read app clients of user pools tagged `<pool_tag key>=<pool_tag value>` (the token gate's client secret).
     """
 
@@ -111,6 +112,7 @@ class CustomResourceHandlers(Construct):
         wait: Duration,
         log_retention_days: int,
         retain_data: bool,
+        adopted_log_groups: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -151,6 +153,22 @@ class CustomResourceHandlers(Construct):
                 iam.PolicyStatement(
                     sid="TagRuntimeLogGroups", actions=["logs:TagResource"], resources=[log_group_arn(runtime_groups)]
                 ),
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="AdoptLogGroups",
+                            actions=["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup"],
+                            resources=[log_group_arn(name) + ":*" for name in adopted_log_groups],
+                        ),
+                        iam.PolicyStatement(
+                            sid="TagAdoptedLogGroups",
+                            actions=["logs:TagResource"],
+                            resources=[log_group_arn(name) for name in adopted_log_groups],
+                        ),
+                    ]
+                    if adopted_log_groups
+                    else []
+                ),
                 iam.PolicyStatement(
                     sid="ReadDeploymentPoolClients",
                     actions=["cognito-idp:DescribeUserPoolClient"],
@@ -163,7 +181,7 @@ class CustomResourceHandlers(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Custom-resource handler: token gates and runtime log groups of this deployment",
+            description="Custom-resource handler: token gates and log groups of this deployment",
             inline_policies={"handler": policy},
         )
         self.function = lambda_.Function(
@@ -185,9 +203,15 @@ class CustomResourceHandlers(Construct):
         )
         # CloudFormation waits for the handler's answer at most this long: the function's own ceiling, and a minute.
         self.endpoint = HandlerEndpoint(self.function.function_arn, LAMBDA_MAX.plus(Duration.minutes(1)))
-        self._acknowledge(runtime_groups)
+        self._acknowledge(runtime_groups, adopted_log_groups)
 
-    def _acknowledge(self, runtime_groups: str) -> None:
+    def _acknowledge(self, runtime_groups: str, adopted_log_groups: Sequence[str]) -> None:
+        for name in adopted_log_groups:
+            acknowledge(
+                self.role,
+                f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'logs', f'log-group:{name}:*')}]",
+                "One log group, named exactly: CloudWatch Logs authorizes its actions on the group's ARN ending in :*.",
+            )
         for resource, reason in {
             f"log-group:{runtime_groups}:*": "AgentCore names each runtime's log group after the service-generated "
             "runtime id; the grant covers this deployment's runtimes (their names start with the prefix) and no "

@@ -45,8 +45,11 @@ class RuntimeExecutionRole(Construct):
     The Runtime L2 makes a role and a policy per runtime, and adds its statements again for each runtime that
     shares one (they do not merge: a shared role's policy would outgrow IAM's quota). This role is handed to the L2
     immutable and holds the L2's grants once, in one policy of fixed size: a shard's runtimes cost two IAM
-    resources, not two each. The grants are the L2's (aws-cdk-lib 2.275, Runtime.addExecutionRolePermissions and the
-    image pull), the log groups narrowed to this deployment's runtimes.
+    resources, not two each. The grants are the AgentCore developer guide's execution role ("IAM Permissions for
+    AgentCore Runtime", https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/runtime-permissions.html) and
+    the L2's (aws-cdk-lib 2.275, Runtime.addExecutionRolePermissions and the image pull), narrowed: the image pull to
+    the asset repository (the guide's example allows repository/*), log groups and workload identities to this
+    deployment's runtimes. aws_rules' runtime-execution-role rule checks them for every runtime.
     """
 
     def __init__(
@@ -74,7 +77,10 @@ class RuntimeExecutionRole(Construct):
         name_logical_id(self.role, "RuntimeRole")
         # A runtime's log group is /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>, its id <name>-<suffix>.
         groups = arn("logs", f"log-group:/aws/bedrock-agentcore/runtimes/{runtime_prefix}*")
-        identities = arn("bedrock-agentcore", "workload-identity-directory/default/workload-identity/*")
+        # The service names a runtime's workload identity after the runtime (the guide's workload-identity/agentName-*).
+        identities = arn(
+            "bedrock-agentcore", f"workload-identity-directory/default/workload-identity/{runtime_prefix}*"
+        )
         self.policy = iam.Policy(
             self,
             "Policy",
@@ -126,8 +132,11 @@ class RuntimeExecutionRole(Construct):
             "Resource::" + nag_arn(self, "logs", "log-group:*"): "logs:DescribeLogGroups is a list action that "
             "only accepts the log-group:* resource.",
             "Resource::"
-            + nag_arn(self, "bedrock-agentcore", "workload-identity-directory/default/workload-identity/*"): (
-                "A runtime's workload identity is created by the service and named after the runtime id."
+            + nag_arn(
+                self, "bedrock-agentcore", f"workload-identity-directory/default/workload-identity/{runtime_prefix}*"
+            ): (
+                "A runtime's workload identity is created by the service and named after the runtime; the grant "
+                "covers only this deployment's runtimes."
             ),
         }
         for finding, reason in findings.items():

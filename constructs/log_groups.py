@@ -1,8 +1,9 @@
-"""Log groups with an explicit retention and removal decision, so no log group outlives a dev environment by accident."""
+"""Log groups with an explicit retention and removal decision, so no log group outlives a dev environment by accident,
+and none blocks the next deploy in prod."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Token
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from app_config.rules import LOG_RETENTION_PERIODS
@@ -20,19 +21,14 @@ def retention(days: int) -> logs.RetentionDays:
 
 
 def managed_log_group(
-    scope: Construct,
-    construct_id: str,
-    *,
-    log_retention_days: int,
-    retain_data: bool,
-    log_group_name: str | None = None,
+    scope: Construct, construct_id: str, *, log_retention_days: int, retain_data: bool
 ) -> logs.LogGroup:
-    if log_group_name is not None and not Token.is_unresolved(log_group_name) and not 1 <= len(log_group_name) <= 512:
-        raise ValueError(f"log group name {log_group_name!r} must have 1-512 characters")
+    """A log group named by CloudFormation. Retained in prod, except when the operation that created it rolls back
+    (RetainExceptOnCreate): a failed first deploy leaves no group behind. A group of a fixed name is adopted instead
+    (constructs/adopted_log_group.py): retained, its name would block the next create."""
     return logs.LogGroup(
         scope,
         construct_id,
-        log_group_name=log_group_name,
         retention=retention(log_retention_days),
-        removal_policy=RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY,
+        removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE if retain_data else RemovalPolicy.DESTROY,
     )

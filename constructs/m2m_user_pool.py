@@ -44,6 +44,10 @@ class M2MUserPool(Construct):
             ),
             account_recovery=cognito.AccountRecovery.NONE,
             deletion_protection=retain_data,
+            # Retain, not RetainExceptOnCreate: the rollback of a failed first create would ask Cognito to delete a
+            # pool under deletion protection, which it refuses (InvalidParameterException), leaving the stack in
+            # ROLLBACK_FAILED. A retained pool blocks no retry (pool names are not unique; its domain, whose prefix
+            # is, is deleted).
             removal_policy=RemovalPolicy.RETAIN if retain_data else RemovalPolicy.DESTROY,
         )
         self.invoke_scope = cognito.ResourceServerScope(
@@ -57,8 +61,10 @@ class M2MUserPool(Construct):
         )
         self.retain_data = retain_data
         if retain_data:
-            # The pool alone is not enough: its resource server holds the scope every client was granted.
-            self.resource_server.apply_removal_policy(RemovalPolicy.RETAIN)
+            # The pool alone is not enough: its resource server holds the scope every client was granted. Deleted
+            # only by the rollback of the operation that created it (RetainExceptOnCreate): nothing holds its scope
+            # yet then.
+            self.resource_server.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         self.domain = self.user_pool.add_domain(
             "Domain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix)
         )
@@ -107,8 +113,9 @@ class M2MUserPool(Construct):
             enable_token_revocation=True,
         )
         if self.retain_data:
-            # Its credentials are what every caller holding them is configured with.
-            client.apply_removal_policy(RemovalPolicy.RETAIN)
+            # Its credentials are what every caller holding them is configured with; deleted only by the rollback of
+            # the operation that created it (RetainExceptOnCreate), when no caller can have been handed them yet.
+            client.apply_removal_policy(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         return client
 
     def name_logical_ids(self, label: str) -> None:

@@ -141,7 +141,9 @@ class HostedMcpEntry(McpEntry):
             # in its description the target is updated too, and UpdateGatewayTarget re-synchronizes its tools
             # (implicit synchronization, DEFAULT listing mode), after the runtime (its endpoint refers to it) and
             # with CloudFormation's own permissions.
-            description=f"{entry.text} (image {self.server.image.asset_hash[:12]})",
+            # The declared tools and the syncToken likewise (sync ...): the tools a server lists change without any
+            # template change otherwise, and the gateway refreshes its catalog only on a target's create or update.
+            description=f"{entry.text} (image {self.server.image.asset_hash[:12]}, sync {entry.sync_revision})",
             endpoint=runtime_invocation_url(self.server.runtime.agent_runtime_arn),
             provider=access.provider,
             provider_name=access.provider_name,
@@ -177,7 +179,8 @@ class ExistingMcpEntry(McpEntry):
         self.target = self._target(
             shared,
             entry,
-            description=entry.text,
+            # A change of the declared tools or the syncToken updates the target, which re-synchronizes its tools.
+            description=f"{entry.text} (sync {entry.sync_revision})",
             endpoint=entry.endpoint,
             provider=provider,
             provider_name=provider_name,

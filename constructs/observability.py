@@ -10,7 +10,6 @@ ones cover AgentCore traces: TraceDelivery).
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_logs as logs
 
 from constructs import Construct
@@ -45,19 +44,13 @@ def deliver(
 
 
 def log_group_destination(
-    scope: Construct, construct_id: str, *, name: str, log_group: logs.ILogGroup
+    scope: Construct, construct_id: str, *, name: str, log_group_arn: str
 ) -> logs.CfnDeliveryDestination:
-    """The log group as a delivery destination. Its name starts /aws/vendedlogs/: CloudWatch Logs' delivery keeps one
-    account-level resource policy (AWSLogDeliveryWrite...) covering that prefix whole, instead of adding this group to
-    a policy (an account holds 10, each at most 5,120 characters)."""
-    # The bare log-group ARN, as the API reference's example gives it (GetAtt Arn ends in :*; aws_rules checks).
-    arn = Stack.of(scope).format_arn(
-        service="logs",
-        resource="log-group",
-        resource_name=log_group.log_group_name,
-        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-    )
-    return logs.CfnDeliveryDestination(scope, construct_id, name=name, destination_resource_arn=arn)
+    """The log group (its bare ARN, as the API reference's example gives it; GetAtt Arn ends in :*, aws_rules checks)
+    as a delivery destination. Its name starts /aws/vendedlogs/: CloudWatch Logs' delivery keeps one account-level
+    resource policy (AWSLogDeliveryWrite...) covering that prefix whole, instead of adding this group to a policy (an
+    account holds 10, each at most 5,120 characters). The group must exist before the destination is created."""
+    return logs.CfnDeliveryDestination(scope, construct_id, name=name, destination_resource_arn=log_group_arn)
 
 
 class TraceDelivery(Construct):

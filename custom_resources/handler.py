@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from custom_resources import runtime_log_cleanup, runtime_log_group, token_gate
+from custom_resources import log_group, runtime_log_cleanup, runtime_log_group, token_gate
 from custom_resources.common import LOGGER, Failed, log, log_event
 from custom_resources.response import send
 
@@ -13,6 +13,7 @@ HANDLERS = {
     token_gate.RESOURCE_TYPE: token_gate.on_event,
     runtime_log_group.RESOURCE_TYPE: runtime_log_group.on_event,
     runtime_log_cleanup.RESOURCE_TYPE: runtime_log_cleanup.on_event,
+    log_group.RESOURCE_TYPE: log_group.on_event,
 }
 
 

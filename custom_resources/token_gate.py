@@ -47,10 +47,21 @@ HTTP_TIMEOUT_SECONDS = 10.0
 MAX_BODY_BYTES = 256 * 1024
 # Cognito's answers while a new client or pool is not consistent yet: worth another poll, not a failure.
 RETRYABLE_COGNITO_CODES = frozenset({"ResourceNotFoundException", "TooManyRequestsException", "ThrottlingException"})
+# AccessDenied (the error every AWS API answers an IAM refusal with: "Common Errors" of the API references) in the
+# first minutes is the usual sign of a role (or its policy) created moments ago: IAM is
+# eventually consistent, and a change can take minutes to reach every endpoint (IAM user guide, "Changes that I make
+# are not always immediately visible"). Retried for this long from the gate's start, then a failure: a grant that
+# is really missing must not hold the stack for the whole wait.
+ACCESS_DENIED_GRACE_SECONDS = 180.0
+ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
 class NotReady(Exception):
     """The endpoint did not issue a token on this attempt; the message says why (never with the secret)."""
+
+
+class AccessDenied(NotReady):
+    """DescribeUserPoolClient was refused: retried while the role may still be propagating, a failure after."""
 
 
 def on_event(
@@ -67,13 +78,25 @@ def on_event(
     props = {key: str(value) for key, value in properties(event, *REQUIRED).items() if key in REQUIRED}
     physical_id = f"{props['UserPoolId']}/{props['ClientId']}"
     wait = wait_timeout_seconds()
-    deadline = clock() + min(wait, remaining_seconds(context) - MARGIN_SECONDS)
+    started = clock()
+    deadline = started + min(wait, remaining_seconds(context) - MARGIN_SECONDS)
     cognito = client_factory("cognito-idp")
     while True:
         try:
             attempt(cognito, props)
         except NotReady as err:
             log(tokenEndpoint=props["TokenEndpoint"], notReady=str(err))
+            if (
+                isinstance(err, AccessDenied)
+                and clock() + POLL_INTERVAL_SECONDS > started + ACCESS_DENIED_GRACE_SECONDS
+            ):
+                raise Failed(
+                    truncate(
+                        f"{err} (still refused after {ACCESS_DENIED_GRACE_SECONDS:g} s, longer than IAM takes to "
+                        "propagate a new role: the handler's role lacks cognito-idp:DescribeUserPoolClient on this "
+                        "pool, or the pool lacks the tag its grant is conditioned on)"
+                    )
+                ) from None
             if clock() + POLL_INTERVAL_SECONDS > deadline:
                 raise Failed(
                     truncate(
@@ -91,7 +114,8 @@ def attempt(cognito: Any, props: dict[str, str]) -> None:
     """One DescribeUserPoolClient and one token request; NotReady unless a token was issued."""
     secret = client_secret(cognito, props["UserPoolId"], props["ClientId"])
     try:
-        request_token(props["TokenEndpoint"], props["ClientId"], secret, props["Scope"])
+        # The timeout read now (not bound at import), so that a test can shorten it.
+        request_token(props["TokenEndpoint"], props["ClientId"], secret, props["Scope"], timeout=HTTP_TIMEOUT_SECONDS)
     except NotReady as err:
         raise NotReady(str(err).replace(secret, "<redacted>")) from None
 
@@ -163,6 +187,8 @@ def client_secret(cognito: Any, user_pool_id: str, client_id: str) -> str:
         message = err.response.get("Error", {}).get("Message", "")
         if code in RETRYABLE_COGNITO_CODES:
             raise NotReady(f"DescribeUserPoolClient: {code}: {message}") from None
+        if code in ACCESS_DENIED_CODES:
+            raise AccessDenied(f"DescribeUserPoolClient for client {client_id}: {code}: {message}") from None
         raise Failed(truncate(f"DescribeUserPoolClient for client {client_id} failed: {code}: {message}")) from None
     secret = described.get("ClientSecret")
     if not secret:

@@ -61,10 +61,12 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     role = GatewayRoleStack(app, "GatewayRole", stack_name=names.stack("gateway-role"), config=config, **common)
     # The agents' client ids, read from the cognito stack's outputs with Fn::GetStackOutput (a weak reference):
     # with exports, removing an agent could not deploy (the cognito stack deletes the client, and its export,
-    # before the consumers let go of it). One output per agent, which the smoke and the agents read too.
+    # before the consumers let go of it). One output per agent, which the smoke and the agents read too. A retired
+    # agent keeps its client and output, but no stack reads it any more: the entry's removal, a deploy later, then
+    # deletes an output no deployed template (so no rollback) refers to.
     client_ids = {
         agent.name: Fn.get_stack_output(cognito.stack_name, agent_client_output(agent.name))
-        for agent in config.agents.entries
+        for agent in config.agents.active
     }
     gateway = GatewayStack(
         app,
@@ -73,7 +75,8 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         config=config,
         role=role.role,
         inbound_pool=cognito.gateway_pool,
-        agent_client_ids=[client_ids[agent.name] for agent in config.agents.entries],
+        agent_client_ids=[client_ids[agent.name] for agent in config.agents.active],
+        handlers=cognito.handlers.endpoint,
         **common,
     )
     # A weak reference orders nothing: the outputs must exist before the gateway reads them.

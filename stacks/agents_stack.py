@@ -42,7 +42,7 @@ class AgentsStack(Stack):
                 tools=agents.allowed(agent.name),
                 rate=(agent.rate_limit.requests, agent.rate_limit.per) if agent.rate_limit else None,
             )
-            for agent in agents.entries
+            for agent in agents.active
         ]
         self.policies = AgentPolicies(self, "Policies", engine=engine, gateway_arn=gateway.gateway_arn, agents=grants)
         for agent_name, policy in self.policies.policies.items():

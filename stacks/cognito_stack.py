@@ -60,6 +60,8 @@ class CognitoStack(Stack):
             wait=TOKEN_GATE_WAIT,
             log_retention_days=config.log_retention_days,
             retain_data=config.retain_data,
+            # The gateway stack's log group, adopted by name (see constructs/adopted_log_group.py).
+            adopted_log_groups=[names.gateway_log_group],
         )
         # What an agent needs to get a gateway token (with its Agent<Name>ClientId); its client secret is read at run
         # time, never output.

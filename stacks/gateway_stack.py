@@ -12,8 +12,9 @@ from aws_cdk import aws_iam as iam
 
 from app_config import AppConfig
 from constructs import Construct
+from constructs.adopted_log_group import AdoptedLogGroup
 from constructs.agent_access import GatewayAccess
-from constructs.log_groups import managed_log_group
+from constructs.custom_resource_handlers import HandlerEndpoint
 from constructs.m2m_user_pool import M2MUserPool
 from constructs.naming import name_logical_id
 from constructs.observability import TraceDelivery, deliver, log_group_destination
@@ -29,6 +30,7 @@ class GatewayStack(Stack):
         role: iam.Role,
         inbound_pool: M2MUserPool,
         agent_client_ids: Sequence[str],
+        handlers: HandlerEndpoint,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -80,21 +82,27 @@ class GatewayStack(Stack):
             config.settings.gateway_session_timeout_seconds,
         )
         name_logical_id(self.gateway, "Gateway")
-        # Application logs: one line per request the gateway handles (method, tool, outcome, latency).
-        self.log_group = managed_log_group(
+        # Application logs: one line per request the gateway handles (method, tool, outcome, latency). The group has a
+        # fixed name and prod keeps it: adopted (created if missing, then configured), so that a retry after a failed
+        # first create, or a deploy after a destroy, takes it over instead of failing with "already exists".
+        self.log_group = AdoptedLogGroup(
             self,
             "GatewayLogs",
+            handlers=handlers,
             log_group_name=names.gateway_log_group,
             log_retention_days=config.log_retention_days,
             retain_data=config.retain_data,
+            tags=config.tags,
         )
-        name_logical_id(self.log_group, "GatewayLogs")
+        name_logical_id(self.log_group.resource, "GatewayLogs")
         logs_destination = log_group_destination(
             self,
             "GatewayLogsDestination",
             name=names.delivery_source(names.gateway, "APPLICATION_LOGS"),
-            log_group=self.log_group,
+            log_group_arn=self.log_group.arn,
         )
+        # CloudWatch Logs checks the destination's group when the destination is created: the group exists first.
+        logs_destination.node.add_dependency(self.log_group.resource)
         deliver(
             self,
             "GatewayLogs",

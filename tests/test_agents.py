@@ -23,7 +23,7 @@ from constructs.agent_access import RATE_LIMIT_KEY, cedar_permit, rate_limit_id
 from tests.cdk_helpers import ROOT, Assembly, evaluate, load_context, schema_and_model_agree
 from tests.conftest import many_agents, many_entries, synthesize, write_config
 from tests.test_config import env_override
-from tools.replacement_guard import identities, replacements
+from tools.replacement_guard import identities, replacements, unsafe_removals
 
 COGNITO, GATEWAY, AGENTS = "mcpgw-dev-cognito", "mcpgw-dev-gateway", "mcpgw-dev-agents"
 POLICY = "AWS::BedrockAgentCore::Policy"
@@ -612,8 +612,12 @@ def test_each_agent_has_a_client_credentials_client_in_the_gateway_pool(dev: Ass
                 {"Fn::Join": ["", [{"Ref": "GatewayResourceServer"}, "/invoke"]]}
             ]
             if config.retain_data:
-                # Deleting a client revokes the credentials its agent is configured with.
-                assert (client.get("DeletionPolicy"), client.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+                # Deleting a client revokes the credentials its agent is configured with; only the rollback of the
+                # operation that created it deletes it (no agent can hold it yet then).
+                assert (client.get("DeletionPolicy"), client.get("UpdateReplacePolicy")) == (
+                    "RetainExceptOnCreate",
+                    "Retain",
+                )
             else:
                 assert client.get("DeletionPolicy", "Delete") == "Delete"
             # The id is an output (read by the gateway, the policies and the agents), never an export.
@@ -677,6 +681,18 @@ def without_viewer(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     document = yaml.safe_load((ROOT / "config" / "agents.yaml").read_text())
     document["agents"] = [a for a in document["agents"] if a["name"] != "order-viewer"]
     path = tmp_path_factory.mktemp("without-viewer") / "agents.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return synthesize(env="dev", agentsFile=str(path))
+
+
+@pytest.fixture(scope="module")
+def viewer_retired(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    # The first of the two deploys that remove order-viewer.
+    document = yaml.safe_load((ROOT / "config" / "agents.yaml").read_text())
+    for agent in document["agents"]:
+        if agent["name"] == "order-viewer":
+            agent["retired"] = True
+    path = tmp_path_factory.mktemp("viewer-retired") / "agents.yaml"
     path.write_text(yaml.safe_dump(document))
     return synthesize(env="dev", agentsFile=str(path))
 
@@ -789,10 +805,61 @@ def test_removing_an_agent_removes_its_client_id_policy_and_rate_and_nothing_els
     b_ids, a_ids = create_only(before.templates), create_only(after.templates)
     assert set(b_ids) - set(a_ids) == {f"{COGNITO}/AgentOrderViewerClient", f"{AGENTS}/AgentOrderViewerPolicy"}
     assert {k: b_ids[k] for k in a_ids} == a_ids
-    assert replacements(identities(before.templates), identities(after.templates)) == [
+    # Removed in one deploy, while the deployed gateway and agents stacks still read its output: refused (a failed
+    # update of either would roll back to a template reading an output the cognito stack already deleted).
+    (unsafe,) = unsafe_removals(identities(before.templates), identities(after.templates))
+    assert unsafe.startswith(
+        f"{COGNITO}/AgentOrderViewerClient (AWS::Cognito::UserPoolClient) is gone while {AGENTS}, {GATEWAY} still "
+        "read its output (Fn::GetStackOutput)"
+    )
+    assert "set `retired: true` in config/agents.yaml and deploy" in unsafe
+    assert replacements(identities(before.templates), identities(after.templates)) == [unsafe]
+
+
+def test_retiring_an_agent_stops_every_reader_of_its_output_and_keeps_the_output(
+    dev: Assembly, viewer_retired: Assembly
+) -> None:
+    # Step one: the gateway no longer accepts its tokens, its policy and rate entry go; its client and the output
+    # stay, so a rollback of this deploy (to templates that read the output) still resolves it.
+    before, after = dev, viewer_retired
+    assert changed_stacks(before, after) == {GATEWAY, AGENTS}
+    assert "AgentOrderViewerClientId" in after.template(COGNITO)["Outputs"]
+    _, clients = without_allowed_clients(after.template(GATEWAY))
+    assert clients == [client_output("platform-smoke")]
+    assert "AgentOrderViewerPolicy" not in after.template(AGENTS)["Resources"]
+    assert "AgentOrderViewerClientId" not in json.dumps({k: t for k, t in after.templates.items() if k != COGNITO})
+    recorded = identities(after.templates)
+    assert "readBy" not in recorded[f"{COGNITO}/AgentOrderViewerClient"]
+    assert recorded[f"{COGNITO}/AgentPlatformSmokeClient"]["readBy"] == [AGENTS, GATEWAY]
+    assert replacements(identities(before.templates), recorded) == []
+
+
+def test_removing_a_retired_agent_changes_the_cognito_stack_alone(
+    viewer_retired: Assembly, without_viewer: Assembly
+) -> None:
+    # Step two, a deploy later: no deployed template reads the output any more, so nothing can roll back to one.
+    assert changed_stacks(viewer_retired, without_viewer) == {COGNITO}
+    recorded, current = identities(viewer_retired.templates), identities(without_viewer.templates)
+    assert unsafe_removals(recorded, current) == []
+    assert replacements(recorded, current) == [
         f"{COGNITO}/AgentOrderViewerClient (AWS::Cognito::UserPoolClient) is gone: a rename of its logical id or "
         "stack replaces it"
     ]
+
+
+def test_a_retired_agent_needs_no_grant_and_is_granted_nothing(tmp_path: Path) -> None:
+    entries = [{"name": "orders", "kind": "hosted", "path": "mcp_server", "tools": ["getOrder"]}]
+    agents = {
+        "defaultRateLimit": {"requests": 60, "per": "minute"},
+        "agents": [
+            {"name": "active", "targets": ["orders"]},
+            {"name": "leaving", "retired": True},
+            {"name": "gone-target", "retired": True, "targets": ["billing"]},
+        ],
+    }
+    config = load_config(load_context(**write_config(tmp_path, entries, agents)))
+    assert [a.name for a in config.agents.active] == ["active"]
+    assert config.agents.allowed("leaving") == config.agents.allowed("gone-target") == ()
 
 
 # --- deploy order -----------------------------------------------------------------------------------------------------

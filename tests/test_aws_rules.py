@@ -451,11 +451,26 @@ def test_aws_created_xray_policies_are_counted_against_the_quota() -> None:
 def test_a_log_group_destination_is_a_bare_arn_under_vendedlogs(dev: Synthesized) -> None:
     templates = copy.deepcopy(dev.templates)
     destination = templates[GATEWAY_STACK]["Resources"]["GatewayLogsDestination"]["Properties"]
-    destination["DestinationResourceArn"] = {"Fn::GetAtt": ["GatewayLogs", "Arn"]}
+    # The form GetAtt Arn of a LogGroup gives.
+    destination["DestinationResourceArn"] = "arn:aws:logs:us-east-1:012345678912:log-group:/aws/vendedlogs/x:*"
     assert "ends in :*" in only(violations(dev, templates), "delivery-log-group-destination").detail
-    templates[GATEWAY_STACK]["Resources"]["GatewayLogs"]["Properties"]["LogGroupName"] = "/mcp/gateway"
     destination["DestinationResourceArn"] = "arn:aws:logs:us-east-1:012345678912:log-group:/mcp/gateway"
     assert "not under /aws/vendedlogs/" in only(violations(dev, templates), "delivery-log-group-destination").detail
+
+
+def test_a_log_group_destination_created_before_its_group_is_refused(dev: Synthesized) -> None:
+    # The gateway's group is adopted by a custom resource, named by a literal ARN: only DependsOn orders them.
+    templates = copy.deepcopy(dev.templates)
+    destination = templates[GATEWAY_STACK]["Resources"]["GatewayLogsDestination"]
+    del destination["DependsOn"]
+    violation = only(violations(dev, templates), "delivery-destination-after-its-log-group")
+    assert (
+        "neither references nor depends on" in violation.detail
+        and "GatewayLogs (Custom::AdoptedLogGroup)" in violation.detail
+    )
+    del templates[GATEWAY_STACK]["Resources"]["GatewayLogs"]
+    violation = only(violations(dev, templates), "delivery-destination-after-its-log-group")
+    assert "no log group of its stack is named /aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway" in violation.detail
 
 
 def test_a_delivery_unordered_after_its_source_is_refused(dev: Synthesized) -> None:
@@ -517,3 +532,125 @@ def test_a_cedar_policy_over_the_size_limit_is_refused(dev: Synthesized) -> None
     parts[0] = parts[0].replace('AgentCore::Action::"orders___getOrder"', many_tools)
     violation = only(violations(dev, templates), "agentcore-policy-size")
     assert "AgentOrderViewerPolicy" in violation.where and "characters" in violation.detail
+
+
+def _runtime_role_policy(templates: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The first shard's execution-role policy (every shard with a hosted entry has one), to break."""
+    for stack, template in sorted(templates.items()):
+        if "RuntimeRolePolicy" in template.get("Resources", {}):
+            return stack, template["Resources"]["RuntimeRolePolicy"]["Properties"]["PolicyDocument"]
+    raise AssertionError("no RuntimeRolePolicy in the assembly")
+
+
+def _statement(policy: dict[str, Any], action: str) -> dict[str, Any]:
+    (found,) = [
+        s for s in policy["Statement"] if action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    ]
+    return found
+
+
+def _runtime_role_violations(assembly: Synthesized, break_policy: Any) -> list[str]:
+    templates = copy.deepcopy(assembly.templates)
+    stack, policy = _runtime_role_policy(templates)
+    break_policy(policy)
+    found = [v for v in violations(assembly, templates) if v.rule.id == "runtime-execution-role"]
+    assert found, "the broken role passed every rule"
+    assert all(v.where.startswith(f"{stack}/") and "AWS::BedrockAgentCore::Runtime" in v.where for v in found)
+    return [v.detail for v in found]
+
+
+def test_a_runtime_role_without_the_image_pull_is_named(many: Synthesized) -> None:
+    # AgentCore Runtime pulls the image with the execution role when it creates the runtime (runtime-permissions
+    # doc, ECRImageAccess): without ecr:BatchGetImage on the repository the runtime fails to create.
+    def drop_batch_get_image(policy: dict[str, Any]) -> None:
+        _statement(policy, "ecr:BatchGetImage")["Action"].remove("ecr:BatchGetImage")
+
+    for detail in _runtime_role_violations(many, drop_batch_get_image):
+        assert "lacks ecr:BatchGetImage on arn:aws-cn:ecr:us-east-1:" in detail
+        assert ":repository/cdk-hnb659fds-container-assets-" in detail
+
+
+def test_a_runtime_role_writing_logs_on_the_group_arn_is_named(many: Synthesized) -> None:
+    # The doc grants CreateLogStream and PutLogEvents on log-group:/aws/bedrock-agentcore/runtimes/*:log-stream:*.
+    def on_the_group(policy: dict[str, Any]) -> None:
+        statement = _statement(policy, "logs:PutLogEvents")
+        joined = statement["Resource"]["Fn::Join"][1]
+        joined[-1] = joined[-1].removesuffix(":log-stream:*")
+
+    details = _runtime_role_violations(many, on_the_group)
+    assert all("grants logs:PutLogEvents on arn:" in d and "not the group" in d for d in details)
+    assert all("grants logs:CreateLogStream on" in d for d in details)
+
+
+def test_a_runtime_role_putting_metrics_in_any_namespace_is_named(many: Synthesized) -> None:
+    def no_condition(policy: dict[str, Any]) -> None:
+        del _statement(policy, "cloudwatch:PutMetricData")["Condition"]
+
+    for detail in _runtime_role_violations(many, no_condition):
+        assert "grants cloudwatch:PutMetricData without the condition StringEquals cloudwatch:namespace" in detail
+
+
+def test_a_runtime_role_pulling_from_every_repository_is_named(many: Synthesized) -> None:
+    def every_repository(policy: dict[str, Any]) -> None:
+        _statement(policy, "ecr:BatchGetImage")["Resource"] = "*"
+
+    for detail in _runtime_role_violations(many, every_repository):
+        assert "may pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer) from every repository" in detail
+
+
+def test_a_runtime_role_without_workload_tokens_logs_or_traces_is_named(many: Synthesized) -> None:
+    def strip(policy: dict[str, Any]) -> None:
+        policy["Statement"] = [
+            s
+            for s in policy["Statement"]
+            if not any(str(a).startswith(("bedrock-agentcore:", "xray:")) for a in _as_list(s["Action"]))
+        ]
+
+    for detail in _runtime_role_violations(many, strip):
+        assert "lacks bedrock-agentcore:GetWorkloadAccessToken on arn:" in detail
+        assert ":workload-identity-directory/default/workload-identity/mcpgw_dev_" in detail
+        assert "lacks xray:PutTraceSegments on *" in detail
+
+
+def test_a_runtime_created_before_its_roles_policy_is_named(many: Synthesized) -> None:
+    templates = copy.deepcopy(many.templates)
+    stack, _ = _runtime_role_policy(templates)
+    runtimes = [r for r in templates[stack]["Resources"].values() if r["Type"] == "AWS::BedrockAgentCore::Runtime"]
+    for runtime in runtimes:
+        runtime["DependsOn"] = [d for d in runtime["DependsOn"] if d != "RuntimeRolePolicy"]
+    found = [v for v in violations(many, templates) if v.rule.id == "runtime-execution-role"]
+    assert len(found) == len(runtimes)
+    assert all(f"does not wait for {stack}/RuntimeRolePolicy (AWS::IAM::Policy)" in v.detail for v in found)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize(
+    "deny",
+    [
+        {"Effect": "Deny", "Action": "logs:PutRetentionPolicy", "Resource": "*"},
+        {"Effect": "Deny", "Action": "logs:*", "Resource": "arn:aws:logs:r:a:log-group:x:*"},
+        # A Deny wins whatever its conditions: the rules cannot know them false, so they take it as denying.
+        {
+            "Effect": "Deny",
+            "Action": "logs:Put*",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    ],
+)
+def test_an_explicit_deny_overrides_every_allow_in_the_rules_iam_evaluation(deny: dict[str, Any]) -> None:
+    from aws_rules.iam import allows
+
+    allow = {"Effect": "Allow", "Action": "logs:PutRetentionPolicy", "Resource": "arn:aws:logs:*:*:log-group:x:*"}
+    action, resource = "logs:PutRetentionPolicy", "arn:aws:logs:r:a:log-group:x:*"
+    assert allows([document(allow)], action, resource)
+    # In either order, in one document or in two (an inline and a managed policy of one role).
+    assert not allows([document(allow, deny)], action, resource)
+    assert not allows([document(deny, allow)], action, resource)
+    assert not allows([document(allow), document(deny)], action, resource)
+    assert not allows([document(deny), document(allow)], action, resource)
+    # A Deny of another action or resource denies nothing here.
+    assert allows([document(allow, {**deny, "Action": "s3:GetObject"})], action, resource)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,11 +14,23 @@ from tools import replacement_guard
 
 # Every resource type the app declares, with its lifecycle decision. A new type fails
 # test_every_resource_type_has_a_lifecycle_decision until someone decides.
-RETAINED_IN_PROD = {
-    "AWS::Cognito::UserPool": "every client's credentials and scopes",
+#
+# What prod keeps, it keeps with RetainExceptOnCreate wherever it can: retained through every update and delete, but
+# deleted when the operation that created it rolls back, so that a failed first deploy (or a failed update that added
+# it) leaves nothing behind to block or clutter the retry (CloudFormation DeletionPolicy attribute,
+# RetainExceptOnCreate). None of these has a name unique in the account; the one retained resource that had (the
+# gateway's log group) is adopted by a custom resource instead (Custom::AdoptedLogGroup below).
+RETAINED_EXCEPT_ON_CREATE_IN_PROD = {
     "AWS::Cognito::UserPoolClient": "the client id and secret agents are configured with",
     "AWS::Cognito::UserPoolResourceServer": "the scopes clients were granted",
-    "AWS::Logs::LogGroup": "audit trail",
+    "AWS::Logs::LogGroup": "audit trail (the handler's own, named by CloudFormation)",
+}
+# Retain outright: a rollback's delete of a pool under deletion protection is refused by Cognito
+# (InvalidParameterException), which would leave the failed stack in ROLLBACK_FAILED. A retained pool blocks no retry:
+# pool names are not unique, and its domain (whose prefix is) is always deleted.
+RETAINED_IN_PROD = {
+    "AWS::Cognito::UserPool": "every client's credentials and scopes",
+    **RETAINED_EXCEPT_ON_CREATE_IN_PROD,
 }
 ALWAYS_DELETED = {
     # A copy of the runtime client's secret; re-created from the pool on the next deploy. Retained, its
@@ -37,6 +50,9 @@ ALWAYS_DELETED = {
     # by declaring its cleanup or not (test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev).
     "Custom::RuntimeLogGroup",
     "Custom::RuntimeLogGroupCleanup",
+    # The gateway's log group: its handler deletes the group on Delete in dev only, and adopts a group left behind
+    # on Create (test_the_gateway_log_group_is_adopted_and_deleted_only_in_dev).
+    "Custom::AdoptedLogGroup",
     # Observability is configuration: deleted with the stack, re-created as it was by the next deploy (the log
     # group it writes to is what prod keeps). Retained, their fixed names would block that re-creation.
     "AWS::Logs::DeliverySource",
@@ -75,10 +91,15 @@ def test_removal_policy_of_every_resource(env_name: str, request: pytest.Fixture
     assembly: Assembly = request.getfixturevalue(env_name)
     for stack, logical_id, resource in assembly.all_resources():
         retained = env_name == "prod" and resource["Type"] in RETAINED_IN_PROD
-        expected = "Retain" if retained else "Delete"
-        # CloudFormation's default for a missing policy is Delete.
-        for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
-            assert resource.get(policy, "Delete") == expected, f"{env_name} {stack}/{logical_id} {policy}"
+        except_on_create = retained and resource["Type"] in RETAINED_EXCEPT_ON_CREATE_IN_PROD
+        # CloudFormation's default for a missing policy is Delete; RetainExceptOnCreate is a DeletionPolicy only (a
+        # replaced resource is kept with UpdateReplacePolicy Retain).
+        expected = {
+            "DeletionPolicy": "RetainExceptOnCreate" if except_on_create else "Retain" if retained else "Delete",
+            "UpdateReplacePolicy": "Retain" if retained else "Delete",
+        }
+        for policy, value in expected.items():
+            assert resource.get(policy, "Delete") == value, f"{env_name} {stack}/{logical_id} {policy}"
 
 
 @pytest.mark.parametrize(("env_name", "protected"), [("dev", "INACTIVE"), ("prod", "ACTIVE")])
@@ -103,9 +124,30 @@ def test_every_log_group_has_the_environment_retention(
     env_name: str, days: int, request: pytest.FixtureRequest
 ) -> None:
     assembly: Assembly = request.getfixturevalue(env_name)
-    groups = [r for _, _, r in assembly.all_resources() if r["Type"] == "AWS::Logs::LogGroup"]
-    assert len(groups) >= 2  # the custom-resource handler's and its framework's
+    groups = [
+        r for _, _, r in assembly.all_resources() if r["Type"] in ("AWS::Logs::LogGroup", "Custom::AdoptedLogGroup")
+    ]
+    assert len(groups) >= 2  # the custom-resource handler's, and the gateway's (adopted)
     assert {g["Properties"]["RetentionInDays"] for g in groups} == {days}
+
+
+@pytest.mark.parametrize(("env_name", "remove"), [("dev", "true"), ("prod", "false")])
+def test_the_gateway_log_group_is_adopted_and_deleted_only_in_dev(
+    env_name: str, remove: str, request: pytest.FixtureRequest
+) -> None:
+    # Its name is fixed (/aws/vendedlogs/...): a retained LogGroup of that name would make the next create fail with
+    # "already exists" after a destroy or a failed first deploy. Adopted, the next deploy takes the group over.
+    assembly: Assembly = request.getfixturevalue(env_name)
+    stack = f"mcpgw-{env_name}-gateway"
+    assert assembly.resources(stack, "AWS::Logs::LogGroup") == {}
+    (logical_id, adopted) = assembly.single(stack, "Custom::AdoptedLogGroup")
+    props = adopted["Properties"]
+    assert props["LogGroupName"] == f"/aws/vendedlogs/bedrock-agentcore/mcpgw-{env_name}-gateway"
+    assert props["RemoveOnDelete"] == remove
+    assert props["Tags"]["environment"] == env_name
+    # The handler may act on exactly that group (aws_rules checks every call against its role on every synth).
+    producer, token = assembly.resolve_import(props["ServiceToken"])
+    assert producer == f"mcpgw-{env_name}-cognito" and token["Fn::GetAtt"][1] == "Arn"
 
 
 @pytest.mark.parametrize(("env_name", "days"), [("dev", 14), ("prod", 365)])
@@ -244,3 +286,24 @@ def test_deploy_order_is_four_waves(dev: Assembly) -> None:
         sorted([f"mcp-targets-{shard}", *empty, "monitoring"]),
         ["agents"],
     ]
+
+
+def test_the_guard_refuses_to_record_the_removal_of_an_output_still_read(
+    prod: Assembly, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Removing an agent whose client id the deployed gateway and agents stacks still read cannot be accepted with
+    # --update: it takes a deploy with the agent retired first (README, "Onboarding an agent").
+    import tools.snapshots
+
+    recorded = tmp_path / "stable_identities.json"
+    recorded.write_text(json.dumps(replacement_guard.identities(prod.templates)))
+    templates = copy.deepcopy(prod.templates)
+    del templates["mcpgw-prod-cognito"]["Resources"]["AgentOrderViewerClient"]
+    del templates["mcpgw-prod-cognito"]["Outputs"]["AgentOrderViewerClientId"]
+    monkeypatch.setattr(replacement_guard, "IDENTITIES", recorded)
+    monkeypatch.setattr(tools.snapshots, "synthesize", lambda env: templates)
+
+    assert replacement_guard.main(["--update"]) == 1
+    assert "mcpgw-prod-cognito/AgentOrderViewerClient" in json.loads(recorded.read_text())  # not recorded
+    err = capsys.readouterr().err
+    assert "still read its output" in err and "retired: true" in err and "not recorded" in err

@@ -23,21 +23,27 @@ def by_type(assembly: Assembly, resource_type: str) -> list[tuple[str, str, dict
 
 def test_gateway_application_logs_reach_its_log_group(dev: Assembly) -> None:
     resources = dev.template(GATEWAY)["Resources"]
-    group = resources["GatewayLogs"]["Properties"]
-    assert group["LogGroupName"] == "/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"
-    assert group["RetentionInDays"] == 14
+    group = resources["GatewayLogs"]
+    # Adopted, not a LogGroup: the name is fixed and prod keeps the group (see test_lifecycle).
+    assert group["Type"] == "Custom::AdoptedLogGroup"
+    assert group["Properties"]["LogGroupName"] == "/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"
+    assert group["Properties"]["RetentionInDays"] == 14
     source = resources["GatewayLogsSource"]["Properties"]
     assert (source["LogType"], source["ResourceArn"]) == ("APPLICATION_LOGS", {"Fn::GetAtt": ["Gateway", "GatewayArn"]})
-    destination = resources["GatewayLogsDestination"]["Properties"]["DestinationResourceArn"]
-    assert {"Ref": "GatewayLogs"} in destination["Fn::Join"][1]
+    destination = resources["GatewayLogsDestination"]
+    assert destination["Properties"]["DestinationResourceArn"]["Fn::Join"][1][-1] == (
+        ":log-group:/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"
+    )
+    # CloudWatch Logs checks the group when the destination is created: the adoption runs first.
+    assert "GatewayLogs" in destination["DependsOn"]
     delivery = resources["GatewayLogsDelivery"]
     assert delivery["Properties"]["DeliveryDestinationArn"] == {"Fn::GetAtt": ["GatewayLogsDestination", "Arn"]}
     assert delivery["Properties"]["DeliverySourceName"] == source["Name"]
 
 
 def test_prod_keeps_gateway_logs_a_year(prod: Assembly) -> None:
-    group = prod.template("mcpgw-prod-gateway")["Resources"]["GatewayLogs"]
-    assert group["Properties"]["RetentionInDays"] == 365 and group["DeletionPolicy"] == "Retain"
+    group = prod.template("mcpgw-prod-gateway")["Resources"]["GatewayLogs"]["Properties"]
+    assert group["RetentionInDays"] == 365 and group["RemoveOnDelete"] == "false"
 
 
 def test_every_trace_goes_to_one_xray_destination_per_deployment(many: Assembly) -> None:
@@ -104,6 +110,47 @@ def test_alarms_watch_the_gateway_and_notify_the_topic_both_ways(dev: Assembly) 
         assert "Look first at" in alarm["AlarmDescription"] and "mcpgw-dev-gateway" in alarm["AlarmDescription"]
     assert "5 or more server errors" in errors["AlarmDescription"]
     assert "above 5000 ms" in latency["AlarmDescription"]
+
+
+def test_alarms_fire_on_what_their_descriptions_promise(dev: Assembly) -> None:
+    # "N or more server errors in 5 minutes": at the threshold, in one 5-minute period. "Stayed above N ms for 10
+    # minutes": strictly above it, in both of two 5-minute periods (one slow period is not an alarm).
+    found = alarms(dev)
+    errors, latency = found["SystemErrorsAlarm"], found["LatencyP99Alarm"]
+    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (errors["Period"], errors["EvaluationPeriods"], errors.get("DatapointsToAlarm", 1)) == (300, 1, 1)
+    assert latency["ComparisonOperator"] == "GreaterThanThreshold"
+    assert (latency["Period"], latency["EvaluationPeriods"], latency["DatapointsToAlarm"]) == (300, 2, 2)
+    # What the descriptions say, in the same figures.
+    assert "in 5 minutes" in errors["AlarmDescription"] and "for 10 minutes" in latency["AlarmDescription"]
+    assert latency["Period"] * latency["EvaluationPeriods"] == 600 and errors["Period"] == 300
+
+
+def test_the_gateways_traces_go_to_xray_and_its_logs_to_its_log_group(many: Assembly) -> None:
+    # Each delivery, followed from its source to its destination: traces reach only the X-Ray destination (X-Ray is
+    # the only place CloudWatch Logs delivers traces to), application logs only the gateway's log group.
+    resources = many.template(GATEWAY)["Resources"]
+    sources = {
+        r["Properties"]["Name"]: r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::DeliverySource"
+    }
+    routes = {}
+    for delivery in [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::Delivery"]:
+        source = sources[delivery["DeliverySourceName"]]
+        destination_id, attribute = delivery["DeliveryDestinationArn"]["Fn::GetAtt"]
+        assert attribute == "Arn"
+        routes[(source["ResourceArn"]["Fn::GetAtt"][0], source["LogType"])] = resources[destination_id]["Properties"]
+    assert set(routes) == {("Gateway", "TRACES"), ("Gateway", "APPLICATION_LOGS")}
+    traces = routes[("Gateway", "TRACES")]
+    assert (traces["Name"], traces["DeliveryDestinationType"]) == ("mcpgw-dev-traces", "XRAY")
+    assert "DestinationResourceArn" not in traces
+    logs = routes[("Gateway", "APPLICATION_LOGS")]
+    assert "DeliveryDestinationType" not in logs
+    assert (
+        json.dumps(logs["DestinationResourceArn"]).endswith(
+            ':log-group:/aws/vendedlogs/bedrock-agentcore/mcpgw-dev-gateway"]]}'
+        )
+        or {"Ref": "GatewayLogs"} in logs["DestinationResourceArn"]["Fn::Join"][1]
+    )
 
 
 def test_prod_alarms_on_a_tighter_latency(prod: Assembly) -> None:

@@ -245,8 +245,11 @@ def test_a_new_image_updates_the_target_so_the_gateway_resynchronizes_its_tools(
     (image,) = dev.docker_images(TARGET)
     tag = json.dumps(resources["OrdersRuntime"]["Properties"]["AgentRuntimeArtifact"]["ContainerConfiguration"])
     description = resources["OrdersTarget"]["Properties"]["Description"]
-    digest = description.removeprefix("Example order tools (the tutorial's MCP server) (image ").removesuffix(")")
+    markers = description.removeprefix("Example order tools (the tutorial's MCP server) (image ").removesuffix(")")
+    digest, sync = markers.split(", sync ")
     assert len(digest) == 12 and f":{digest}" in tag
+    # The declared tools' revision: a tools change updates the target too (tests/test_targets.py).
+    assert len(sync) == 8
     assert len(description) <= 200  # the service's limit
     assert not [r for r in resources.values() if r["Type"].startswith("Custom::") and "Sync" in r["Type"]]
 

@@ -11,10 +11,11 @@ import yaml
 
 from app import create_app, synthesize
 from app_config import ConfigError, ExistingEntry, HostedEntry, load_config, shard_of
+from app_config.rules import TARGET_DESCRIPTION_MAX, sync_revision
 from aws_rules import check
 from aws_rules.limits import LIMITS, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context, schema_and_model_agree
-from tests.conftest import write_config
+from tests.conftest import many_agents, many_entries, write_config
 
 HOSTED: dict[str, Any] = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
 EXISTING: dict[str, Any] = {
@@ -350,3 +351,74 @@ def test_a_shards_hosted_runtimes_share_one_execution_role_trusted_only_by_this_
     shared = [s for s, t in many.templates.items() if "RuntimeRole" in t["Resources"]]
     hosted = sum(1 for _, _, r in many.all_resources() if r["Type"] == "AWS::BedrockAgentCore::Runtime")
     assert len(shared) < hosted, "every runtime got its own role: the sharing did nothing"
+
+
+def test_a_change_of_declared_tools_or_sync_token_updates_the_target_and_nothing_else(
+    tmp_path: Path, many: Assembly
+) -> None:
+    # The gateway refreshes a target's tool catalog only when the target is created or updated (AgentCore guide, MCP
+    # server targets; terraform-provider-aws#50023). A tool added to a server, to its entry's tools: and to an agent
+    # would otherwise reach the agents stack with a catalog that lacks it, and the engine refuses the policy.
+    entries = many_entries()
+    by_name = {e["name"]: e for e in entries}
+    # hosted3 and remote1 are granted only tool by tool, so no agent's policy changes with their tools.
+    by_name["hosted3"]["tools"] = ["updateOrder", "getOrder", "cancelOrder"]
+    # A server change that declares nothing new: its team bumps syncToken.
+    by_name["remote1"]["syncToken"] = "2026-12-03"
+    changed = synthesize(create_app(load_context(env="dev", **write_config(tmp_path, entries, many_agents()))))
+
+    differences = set()
+    for stack in changed.stacks:
+        before, after = many.template(stack.stack_name)["Resources"], stack.template["Resources"]
+        assert set(before) == set(after), stack.stack_name
+        for logical_id in before:
+            if before[logical_id] != after[logical_id]:
+                old, new = before[logical_id]["Properties"], after[logical_id]["Properties"]
+                keys = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+                differences.add((logical_id, *sorted(keys)))
+        assert many.template(stack.stack_name).get("Outputs") == stack.template.get("Outputs")
+    assert differences == {("Hosted3Target", "Description"), ("Remote1Target", "Description")}
+    for entry, logical_id in (("hosted3", "Hosted3Target"), ("remote1", "Remote1Target")):
+        shard = f"mcpgw-dev-mcp-targets-{shard_of(entry, 4)}"
+        description = changed.get_stack_by_name(shard).template["Resources"][logical_id]["Properties"]["Description"]
+        assert description.endswith(
+            f"sync {sync_revision(by_name[entry].get('tools'), by_name[entry].get('syncToken'))})"
+        )
+        assert len(description) <= 200
+
+
+def test_the_sync_revision_follows_the_declared_tools_as_a_set_and_the_token() -> None:
+    base = sync_revision(["getOrder", "updateOrder"], None)
+    assert sync_revision(["updateOrder", "getOrder"], None) == base  # reordering is no change to the catalog
+    assert sync_revision(["getOrder", "updateOrder", "cancelOrder"], None) != base
+    assert sync_revision(["getOrder"], None) != base
+    assert sync_revision(["getOrder", "updateOrder"], "2") != base != sync_revision(None, None)
+    assert sync_revision(["getOrder", "updateOrder"], "2") != sync_revision(["getOrder", "updateOrder"], "3")
+
+
+def test_the_longest_description_fits_the_services_limit_with_both_markers(tmp_path: Path) -> None:
+    # 160 characters, the image hash and the sync revision: 196 of the 200 the service allows.
+    entries = [{**HOSTED, "description": "d" * TARGET_DESCRIPTION_MAX, "syncToken": "x" * 32}]
+    assembly = Assembly.from_cdk_assembly(synthesize(create_app(load_context(**write_config(tmp_path, entries)))))
+    (_, target) = assembly.single(
+        f"mcpgw-dev-mcp-targets-{shard_of('orders', 4)}", "AWS::BedrockAgentCore::GatewayTarget"
+    )
+    assert len(target["Properties"]["Description"]) <= 200
+    longer = [{**HOSTED, "description": "d" * (TARGET_DESCRIPTION_MAX + 1)}]
+    assert f"must be at most {TARGET_DESCRIPTION_MAX} characters" in error_for(tmp_path, longer)
+
+
+@pytest.mark.parametrize(
+    ("sync_token", "why"),
+    [("", "must be 1-32 letters"), ("has space", "must be 1-32 letters"), (2, "must be 1-32 letters")],
+)
+def test_a_bad_sync_token_names_the_entry_and_the_rule(tmp_path: Path, sync_token: object, why: str) -> None:
+    message = error_for(tmp_path, [{**EXISTING, "syncToken": sync_token}])
+    assert "targets[0].syncToken" in message and why in message and "\n" not in message
+
+
+def test_a_tool_listed_twice_in_an_entry_is_refused_in_one_line(tmp_path: Path) -> None:
+    message = error_for(tmp_path, [{**EXISTING, "tools": ["search", "fetch", "search"]}])
+    assert message == (
+        f"Invalid configuration targetsFile='{tmp_path / 'targets.yaml'}': targets[0].tools lists 'search' twice"
+    )

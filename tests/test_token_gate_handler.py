@@ -8,12 +8,14 @@ import logging
 import socket
 import threading
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from custom_resources import handler as entry
@@ -152,7 +154,8 @@ def gate_event(request_type: str, pool: dict[str, str], endpoint: str, **overrid
     body: dict[str, Any] = {
         "RequestType": request_type,
         "ResourceType": "Custom::TokenEndpointGate",
-        "RequestId": "req-1",
+        # Every request of CloudFormation has its own id: a physical id derived from it would change on Update.
+        "RequestId": str(uuid.uuid4()),
         "LogicalResourceId": "TokenGate",
         "ResponseURL": "https://cloudformation-custom-resource-response.example/presigned",
         "ResourceProperties": props,
@@ -304,12 +307,111 @@ def test_a_client_cognito_does_not_know_yet_is_polled_again(pool: dict[str, str]
 
 def test_update_checks_again_and_keeps_the_physical_id(pool: dict[str, str]) -> None:
     clock = FakeClock()
+    create = gate_event("Create", pool, "")
+    update = gate_event("Update", pool, "")
+    # Two requests of CloudFormation, as it sends them: each its own RequestId. (With one shared id, a physical id
+    # made from the RequestId would pass this test and then replace the gate on every real update.)
+    assert create["RequestId"] != update["RequestId"]
     with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
-        created = run(gate_event("Create", pool, endpoint.url), clock)
+        for event in (create, update):
+            event["ResourceProperties"]["TokenEndpoint"] = endpoint.url
+        created = run(create, clock)
         clock.now += 3600
-        updated = run(gate_event("Update", pool, endpoint.url, Scope="mcpgw-runtime/invoke"), clock)
-    assert updated == created
+        updated = run(update, clock)
+    assert updated == created == {"PhysicalResourceId": f"{pool['pool_id']}/{pool['client_id']}"}
     assert len(endpoint.requests) == 2
+
+
+def stubbed_cognito(denials: int, secret: str = "s" * 51) -> tuple[Any, Stubber]:
+    """A cognito-idp client (botocore's Stubber: calls checked against the real service model) that refuses
+    DescribeUserPoolClient `denials` times with AccessDeniedException, then answers with a confidential client."""
+    cognito = boto3.client("cognito-idp", region_name=REGION)
+    stubber = Stubber(cognito)
+    expected = {"UserPoolId": "us-east-1_Pool1234", "ClientId": "client1234abcdef567890abcd"}
+    for _ in range(denials):
+        stubber.add_client_error(
+            "describe_user_pool_client",
+            service_error_code="AccessDeniedException",
+            service_message="User is not authorized to perform: cognito-idp:DescribeUserPoolClient",
+            http_status_code=400,
+            expected_params=expected,
+        )
+    stubber.add_response(
+        "describe_user_pool_client",
+        {
+            "UserPoolClient": {
+                "UserPoolId": "us-east-1_Pool1234",
+                "ClientId": "client1234abcdef567890abcd",
+                "ClientSecret": secret,
+            }
+        },
+        expected,
+    )
+    stubber.activate()
+    return cognito, stubber
+
+
+def stubbed_event(endpoint: str) -> dict[str, Any]:
+    return gate_event("Create", {"pool_id": "us-east-1_Pool1234", "client_id": "client1234abcdef567890abcd"}, endpoint)
+
+
+def test_access_denied_from_a_role_just_created_is_retried_until_it_propagates() -> None:
+    # IAM is eventually consistent: the handler's new role (or its policy) may be refused for a while.
+    clock = FakeClock()
+    cognito, stubber = stubbed_cognito(denials=5)
+    with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
+        result = handler.on_event(
+            stubbed_event(endpoint.url), None, client_factory=lambda _: cognito, clock=clock, sleep=clock.sleep
+        )
+    assert result == {"PhysicalResourceId": "us-east-1_Pool1234/client1234abcdef567890abcd"}
+    assert clock.sleeps == [10.0] * 5 and len(endpoint.requests) == 1
+    stubber.assert_no_pending_responses()
+
+
+def test_access_denied_for_longer_than_iam_propagates_fails_naming_the_grant() -> None:
+    # A grant that is really missing fails after the grace (3 minutes), not after the whole 10-minute wait.
+    clock = FakeClock()
+    start = clock.now
+    cognito, _ = stubbed_cognito(denials=100)
+    with TokenEndpoint([(200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
+        with pytest.raises(Failed) as failure:
+            handler.on_event(
+                stubbed_event(endpoint.url), None, client_factory=lambda _: cognito, clock=clock, sleep=clock.sleep
+            )
+    message = str(failure.value)
+    assert message.startswith("DescribeUserPoolClient for client client1234abcdef567890abcd: AccessDeniedException")
+    assert "still refused after 180 s" in message and "cognito-idp:DescribeUserPoolClient" in message
+    assert clock.now - start <= handler.ACCESS_DENIED_GRACE_SECONDS and len(clock.sleeps) == 18
+    assert endpoint.requests == []
+
+
+def test_every_token_request_carries_a_timeout(pool: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without one, an endpoint that accepts the connection and never answers holds the stack for the custom
+    # resource's whole service timeout.
+    timeouts: list[object] = []
+    real_open = handler._OPENER.open
+
+    def spy(request: Any, *args: Any, **kwargs: Any) -> Any:
+        timeouts.append(kwargs.get("timeout", args[1] if len(args) > 1 else None))
+        return real_open(request, *args, **kwargs)
+
+    monkeypatch.setattr(handler._OPENER, "open", spy)
+    clock = FakeClock()
+    with TokenEndpoint([(503, {}, {}), (200, {"access_token": ACCESS_TOKEN}, {})]) as endpoint:
+        run(gate_event("Create", pool, endpoint.url), clock)
+    assert timeouts == [handler.HTTP_TIMEOUT_SECONDS] * 2
+    assert 0 < handler.HTTP_TIMEOUT_SECONDS < handler.POLL_INTERVAL_SECONDS * 2
+
+
+def test_a_hung_endpoint_is_not_ready_after_the_timeout(pool: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A listening socket that never answers: the request gives up after the (shortened) timeout.
+    monkeypatch.setattr(handler, "HTTP_TIMEOUT_SECONDS", 0.2)
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(1)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}/oauth2/token"
+        with pytest.raises(handler.NotReady, match="endpoint unreachable"):
+            handler.attempt(cognito_client(), {**gate_event("Create", pool, url)["ResourceProperties"]})
 
 
 def test_delete_calls_nothing_even_when_replayed() -> None:

@@ -39,12 +39,48 @@ GUARDED_TYPES = (
 )
 
 
+def weak_readers(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """`stack/logical id` -> the stacks whose templates read an output of it (`Ref`) by Fn::GetStackOutput.
+
+    A weak reference is resolved whenever its stack is created, updated or rolled back to a template holding it
+    (CloudFormation template reference, Fn::GetStackOutput: "resolved at stack create or update time"; nothing says a
+    rollback keeps the value it resolved before). So the resource, and its output, must outlive every deployed template
+    that reads it: removed in the same deploy as its readers' references, a failed update of a reader would roll back
+    to a template whose output is gone."""
+    outputs = {
+        (stack, name): output["Value"]["Ref"]
+        for stack, template in templates.items()
+        for name, output in template.get("Outputs", {}).items()
+        if isinstance(output.get("Value"), dict) and "Ref" in output["Value"]
+    }
+    readers: dict[str, set[str]] = {}
+
+    def walk(node: Any, consumer: str) -> None:
+        if isinstance(node, dict):
+            reference = node.get("Fn::GetStackOutput")
+            if isinstance(reference, dict):
+                key = (reference.get("StackName"), reference.get("OutputName"))
+                if key in outputs:
+                    readers.setdefault(f"{key[0]}/{outputs[key]}", set()).add(consumer)
+            for value in node.values():
+                walk(value, consumer)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, consumer)
+
+    for stack, template in templates.items():
+        walk(template.get("Resources", {}), stack)
+    return {key: sorted(stacks) for key, stacks in readers.items()}
+
+
 def identities(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     found = {}
+    readers = weak_readers(templates)
     for stack_name, template in sorted(templates.items()):
         for logical_id, resource in sorted(template.get("Resources", {}).items()):
             if resource["Type"] in GUARDED_TYPES:
                 properties = resource.get("Properties", {})
+                key = f"{stack_name}/{logical_id}"
                 identity: dict[str, Any] = {
                     "type": resource["Type"],
                     "createOnly": {p: properties.get(p) for p in create_only_properties(resource["Type"])},
@@ -52,7 +88,9 @@ def identities(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str
                 versions = supported_versions(properties) if resource["Type"] == GATEWAY else None
                 if versions is not None:
                     identity["supportedVersions"] = versions
-                found[f"{stack_name}/{logical_id}"] = identity
+                if key in readers:
+                    identity["readBy"] = readers[key]
+                found[key] = identity
     return found
 
 
@@ -64,13 +102,27 @@ def recorded() -> dict[str, dict[str, Any]]:
     return found
 
 
+def unsafe_removals(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """Guarded resources gone from the current templates while the recorded (deployed) ones still read their outputs by
+    weak reference: a removal that must wait a deploy (for an agent: `retired: true` first). `--update` refuses them."""
+    return [
+        f"{key} ({before['type']}) is gone while {', '.join(before['readBy'])} still read its output "
+        "(Fn::GetStackOutput): a failed update of those stacks would roll back to a template reading an output that "
+        "no longer exists. Stop reading it first, in a deploy of its own (an agent: set `retired: true` in "
+        "config/agents.yaml and deploy), then remove it"
+        for key, before in sorted(recorded.items())
+        if key not in current and before.get("readBy")
+    ]
+
+
 def replacements(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     """One line per guarded resource that the current templates would replace or delete."""
-    problems = []
+    problems = unsafe_removals(recorded, current)
     for key, before in sorted(recorded.items()):
         after = current.get(key)
         if after is None:
-            problems.append(f"{key} ({before['type']}) is gone: a rename of its logical id or stack replaces it")
+            if not before.get("readBy"):
+                problems.append(f"{key} ({before['type']}) is gone: a rename of its logical id or stack replaces it")
             continue
         for prop, old in before["createOnly"].items():
             new = after["createOnly"].get(prop)
@@ -108,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     current = identities(synthesize(GUARDED_ENV))
+    unsafe = unsafe_removals(json.loads(IDENTITIES.read_text()), current) if IDENTITIES.exists() else []
+    if args.update and unsafe:
+        print("\n".join(unsafe) + "\nnot recorded: these removals cannot be accepted in one deploy", file=sys.stderr)
+        return 1
     if args.update:
         IDENTITIES.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
         print(f"recorded {len(current)} identities in {IDENTITIES.relative_to(ROOT)}")

@@ -22,13 +22,14 @@ SETS: dict[str, dict[str, str]] = {
 # Asset hashes (S3 keys, image tags) change with every edit of an asset's source. The snapshot should
 # show that an asset's *use* changed, not churn on its hash; the hash itself is reviewed as code.
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
-# A hosted target's description carries its image hash's first 12 characters (see stacks/mcp_targets_stack.py).
-_IMAGE_IN_DESCRIPTION = re.compile(r"\(image [0-9a-f]{12}\)")
+# A hosted target's description carries its image hash's first 12 characters (see constructs/mcp_entry.py); the
+# sync revision after it is not an asset's hash (it changes only with the entry's tools or syncToken) and stays.
+_IMAGE_IN_DESCRIPTION = re.compile(r"\(image [0-9a-f]{12}([,)])")
 
 
 def normalize(template: Mapping[str, Any]) -> str:
     text = json.dumps(template, indent=2, sort_keys=True)
-    return _IMAGE_IN_DESCRIPTION.sub("(image <asset-hash>)", _ASSET_HASH.sub("<asset-hash>", text)) + "\n"
+    return _IMAGE_IN_DESCRIPTION.sub(r"(image <asset-hash>\1", _ASSET_HASH.sub("<asset-hash>", text)) + "\n"
 
 
 def snapshot_path(set_name: str, stack_name: str) -> Path:
