@@ -51,6 +51,13 @@ class _Server(_Strict):
         "catalog lacks, so the app checks agents against this list at synth.",
     )
 
+    smoke_tool: rules.ToolName | None = Field(
+        None,
+        alias="smokeTool",
+        description="A tool of `tools` that is safe to call (read-only, no side effect): what `make smoke` calls "
+        "through the gateway for this entry. Without it, the smoke lists the entry's tools and calls none.",
+    )
+
     @property
     def text(self) -> str:
         return self.description or f"MCP server {self.name}"

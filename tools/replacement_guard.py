@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from aws_rules.schemas import create_only_properties, resource_schema
+from tools.cli import run
 
 __all__ = ["create_only_properties", "identities", "replacements", "resource_schema"]
 
@@ -81,4 +82,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))
