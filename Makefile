@@ -90,7 +90,7 @@ serve: setup ## Run a hosted folder's server on :8000 with its image's command: 
 	$(BIN)/python -m tools.hosted serve $(DIR)
 
 mcp-check: setup ## /ping, MCP and every tool of any endpoint: make mcp-check URL=http://127.0.0.1:8000/mcp [TOOLS=a,b]
-	$(BIN)/python -m tools.mcp_check --url $(URL) $(if $(TOOLS),--tools $(TOOLS))
+	$(BIN)/python -m tools.mcp_check --url $(URL) $(if $(TOOLS),--tools $(TOOLS)) $(MCP_CHECK_ARGS)
 
 new-server: setup ## A minimal hosted server folder that passes every check, and its entry: make new-server NAME=inventory
 	@test -n "$(NAME)" || { echo "usage: make new-server NAME=<entry name> [DIR=servers/<name>]" >&2; exit 2; }

@@ -27,19 +27,24 @@ def targets_files() -> list[Path]:
     ]
 
 
-def hosted_entries() -> dict[Path, dict[str, list[str]]]:
-    """Each hosted folder -> the tools each entry using it declares (an entry declaring none is not compared)."""
+def hosted_entries() -> tuple[dict[Path, dict[str, list[str]]], dict[Path, dict[str, str]]]:
+    """Each hosted folder -> the tools each entry using it declares (an entry declaring none is not compared), and
+    each entry's smokeTool."""
     folders: dict[Path, dict[str, list[str]]] = {}
+    smoke_tools: dict[Path, dict[str, str]] = {}
     for path in targets_files():
         for entry in load_targets(path, max_targets=1000):
             if isinstance(entry, HostedEntry):
                 declared = folders.setdefault(entry.folder, {})
+                where = f"{path.relative_to(ROOT)}:{entry.name}"
                 if entry.tools:
-                    declared[f"{path.relative_to(ROOT)}:{entry.name}"] = list(entry.tools)
-    return folders
+                    declared[where] = list(entry.tools)
+                if entry.smoke_tool:
+                    smoke_tools.setdefault(entry.folder, {})[where] = entry.smoke_tool
+    return folders, smoke_tools
 
 
-HOSTED = hosted_entries()
+HOSTED, SMOKE_TOOLS = hosted_entries()
 FOLDERS = sorted(HOSTED)
 
 
@@ -106,7 +111,7 @@ def test_every_locked_package_has_a_linux_arm64_wheel_and_is_needed(folder: Path
 def test_the_server_answers_ping_and_mcp_and_lists_its_declared_tools(
     folder: Path, serve: Callable[[Path], str]
 ) -> None:
-    fail_on(hosted.served_problems(folder, serve(folder), HOSTED[folder]))
+    fail_on(hosted.served_problems(folder, serve(folder), HOSTED[folder], SMOKE_TOOLS.get(folder)))
 
 
 # --- the checks themselves, on folders that break one rule each -------------------------------------------------------
@@ -130,7 +135,7 @@ def test_a_new_server_passes_every_check_as_created(fresh: Path, serve: Callable
         hosted.lock_problems,
     ):
         assert check(fresh) == [], check.__name__
-    assert hosted.served_problems(fresh, serve(fresh), {"fresh": [new_server.TOOL]}) == []
+    assert hosted.served_problems(fresh, serve(fresh), {"fresh": [new_server.TOOL]}, {"fresh": new_server.TOOL}) == []
     # Its printed entry is a valid hosted entry declaring exactly what it lists, with a smoke tool among them.
     (entry,) = yaml.safe_load(new_server.entry("fresh", str(fresh)))
     assert HostedEntry.model_validate(entry).tools == [new_server.TOOL] == [entry["smokeTool"]]
@@ -139,6 +144,15 @@ def test_a_new_server_passes_every_check_as_created(fresh: Path, serve: Callable
 def test_a_server_listing_an_undeclared_tool_is_named(fresh: Path, serve: Callable[[Path], str]) -> None:
     problems = hosted.served_problems(fresh, serve(fresh), {"fresh": ["lookup"]})
     assert problems == [f"{fresh}/: declared tools of fresh: lists undeclared echo; lacks declared lookup"]
+
+
+def test_a_smoke_tool_the_server_does_not_mark_read_only_is_named(serve: Callable[[Path], str]) -> None:
+    # mcp_server/'s updateOrder changes an order: annotated readOnlyHint false.
+    folder = ROOT / "mcp_server"
+    assert hosted.served_problems(folder, serve(folder), {}, {"e": "getOrder"}) == []
+    assert hosted.served_problems(folder, serve(folder), {}, {"e": "updateOrder"}) == [
+        "mcp_server/: smokeTool of e: updateOrder is not annotated readOnlyHint: true"
+    ]
 
 
 def test_a_server_without_ping_is_named(fresh: Path, tmp_path: Path) -> None:

@@ -372,21 +372,33 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def served_problems(folder: Path, url: str, declared: dict[str, list[str]]) -> list[str]:
+def served_problems(
+    folder: Path, url: str, declared: dict[str, list[str]], smoke_tools: dict[str, str] | None = None
+) -> list[str]:
     """The served contract at `url`: GET /ping, MCP initialize and tools/list, and, for each entry using the folder,
-    its declared tools exactly as listed. The first failure, as one line naming the folder and the rule."""
+    its declared tools exactly as listed and its smokeTool annotated read-only (`make smoke` calls it through the
+    gateway). The first failure, as one line naming the folder and the rule."""
     import anyio
 
     from tools.mcp_check import check_declared, check_ping
-    from tools.mcp_steps import Probe, Report, StepFailed, check_initialize, check_listed
+    from tools.mcp_steps import CheckFailed, Probe, Report, StepFailed, check_initialize, check_listed
 
     async def checks(report: Report) -> None:
         await check_ping(report, url, timeout=10)
         async with Probe(url, timeout=10) as probe:
             await check_initialize(report, probe)
-            names = [tool.name for tool in await check_listed(report, probe, expected=())]
-        for entry, tools in declared.items():
-            await check_declared(report, names, tools, step=f"declared tools of {entry}")
+            tools = {tool.name: tool for tool in await check_listed(report, probe, expected=())}
+        for entry, names in declared.items():
+            await check_declared(report, list(tools), names, step=f"declared tools of {entry}")
+        for entry, name in (smoke_tools or {}).items():
+
+            def read_only(entry: str = entry, name: str = name) -> tuple[None, str]:
+                annotations = tools[name].annotations if name in tools else None
+                if not (annotations and annotations.read_only_hint is True):
+                    raise CheckFailed(f"{name} is not annotated readOnlyHint: true", "the smoke calls it")
+                return None, name
+
+            await report.step(f"smokeTool of {entry}", read_only)
 
     try:
         anyio.run(checks, Report())
@@ -409,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {display(folder)}: Dockerfile: {error}", file=sys.stderr)
         return 1
-    print(f"serving {display(folder)} with its image's command ({' '.join(image_command(folder))}) on :8000/mcp")
+    port = os.environ.get("MCP_PORT", "8000")
+    print(f"serving {display(folder)} with its image's command ({' '.join(image_command(folder))}) on :{port}/mcp")
     os.chdir(folder)
     os.execv(command[0], command)
 
