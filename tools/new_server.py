@@ -145,7 +145,7 @@ def entry(name: str, path: str) -> str:
         f"    path: {path}\n"
         f"    description: {name} tools\n"
         f"    tools: [{TOOL}]\n"
-        f"    smokeTool: {TOOL}           # read-only: what `make smoke --target {name}` calls\n"
+        f'    smokeTool: {TOOL}           # read-only: what make smoke SMOKE_ARGS="--target {name}" calls\n'
     )
 
 
