@@ -108,10 +108,13 @@ def test_every_locked_package_has_a_linux_arm64_wheel_and_is_needed(folder: Path
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=hosted.display)
-def test_the_server_answers_ping_and_mcp_and_lists_its_declared_tools(
-    folder: Path, serve: Callable[[Path], str]
-) -> None:
-    fail_on(hosted.served_problems(folder, serve(folder), HOSTED[folder], SMOKE_TOOLS.get(folder)))
+def test_the_server_answers_the_runtimes_health_probe(folder: Path, serve: Callable[[Path], str]) -> None:
+    fail_on(hosted.ping_problems(folder, serve(folder)))
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=hosted.display)
+def test_the_server_answers_mcp_and_lists_its_declared_tools(folder: Path, serve: Callable[[Path], str]) -> None:
+    fail_on(hosted.served_problems(folder, serve(folder), HOSTED[folder], SMOKE_TOOLS.get(folder), ping=False))
 
 
 # --- the checks themselves, on folders that break one rule each -------------------------------------------------------

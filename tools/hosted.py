@@ -372,19 +372,38 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def ping_problems(folder: Path, url: str) -> list[str]:
+    """The runtime's health probe at `url`'s GET /ping, as one line naming the folder and the rule."""
+    import anyio
+
+    from tools.mcp_check import check_ping
+    from tools.mcp_steps import Report, StepFailed
+
+    try:
+        anyio.run(lambda: check_ping(Report(), url, timeout=10))
+    except StepFailed as failed:
+        return [problem(folder, failed.step.name, failed.step.detail)]
+    return []
+
+
 def served_problems(
-    folder: Path, url: str, declared: dict[str, list[str]], smoke_tools: dict[str, str] | None = None
+    folder: Path,
+    url: str,
+    declared: dict[str, list[str]],
+    smoke_tools: dict[str, str] | None = None,
+    ping: bool = True,
 ) -> list[str]:
-    """The served contract at `url`: GET /ping, MCP initialize and tools/list, and, for each entry using the folder,
-    its declared tools exactly as listed and its smokeTool annotated read-only (`make smoke` calls it through the
-    gateway). The first failure, as one line naming the folder and the rule."""
+    """The served contract at `url`: GET /ping (unless `ping` is false), MCP initialize and tools/list, and, for each
+    entry using the folder, its declared tools exactly as listed and its smokeTool annotated read-only (`make smoke`
+    calls it through the gateway). The first failure, as one line naming the folder and the rule."""
     import anyio
 
     from tools.mcp_check import check_declared, check_ping
     from tools.mcp_steps import CheckFailed, Probe, Report, StepFailed, check_initialize, check_listed
 
     async def checks(report: Report) -> None:
-        await check_ping(report, url, timeout=10)
+        if ping:
+            await check_ping(report, url, timeout=10)
         async with Probe(url, timeout=10) as probe:
             await check_initialize(report, probe)
             tools = {tool.name: tool for tool in await check_listed(report, probe, expected=())}
