@@ -26,7 +26,8 @@ from tools.mcp_steps import (
 TOKEN_ENV = "MCP_BEARER_TOKEN"
 # AgentCore Runtime's health probe: GET /ping on the container's port, answered 200 with this status once the server
 # can take requests ("HealthyBusy" while it is busy with background work). A runtime whose container fails it never
-# becomes READY.
+# becomes READY. Source: the AgentCore developer guide's runtime service contract (GET /ping, {"status": "Healthy"} or
+# "HealthyBusy"), as AWS's bedrock-agentcore SDK's PingStatus serves it.
 HEALTHY = ("Healthy", "HealthyBusy")
 CAUSE_PING = 'the runtime\'s health probe: the server must answer GET /ping with 200 {"status": "Healthy"}'
 CAUSE_DECLARED = "the entry's tools: (config/targets.yaml) must name exactly what the server's tools/list gives"
