@@ -14,34 +14,41 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 CDK := cdk --no-notices --no-version-reporting
 CDK_FLAGS ?=
 URL ?= http://127.0.0.1:8000/mcp
+DIR ?= mcp_server
+# `make deploy STACKS="gateway agents"`: stacks by the names the docs give them (cognito, gateway-role,
+# credential-provider, gateway, mcp-targets-N, agents, monitoring), or full stack names; default: every stack.
+STACKS ?=
 
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth lint test bench bench-scale deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check bench-mcp smoke clean
+.PHONY: help setup synth lint test bench bench-scale bootstrap deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check new-server access bench-mcp smoke clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP_PY): requirements.txt requirements-dev.txt constraints.txt mcp_server/requirements.in
+	@echo "setup: installing the pinned Python toolchain into $(VENV)/ (once; a few minutes on a fresh clone)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	@touch $@
 
 $(STAMP_NODE): package.json package-lock.json $(STAMP_PY)
+	@echo "setup: installing the pinned CDK CLI into node_modules/ (once)..."
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+	@echo "setup: done"
 
 setup: $(STAMP_PY) $(STAMP_NODE) ## Create the venv and install the pinned Python and CDK CLI toolchain
 
 synth: setup ## Synthesize every stack offline (cdk-nag attached) into cdk.out/
 	$(CDK) synth --quiet $(CDK_FLAGS)
 
-lint: setup ## ruff (lint and format check), mypy (strict, pyproject's [tool.mypy]) and hadolint on the MCP server's Dockerfile
+lint: setup ## ruff (lint and format check), mypy (strict, pyproject's [tool.mypy]) and hadolint on the servers' Dockerfiles
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/hadolint mcp_server/Dockerfile
+	$(BIN)/hadolint mcp_server/Dockerfile $(wildcard servers/*/Dockerfile)
 
 test: setup ## Run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -67,17 +74,30 @@ replacement-guard: setup ## Check prod for replaced pools, clients, gateway, run
 diff-live: setup ## cdk diff --all against the deployed stacks (needs AWS credentials; read-only, no Docker)
 	$(CDK) diff --all --method=template $(CDK_FLAGS)
 
-deploy: setup ## cdk deploy --all (needs AWS credentials, a bootstrapped account and Docker with buildx)
-	$(CDK) deploy --all --require-approval broadening --outputs-file outputs.json $(CDK_FLAGS)
+deploy: setup ## cdk deploy --all, or STACKS="gateway agents" (needs AWS credentials, a bootstrapped account, Docker)
+	@set -e; stacks=--all; \
+	if [ -n "$(strip $(STACKS))" ]; then stacks="$$($(BIN)/python -m tools.stacks $(CDK_FLAGS) -- $(STACKS))"; fi; \
+	echo "cdk deploy $$stacks"; \
+	$(CDK) deploy $$stacks --require-approval broadening --outputs-file outputs.json $(CDK_FLAGS)
+
+bootstrap: setup ## Once per account and region: make bootstrap CDK_ENV=aws://<account>/<region> (needs AWS credentials)
+	$(CDK) bootstrap $(CDK_ENV) $(CDK_FLAGS)
 
 destroy: setup ## cdk destroy --all
 	$(CDK) destroy --all $(CDK_FLAGS)
 
-serve: setup ## Run the MCP server locally on :8000, with the image's entry point
-	cd mcp_server && $(BIN)/python server.py
+serve: setup ## Run a hosted folder's server on :8000 with its image's command: make serve DIR=mcp_server
+	$(BIN)/python -m tools.hosted serve $(DIR)
 
-mcp-check: setup ## Drive any MCP endpoint with the client checks: make mcp-check URL=http://127.0.0.1:8000/mcp
-	$(BIN)/python -m tools.mcp_check --url $(URL)
+mcp-check: setup ## /ping, MCP and every tool of any endpoint: make mcp-check URL=http://127.0.0.1:8000/mcp [TOOLS=a,b]
+	$(BIN)/python -m tools.mcp_check --url $(URL) $(if $(TOOLS),--tools $(TOOLS)) $(MCP_CHECK_ARGS)
+
+new-server: setup ## A minimal hosted server folder that passes every check, and its entry: make new-server NAME=inventory
+	@test -n "$(NAME)" || { echo "usage: make new-server NAME=<entry name> [DIR=servers/<name>]" >&2; exit 2; }
+	$(BIN)/python -m tools.new_server $(NAME) $(if $(filter-out mcp_server,$(DIR)),--dir $(DIR))
+
+access: setup ## From the config alone: each agent's tools and rate limit, and who may call each tool
+	$(BIN)/python -m tools.access $(CDK_FLAGS)
 
 bench-mcp: setup ## MCP server latency/throughput next to the tutorial's baseline server
 	$(BIN)/python -m tools.bench_mcp

@@ -59,6 +59,13 @@ class _Server(_Strict):
         "target is created or updated. A change of `tools:` does the same by itself.",
     )
 
+    smoke_tool: rules.ToolName | None = Field(
+        None,
+        alias="smokeTool",
+        description="A tool of `tools` that is safe to call (read-only, no side effect): what `make smoke` calls "
+        "through the gateway for this entry. Without it, the smoke lists the entry's tools and calls none.",
+    )
+
     @property
     def text(self) -> str:
         return self.description or f"MCP server {self.name}"

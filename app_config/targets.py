@@ -70,6 +70,11 @@ def load_targets(path: Path, *, max_targets: int) -> tuple[Entry, ...]:
         if entry.tools and len(set(entry.tools)) != len(entry.tools):
             duplicate = next(t for t in entry.tools if entry.tools.count(t) > 1)
             raise TargetsError(f"targets[{index}].tools lists {duplicate!r} twice")
+        if entry.smoke_tool is not None and entry.smoke_tool not in (entry.tools or []):
+            raise TargetsError(
+                f"targets[{index}].smokeTool {entry.smoke_tool!r} is not one of its tools "
+                f"({', '.join(entry.tools or []) or 'none declared'}): the smoke calls only a declared tool"
+            )
         if isinstance(entry, HostedEntry) and not (entry.folder / "Dockerfile").is_file():
             raise TargetsError(f"targets[{index}].path {entry.path!r}: no Dockerfile in {entry.folder}")
     if len(parsed.targets) > max_targets:

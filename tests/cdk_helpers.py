@@ -25,7 +25,22 @@ def schema_and_model_agree(schema: dict[str, Any], model: Any, document: Any) ->
     return by_schema == by_model
 
 
+# The configuration the tests own (entries and agents): behaviour is tested on it, never on the shipped config/, which
+# teams change in every onboarding pull request. config/ is checked only for what holds of any valid configuration.
+FIXTURES = Path("tests") / "fixtures"
+DEFAULT_FIXTURE = {
+    "targetsFile": str(FIXTURES / "default" / "targets.yaml"),
+    "agentsFile": str(FIXTURES / "default" / "agents.yaml"),
+}
+
+
 def load_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context with the tests' own targets and agents files (tests/fixtures/default/), then `overrides`."""
+    return shipped_context(**{**DEFAULT_FIXTURE, **overrides})
+
+
+def shipped_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context as committed (config/targets.yaml and config/agents.yaml), then `overrides`."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context.update(overrides)
     return context

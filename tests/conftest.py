@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,18 +10,39 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cdk_helpers import Assembly, load_context
+from tests.cdk_helpers import ROOT, Assembly, load_context, shipped_context
 from tests.mcp_fixtures import ServerProcess
+from tools import snapshots
 
 # The faked deployment's fixtures (gateway_server, aws_world, deployed) for the smoke's and the demo's tests.
 pytest_plugins = ["tests.fake_deployment"]
 
+_SYNTHESIZED: dict[str, Assembly] = {}
+
 
 def synthesize(**context_overrides) -> Assembly:
+    """The app synthesized with the tests' own configuration (tests/fixtures/default/) and `context_overrides`."""
+    return synthesize_context(load_context(**context_overrides))
+
+
+def synthesize_context(context: dict[str, Any]) -> Assembly:
+    """Synthesized once per test process per configuration: two contexts whose files hold the same entries (the
+    shipped config/ as committed, and the tests' copy of it) are one app, so checking both costs one synth."""
     from app import create_app
     from app import synthesize as synth
 
-    return Assembly.from_cdk_assembly(synth(create_app(load_context(**context_overrides))))
+    def content(key: str, value: Any) -> Any:
+        if key not in ("targetsFile", "agentsFile"):
+            return value
+        try:
+            return yaml.safe_load((ROOT / value).read_text())
+        except (OSError, yaml.YAMLError):  # the app reports it; nothing to share
+            return value
+
+    key = json.dumps({k: content(k, v) for k, v in context.items()}, sort_keys=True, default=str)
+    if key not in _SYNTHESIZED:
+        _SYNTHESIZED[key] = Assembly.from_cdk_assembly(synth(create_app(context)))
+    return _SYNTHESIZED[key]
 
 
 @pytest.fixture(scope="session")
@@ -33,10 +55,21 @@ def prod() -> Assembly:
     return synthesize(env="prod")
 
 
+# The snapshot sets (tools/snapshots.SETS): the shipped config/ in both environments, and the example.
+@pytest.fixture(scope="session")
+def shipped_dev() -> Assembly:
+    return synthesize_context(shipped_context(**snapshots.SETS["dev"]))
+
+
+@pytest.fixture(scope="session")
+def shipped_prod() -> Assembly:
+    return synthesize_context(shipped_context(**snapshots.SETS["prod"]))
+
+
 @pytest.fixture(scope="session")
 def example_three_targets() -> Assembly:
-    """One hosted and two existing servers (config/examples/three-targets.yaml)."""
-    return synthesize(env="dev", targetsFile="config/examples/three-targets.yaml")
+    """One hosted and two existing servers, and their agents (config/examples/three-targets/)."""
+    return synthesize_context(shipped_context(**snapshots.SETS["example-three-targets"]))
 
 
 def many_entries() -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse
 from app_config import pascal, shard_of
 from app_config.agents import Agents, load_agents
 from app_config.targets import load_targets
+from tests.cdk_helpers import DEFAULT_FIXTURE, load_context
 from tests.mcp_fixtures import wait_for
 from tools import smoke
 from tools.mcp_steps import SEARCH_TOOL
@@ -47,8 +48,8 @@ ORDERS_TARGETS = f"mcpgw-dev-mcp-targets-{shard_of(PREFIX, 4)}"
 BILLING_TARGETS = f"mcpgw-dev-mcp-targets-{shard_of(OTHER, 4)}"
 SCOPE = "mcpgw-dev-gateway/invoke"
 ARN = f"arn:aws:bedrock-agentcore:{REGION}:123456789012"
-# The shipped config/agents.yaml's agents: the smoke acts as the first, its denial check as the second (granted
-# getOrder, not updateOrder).
+# The tests' agents (tests/fixtures/default/agents.yaml): the smoke acts as the first, its denial check as the second
+# (granted getOrder, not updateOrder).
 SMOKE_AGENT, DENIED_AGENT = "platform-smoke", "order-viewer"
 # A client of the gateway pool that is no agent's: the gateway's authorizer does not allow it.
 OUTSIDER = "outsider"
@@ -64,8 +65,20 @@ SECRET = secret_of(SMOKE_AGENT)
 
 @functools.cache
 def shipped_agents() -> Agents:
-    """The shipped config/agents.yaml, each agent's grants resolved against config/targets.yaml as the app does."""
-    return load_agents(ROOT / "config" / "agents.yaml", load_targets(ROOT / "config" / "targets.yaml", max_targets=100))
+    """The tests' agents file, each agent's grants resolved against their targets file as the app does."""
+    return load_agents(
+        ROOT / DEFAULT_FIXTURE["agentsFile"], load_targets(ROOT / DEFAULT_FIXTURE["targetsFile"], max_targets=100)
+    )
+
+
+@pytest.fixture
+def fixture_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The smoke and the demo read the tests' configuration (tests/fixtures/default/), not the shipped config/."""
+    context = load_context()
+    monkeypatch.setattr(smoke, "cdk_context", lambda: context)
+    from tools import agent_demo
+
+    monkeypatch.setattr(agent_demo, "cdk_context", lambda: context)
 
 
 # How AgentCore's docs quote an enforcing gateway's refusal of a tool call.

@@ -30,6 +30,7 @@ from tests.fake_deployment import (
 )
 from tools import agent_demo
 
+pytestmark = pytest.mark.usefixtures("fixture_config")
 ROOT = Path(__file__).resolve().parent.parent
 BEDROCK_REGION = "us-east-1"
 FINAL = "Order 123 is updated: the updated order's id is 456."

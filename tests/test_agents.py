@@ -20,7 +20,7 @@ from app_config import AppConfig, ConfigError, load_config, pascal
 from app_config.agents import MAX_AGENTS
 from aws_rules.schemas import create_only_properties, resource_schema
 from constructs.agent_access import RATE_LIMIT_KEY, cedar_permit, rate_limit_id
-from tests.cdk_helpers import ROOT, Assembly, evaluate, load_context, schema_and_model_agree
+from tests.cdk_helpers import DEFAULT_FIXTURE, ROOT, Assembly, evaluate, load_context, schema_and_model_agree
 from tests.conftest import many_agents, many_entries, synthesize, write_config
 from tests.test_config import env_override
 from tools.replacement_guard import identities, replacements, unsafe_removals
@@ -246,7 +246,7 @@ def test_grants_resolve_to_the_declared_tools_sorted_and_deduplicated(tmp_path: 
     )
 
 
-def test_the_shipped_agents() -> None:
+def test_the_default_fixtures_agents() -> None:
     agents = dev_config().agents
     assert [a.name for a in agents.entries] == ["platform-smoke", "order-viewer"]
     assert agents.allowed("platform-smoke") == ("orders___getOrder", "orders___updateOrder")
@@ -668,7 +668,7 @@ NEWCOMER = {"name": "order-watcher", "description": "Watches orders", "tools": [
 
 @pytest.fixture(scope="module")
 def with_newcomer(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    document = yaml.safe_load((ROOT / "config" / "agents.yaml").read_text())
+    document = yaml.safe_load((ROOT / DEFAULT_FIXTURE["agentsFile"]).read_text())
     document["agents"].append(NEWCOMER)
     path = tmp_path_factory.mktemp("with-newcomer") / "agents.yaml"
     path.write_text(yaml.safe_dump(document))
@@ -678,7 +678,7 @@ def with_newcomer(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
 @pytest.fixture(scope="module")
 def without_viewer(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     # order-viewer has a rate limit of its own, and platform-smoke's policy depends on its policy.
-    document = yaml.safe_load((ROOT / "config" / "agents.yaml").read_text())
+    document = yaml.safe_load((ROOT / DEFAULT_FIXTURE["agentsFile"]).read_text())
     document["agents"] = [a for a in document["agents"] if a["name"] != "order-viewer"]
     path = tmp_path_factory.mktemp("without-viewer") / "agents.yaml"
     path.write_text(yaml.safe_dump(document))

@@ -213,9 +213,10 @@ def test_every_taggable_resource_carries_the_tags(env_name: str, request: pytest
     assert checked >= 10
 
 
-def test_prod_has_no_unreviewed_replacement(prod: Assembly) -> None:
+def test_prod_has_no_unreviewed_replacement(shipped_prod: Assembly) -> None:
+    # The shipped config/ as prod deploys it, against the identities recorded for it.
     recorded = json.loads((ROOT / "tests" / "stable_identities.json").read_text())
-    problems = replacement_guard.replacements(recorded, replacement_guard.identities(prod.templates))
+    problems = replacement_guard.replacements(recorded, replacement_guard.identities(shipped_prod.templates))
     assert not problems, (
         "This change replaces resources prod cannot afford to lose:\n"
         + "\n".join(problems)
@@ -242,7 +243,7 @@ def test_replacement_guard_names_the_replacing_property(prod: Assembly) -> None:
 
 
 def test_guard_covers_pools_every_client_gateway_runtime_and_provider(prod: Assembly) -> None:
-    recorded = json.loads((ROOT / "tests" / "stable_identities.json").read_text())
+    recorded = replacement_guard.identities(prod.templates)
     types = sorted(v["type"] for v in recorded.values())
     assert types.count("AWS::Cognito::UserPool") == 2
     # Every agent's client (its credentials are what the agent is configured with) and the runtime pool's.

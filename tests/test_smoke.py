@@ -42,6 +42,8 @@ from tools import mcp_check, smoke
 from tools.bench_mcp import free_port
 from tools.mcp_steps import SEARCH_TOOL, CheckFailed
 
+pytestmark = pytest.mark.usefixtures("fixture_config")
+
 # The real server, started the way the container starts it.
 
 
@@ -865,7 +867,9 @@ def test_the_smoke_judges_every_policy_mode_the_config_allows() -> None:
 def test_mcp_check_sends_the_bearer_token_from_the_environment(gateway_server: FakeGateway, capsys) -> None:
     gateway_server.state = Fake(allowed_clients={"mcp-check"})
     token = gateway_server.issue(3600, "mcp-check")
-    code = mcp_check.main(["--url", f"{gateway_server.base}/mcp"], environ={mcp_check.TOKEN_ENV: token})
+    # A gateway has no health probe of its own: --skip-ping.
+    url = f"{gateway_server.base}/mcp"
+    code = mcp_check.main(["--url", url, "--skip-ping"], environ={mcp_check.TOKEN_ENV: token})
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert f"call {SEARCH_TOOL}" in captured.out and f"call {PREFIX}___updateOrder" in captured.out
@@ -875,6 +879,65 @@ def test_mcp_check_sends_the_bearer_token_from_the_environment(gateway_server: F
 
 def test_mcp_check_without_a_token_is_refused(gateway_server: FakeGateway, capsys) -> None:
     gateway_server.state = Fake()
-    assert mcp_check.main(["--url", f"{gateway_server.base}/mcp"], environ={}) == 1
+    assert mcp_check.main(["--url", f"{gateway_server.base}/mcp", "--skip-ping"], environ={}) == 1
     err = capsys.readouterr().err
     assert "FAILED at step 'initialize': HTTP 401" in err and "token/authorizer" in err
+
+
+# --- any entry: its smokeTool, its declared tools, and hints that fit a local server ----------------------------------
+
+
+def write_targets(tmp_path: Path, entry: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the smoke read a targets file holding `entry` (as cdk.json's targetsFile), with the tests' agents."""
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": [entry]}))
+    context = {**smoke.cdk_context(), "targetsFile": str(path)}
+    monkeypatch.setattr(smoke, "cdk_context", lambda: context)
+
+
+ORDERS_ENTRY = {"name": PREFIX, "kind": "hosted", "path": "mcp_server", "tools": ["getOrder", "updateOrder"]}
+
+
+def test_an_entry_with_a_smoke_tool_gets_only_that_tool_called(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    write_targets(tmp_path, {**ORDERS_ENTRY, "smokeTool": "getOrder"}, monkeypatch)
+    assert deployed.run() == 0
+    out = capsys.readouterr().out
+    assert [name for name, _ in steps(out)][-4:] == [
+        "search",
+        "list tools",
+        f"call {PREFIX}___getOrder",
+        "denial check",
+    ]
+    assert "updateOrder" not in "".join(detail for _, _, detail in rows(out) if "call" in detail)
+    assert ("denial check", "SKIP") in steps(out)
+
+
+def test_an_entry_without_a_smoke_tool_is_listed_and_nothing_called(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    write_targets(tmp_path, {**ORDERS_ENTRY, "tools": ["getOrder"]}, monkeypatch)
+    assert deployed.run() == 0
+    names = steps(capsys.readouterr().out)
+    assert ("call", "SKIP") in names and not any(name.startswith("call ") for name, _ in names)
+
+
+def test_the_local_smoke_calls_the_entrys_smoke_tool(
+    local_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    write_targets(tmp_path, {**ORDERS_ENTRY, "smokeTool": "getOrder"}, monkeypatch)
+    assert smoke.main(["--url", local_url, "--no-auth"]) == 0
+    assert steps(capsys.readouterr().out) == [("initialize", "PASS"), ("list tools", "PASS"), ("call getOrder", "PASS")]
+
+
+def test_a_local_failure_blames_the_server_not_a_gateway(
+    local_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    entry = {**ORDERS_ENTRY, "tools": ["getOrder", "updateOrder", "cancelOrder"], "smokeTool": "getOrder"}
+    write_targets(tmp_path, entry, monkeypatch)
+    assert smoke.main(["--url", local_url, "--no-auth"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED at step 'list tools': missing cancelOrder" in err
+    assert "likely cause: server: its tools/list lacks tools its entry declares" in err
+    assert "gateway" not in err and "SynchronizeGatewayTargets" not in err

@@ -10,13 +10,20 @@ import pytest
 
 from app import create_app
 from app_config import shard_of
-from tests.cdk_helpers import ROOT, Assembly, load_context
+from tests.cdk_helpers import DEFAULT_FIXTURE, ROOT, Assembly, load_context
 from tools import snapshots
+
+# Each snapshot set's session fixture (tests/conftest.py): the shipped config/ and the example, as committed.
+SET_FIXTURES = {"dev": "shipped_dev", "prod": "shipped_prod", "example-three-targets": "example_three_targets"}
+
+
+def test_every_snapshot_set_has_its_fixture() -> None:
+    assert set(SET_FIXTURES) == set(snapshots.SETS)
 
 
 @pytest.mark.parametrize("set_name", list(snapshots.SETS))
 def test_templates_match_the_committed_snapshots(set_name: str, request: pytest.FixtureRequest) -> None:
-    assembly: Assembly = request.getfixturevalue(set_name.replace("-", "_"))
+    assembly: Assembly = request.getfixturevalue(SET_FIXTURES[set_name])
     changes = list(snapshots.diff(set_name, assembly.templates))
     assert not changes, (
         "Templates differ from tests/snapshots/. Review the diff below; if intended, run "
@@ -40,7 +47,7 @@ def test_snapshots_do_not_churn_on_an_unrelated_source_edit(tmp_path: Path, dev:
     (source / "server.py").write_text((source / "server.py").read_text() + "\n# an unrelated edit\n")
     targets_file = tmp_path / "targets.yaml"
     targets_file.write_text(
-        (ROOT / "config" / "targets.yaml").read_text().replace("path: mcp_server", f"path: {source}")
+        (ROOT / DEFAULT_FIXTURE["targetsFile"]).read_text().replace("path: mcp_server", f"path: {source}")
     )
 
     assembly = create_app(load_context(targetsFile=str(targets_file))).synth()

@@ -16,6 +16,7 @@ from aws_rules import check
 from aws_rules.limits import LIMITS, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context, schema_and_model_agree
 from tests.conftest import many_agents, many_entries, write_config
+from tools import snapshots
 
 HOSTED: dict[str, Any] = {"name": "orders", "kind": "hosted", "path": "mcp_server"}
 EXISTING: dict[str, Any] = {
@@ -144,19 +145,20 @@ def test_sharding_is_deterministic_and_stable_under_insertion() -> None:
 
 
 def test_adding_an_entry_changes_its_shard_stack_and_no_other(tmp_path: Path, example_three_targets: Assembly) -> None:
-    entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
+    example = snapshots.SETS["example-three-targets"]
+    entries = yaml.safe_load((ROOT / example["targetsFile"]).read_text())["targets"]
     newcomer = {**EXISTING, "name": "newcomer"}
     path = tmp_path / "four.yaml"
     path.write_text(yaml.safe_dump({"targets": entries[:1] + [newcomer] + entries[1:]}))
 
-    assembly = synthesize(create_app(load_context(targetsFile=str(path))))
+    assembly = synthesize(create_app(load_context(**{**example, "targetsFile": str(path)})))
 
     changed = {s.stack_name for s in assembly.stacks if s.template != example_three_targets.template(s.stack_name)}
     assert changed == {f"mcpgw-dev-mcp-targets-{shard_of('newcomer', 4)}"}
 
 
 def test_removing_a_hosted_entry_empties_its_shard_and_drops_its_dashboard_row(tmp_path: Path) -> None:
-    entries = yaml.safe_load((ROOT / "config" / "examples" / "three-targets.yaml").read_text())["targets"]
+    entries = yaml.safe_load((ROOT / snapshots.SETS["example-three-targets"]["targetsFile"]).read_text())["targets"]
     # Agents that do not use orders (an agent granted orders would have to let go of it in the same change).
     agents = {"defaultRateLimit": {"requests": 60, "per": "minute"}, "agents": [{"name": "a", "targets": ["billing"]}]}
     three = Assembly.from_cdk_assembly(synthesize(create_app(load_context(**write_config(tmp_path, entries, agents)))))
@@ -324,7 +326,7 @@ def test_every_shipped_targets_file_validates_against_the_schema() -> None:
 
     from app_config.targets import json_schema
 
-    for path in [ROOT / "config" / "targets.yaml", *(ROOT / "config" / "examples").glob("*.yaml")]:
+    for path in [ROOT / "config" / "targets.yaml", *(ROOT / "config" / "examples").glob("*/targets.yaml")]:
         jsonschema.validate(yaml.safe_load(path.read_text()), json_schema())
 
 
@@ -422,3 +424,34 @@ def test_a_tool_listed_twice_in_an_entry_is_refused_in_one_line(tmp_path: Path) 
     assert message == (
         f"Invalid configuration targetsFile='{tmp_path / 'targets.yaml'}': targets[0].tools lists 'search' twice"
     )
+
+
+def test_a_smoke_tool_must_be_one_of_the_entrys_tools(tmp_path: Path) -> None:
+    entry = {**HOSTED, "tools": ["getOrder"], "smokeTool": "getOrder"}
+    assert config_with(tmp_path, [entry]).targets[0].smoke_tool == "getOrder"
+    no_agents = {"defaultRateLimit": {"requests": 1, "per": "minute"}, "agents": []}
+    for bad, declared in (
+        ({**entry, "smokeTool": "updateOrder"}, "getOrder"),
+        ({**HOSTED, "smokeTool": "x"}, "none declared"),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            load_config(load_context(**write_config(tmp_path, [bad], no_agents)))
+        assert f"targets[0].smokeTool {bad['smokeTool']!r} is not one of its tools ({declared})" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "config/targets.yaml",
+        "config/agents.yaml",
+        *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "config" / "examples").glob("*/*.yaml"))),
+        *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests" / "fixtures").glob("*/*.yaml"))),
+    ],
+)
+def test_every_config_file_declares_its_schema_for_editors(path: str) -> None:
+    # yaml-language-server (VS Code's YAML extension and others) completes and checks a file by its first line.
+    first = (ROOT / path).read_text().splitlines()[0]
+    kind = "agents" if Path(path).stem.endswith("agents") else "targets"
+    assert first.startswith("# yaml-language-server: $schema="), path
+    schema = (ROOT / path).parent / first.split("$schema=", 1)[1]
+    assert schema.resolve() == ROOT / "config" / f"{kind}.schema.json"

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from aws_rules.gateway import VERSIONS_FIXED, supported_versions
 from aws_rules.schemas import create_only_properties, resource_schema
+from tools.cli import run
 
 __all__ = ["create_only_properties", "identities", "narrowed", "recorded", "replacements", "resource_schema"]
 
@@ -174,4 +175,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -1,7 +1,9 @@
 """Post-deploy smoke test: as one agent (its own app client in the gateway pool), get a token, then search, list and
-call one target's order tools through the gateway (or a local server); then, as a second agent that may call some but
-not all of those tools (config/agents.yaml), call one it may and one it may not: with PolicyEngineMode ENFORCE the
-gateway must refuse the second, with LOG_ONLY it lets it through and only logs the decision."""
+call one entry's tools through the gateway (or a local server). An entry naming a `smokeTool` (a read-only tool of its
+`tools:`) gets its declared tools listed and that one tool called; the example's entry, without one, gets its order
+tools called and checked. Then, for the order tools, as a second agent that may call some but not all of them
+(config/agents.yaml), call one it may and one it may not: with PolicyEngineMode ENFORCE the gateway must refuse the
+second, with LOG_ONLY it lets it through and only logs the decision."""
 
 from __future__ import annotations
 
@@ -26,10 +28,11 @@ from pydantic import TypeAdapter
 from app_config import Names
 from app_config.agents import Agents, load_agents
 from app_config.errors import TargetsError
-from app_config.model import ROOT, AppSettings
+from app_config.model import ROOT, AppSettings, Entry
 from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, AgentName, agent_client_output, pascal, shard_of
 from app_config.targets import load_targets
 from tools.mcp_steps import (
+    CAUSE_AUTH,
     CAUSE_POLICY,
     CAUSE_SYNC,
     CAUSE_TOOL,
@@ -44,6 +47,7 @@ from tools.mcp_steps import (
     execute,
     qualified,
     result_value,
+    sample_arguments,
 )
 
 # CfnOutput logical ids per stack (<prefix>-<env>-<component>): the output keys in CloudFormation and in outputs files.
@@ -60,6 +64,7 @@ STACK_OUTPUTS = {
 REQUIRED = ("GatewayUserPoolId", "GatewayTokenEndpoint", "GatewayScope", "GatewayUrl")
 # The config entry whose tools (the tutorial's getOrder/updateOrder) the smoke calls: config/targets.yaml.
 DEFAULT_TARGET = "orders"
+DEFAULT_QUERY = "orders"
 # The agent the smoke acts as: config/agents.yaml grants it every example tool.
 DEFAULT_AGENT = "platform-smoke"
 # An entry name as the config allows it (app_config.rules): it is also the tool prefix.
@@ -193,7 +198,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--target",
         default=DEFAULT_TARGET,
         type=_target_name,
-        help=f"config entry whose getOrder/updateOrder tools to check, as <NAME>___<tool> (default: {DEFAULT_TARGET})",
+        help="config entry whose tools to check, as <NAME>___<tool>: its declared tools listed and its smokeTool "
+        f"called, or, without a smokeTool, the example's getOrder/updateOrder (default: {DEFAULT_TARGET})",
     )
     agents = parser.add_argument_group("agents (config/agents.yaml): who the smoke acts as")
     agents.add_argument(
@@ -211,7 +217,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--url", help="MCP endpoint; overrides the gateway URL from the outputs")
     parser.add_argument("--no-auth", action="store_true", help="no token: check a local server (`make serve`) at --url")
-    parser.add_argument("--query", default="orders", help="semantic search query (default: orders)")
+    parser.add_argument(
+        "--query", help=f"semantic search query (default: {DEFAULT_QUERY} for the order tools, else the entry's name)"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: 30)")
     parser.add_argument("--token-attempts", type=int, default=4, help="token endpoint attempts on 5xx/network errors")
     args = parser.parse_args(argv)
@@ -423,6 +431,57 @@ async def order_checks(report: Report, probe: Probe, prefix: str) -> None:
     for tool in ("updateOrder", "getOrder"):
         arguments, expected = ORDER_CALLS[tool]
         await check_call(report, probe, qualified(prefix, tool), arguments, expected=expected)
+
+
+@dataclass(frozen=True)
+class EntryChecks:
+    """What the smoke lists and calls for one entry: its declared tools, and the one tool it is safe to call. The
+    example's order checks (`orders`) are for an entry with no smokeTool, that the config lacks or that declares them."""
+
+    declared: tuple[str, ...]
+    smoke_tool: str | None
+    order_tools: bool
+
+    @classmethod
+    def of(cls, entry: Entry | None) -> EntryChecks:
+        if entry is None:
+            return cls(ORDER_TOOLS, None, True)
+        declared = tuple(entry.tools or ())
+        order_tools = entry.smoke_tool is None and set(ORDER_TOOLS) <= set(declared)
+        return cls(declared, entry.smoke_tool, order_tools)
+
+    @property
+    def searched(self) -> tuple[str, ...]:
+        return self.declared or ((self.smoke_tool,) if self.smoke_tool else ())
+
+
+async def entry_checks(report: Report, probe: Probe, prefix: str, checks: EntryChecks) -> None:
+    if checks.order_tools:
+        await order_checks(report, probe, prefix)
+        return
+    tools = await check_listed(report, probe, [qualified(prefix, tool) for tool in checks.declared])
+    if checks.smoke_tool is None:
+        report.skip("call", "its entry names no smokeTool (a read-only tool of its tools:), so nothing is called")
+        return
+    name = qualified(prefix, checks.smoke_tool)
+    schema = next((tool.input_schema for tool in tools if tool.name == name), None)
+    await check_call(report, probe, name, sample_arguments(schema))
+
+
+# An entry the targets file lacks is checked as the example's (its order tools), as before entries named a smokeTool.
+EXAMPLE_CHECKS = EntryChecks.of(None)
+
+
+def target_entry(context: dict[str, Any], target: str) -> Entry | None:
+    """The targets file's entry named `target` (cdk.json's targetsFile), or None when the file has none."""
+    value = context.get("targetsFile")
+    path = Path(value if isinstance(value, str) and value else DEFAULT_TARGETS_FILE)
+    path = path if path.is_absolute() else ROOT / path
+    try:
+        entries = load_targets(path, max_targets=10_000)
+    except TargetsError as error:
+        raise TargetsError(f"{path}: {error}") from None
+    return next((entry for entry in entries if entry.name == target), None)
 
 
 # The denial check: a second agent, granted some but not all of the order tools, through the same gateway.
@@ -655,14 +714,33 @@ async def denial_checks(report: Report, session: Session, layout: TargetLayout, 
         await report.step(f"list tools as {agent}", listed)
 
 
-async def local_smoke(report: Report, args: argparse.Namespace) -> None:
-    async with Probe(args.url, timeout=args.timeout) as probe:
-        await check_initialize(report, probe)
-        await order_checks(report, probe, prefix="")
+# Against a server of one's own (`--url ... --no-auth`) there is no gateway, catalog, policy or OAuth to blame.
+LOCAL_CAUSES = {
+    CAUSE_SYNC: "server: its tools/list lacks tools its entry declares (tools: in the targets file)",
+    CAUSE_TOOL: "server: the tool call failed; read the server's output (make serve prints it)",
+    CAUSE_POLICY: "server: it refused the call",
+    CAUSE_AUTH: "server: it refused the request; a local server needs no token",
+}
+
+
+async def local_smoke(report: Report, args: argparse.Namespace, checks: EntryChecks) -> None:
+    try:
+        async with Probe(args.url, timeout=args.timeout) as probe:
+            await check_initialize(report, probe)
+            await entry_checks(report, probe, "", checks)
+    finally:
+        failed = report.failure
+        if failed is not None:
+            failed.cause = LOCAL_CAUSES.get(failed.cause, failed.cause)
 
 
 async def gateway_smoke(
-    report: Report, args: argparse.Namespace, aws: AwsClients, sleep: Sleep, plan: DenialPlan | str
+    report: Report,
+    args: argparse.Namespace,
+    aws: AwsClients,
+    sleep: Sleep,
+    plan: DenialPlan | str,
+    checks: EntryChecks = EXAMPLE_CHECKS,
 ) -> None:
     denied_agent = plan.agent if isinstance(plan, DenialPlan) else None
     layout = TargetLayout(args.prefix, args.env, args.target, args.shards, args.agent, denied_agent)
@@ -709,9 +787,16 @@ async def gateway_smoke(
     try:
         async with Probe(session.url, token=token, timeout=args.timeout) as probe:
             await check_initialize(report, probe)
-            await check_search(report, probe, args.query, [qualified(prefix, tool) for tool in ORDER_TOOLS])
-            await order_checks(report, probe, prefix)
-        await denial_checks(report, session, layout, plan)
+            if checks.searched:
+                query = args.query or (DEFAULT_QUERY if checks.order_tools else args.target)
+                await check_search(report, probe, query, [qualified(prefix, tool) for tool in checks.searched])
+            else:
+                report.skip("search", "its entry declares no tools to look for")
+            await entry_checks(report, probe, prefix, checks)
+        if checks.order_tools:
+            await denial_checks(report, session, layout, plan)
+        else:
+            report.skip("denial check", "it calls the example's order tools (--target orders)")
     finally:
         report.notes.extend(where_to_look(found, layout))
         failed = report.failure
@@ -758,9 +843,13 @@ def main(
     sleep: Sleep = anyio.sleep,
 ) -> int:
     args = parse_args(argv)
-    if args.no_auth:
-        return execute(functools.partial(local_smoke, args=args))
     context = cdk_context()
+    try:
+        checks = EntryChecks.of(target_entry(context, args.target))
+    except TargetsError as error:  # the config files are the user's to fix
+        usage_error(str(error))
+    if args.no_auth:
+        return execute(functools.partial(local_smoke, args=args, checks=checks))
     settings = cdk_environment(context, args.env)
     args.prefix = args.prefix or settings.get("namePrefix", "mcpgw")
     args.region = args.region or settings.get("region")
@@ -770,7 +859,7 @@ def main(
         plan = plan_denial(agent_grants(context), args.target, args.denied_agent)
     except ValueError as error:  # TargetsError included: the config files are the user's to fix
         usage_error(str(error))
-    return execute(functools.partial(gateway_smoke, args=args, aws=aws, sleep=sleep, plan=plan))
+    return execute(functools.partial(gateway_smoke, args=args, aws=aws, sleep=sleep, plan=plan, checks=checks))
 
 
 if __name__ == "__main__":

@@ -10,13 +10,22 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from tools.cli import run
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
-# Each set is a synthesized app: the two environments, and an example with more than one kind of target.
+EXAMPLE = "config/examples/three-targets"
+# Each set is one synthesized configuration: the shipped config/ in both environments (cdk.json's targetsFile and
+# agentsFile), and an example with more than one kind of target, which brings its own agents: a set never reads files
+# of two configurations, so an agent granted a new entry of config/targets.yaml cannot break the example's set.
 SETS: dict[str, dict[str, str]] = {
     "dev": {"env": "dev"},
     "prod": {"env": "prod"},
-    "example-three-targets": {"env": "dev", "targetsFile": "config/examples/three-targets.yaml"},
+    "example-three-targets": {
+        "env": "dev",
+        "targetsFile": f"{EXAMPLE}/targets.yaml",
+        "agentsFile": f"{EXAMPLE}/agents.yaml",
+    },
 }
 
 # Asset hashes (S3 keys, image tags) change with every edit of an asset's source. The snapshot should
@@ -78,9 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="rewrite the snapshots instead of diffing")
     parser.add_argument("--set", action="append", choices=list(SETS), help="snapshot set(s); default: all")
     args = parser.parse_args(argv)
+    # Every set synthesized before any file is written: a set whose configuration is refused leaves every snapshot
+    # as it was (all sets or none), never a tree half old, half new.
+    synthesized = {set_name: synthesize(set_name) for set_name in args.set or SETS}
     changed = False
-    for set_name in args.set or SETS:
-        templates = synthesize(set_name)
+    for set_name, templates in synthesized.items():
         if args.update:
             write(set_name, templates)
             print(f"updated {len(templates)} snapshots in {SNAPSHOT_DIR.relative_to(ROOT) / set_name}")
@@ -94,4 +105,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))
