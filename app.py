@@ -65,12 +65,12 @@ def build_stacks(app: App) -> GatewayApp:
 
 
 def _context_of(app: App) -> dict[str, Any]:
+    """Every context key (load_config refuses those neither the app's nor the CDK's), the app's decoded."""
     context = {}
-    for key in CONTEXT_KEYS:
-        value = app.node.try_get_context(key)
+    for key, value in app.node.get_all_context().items():
         # `-c key=value` always arrives as a string; text settings stay as typed (an account id such as
         # 012345678901 is not a number), the others are JSON (structures, numbers, booleans).
-        if key not in TEXT_KEYS and isinstance(value, str):
+        if key in CONTEXT_KEYS and key not in TEXT_KEYS and isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as error:

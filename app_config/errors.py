@@ -27,6 +27,13 @@ class ConfigError(ValueError):
         self.value = value
         self.rule = rule
 
+    @classmethod
+    def of_key(cls, key: str, rule: str) -> ConfigError:
+        """The key and the rule, not the value: for a key the app does not know, whose value may be anything."""
+        error = cls(key, None, rule)
+        error.args = (f"Invalid configuration {key}: {rule}",)
+        return error
+
 
 class TargetsError(ValueError):
     """A targets file the app refuses; the message names the entry and the field (the caller names the file)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 
@@ -68,7 +68,7 @@ class GatewayAccess(Construct):
         stack = Stack.of(self)
         self.engine = agentcore.PolicyEngine(self, "Engine", policy_engine_name=engine_name, description=description)
         # Gateway ids are <gateway name>-<10 characters>.
-        gateways = f"arn:{Aws.PARTITION}:bedrock-agentcore:{stack.region}:{stack.account}:gateway/{gateway_name}-*"
+        gateways = f"arn:{stack.partition}:bedrock-agentcore:{stack.region}:{stack.account}:gateway/{gateway_name}-*"
         self.grant = iam.Policy(
             self,
             "Grant",

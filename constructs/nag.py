@@ -17,4 +17,6 @@ def nag_arn(scope: IConstruct, service: str, resource: str) -> str:
     stack = Stack.of(scope)
     region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
     account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
-    return f"arn:<AWS::Partition>:{service}:{region}:{account}:{resource}"
+    # A literal where the region is known (@aws-cdk/core:enablePartitionLiterals), as the template spells it.
+    partition = "<AWS::Partition>" if Token.is_unresolved(stack.partition) else stack.partition
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"

@@ -9,7 +9,7 @@ destination and one resource policy per deployment, a source and a delivery per 
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_xray as xray
 
@@ -77,7 +77,7 @@ class TraceDelivery(Construct):
         stack = Stack.of(self)
 
         def agentcore(resource: str) -> str:
-            return f"arn:{Aws.PARTITION}:bedrock-agentcore:{stack.region}:{stack.account}:{resource}"
+            return f"arn:{stack.partition}:bedrock-agentcore:{stack.region}:{stack.account}:{resource}"
 
         document = {
             "Version": "2012-10-17",
@@ -98,7 +98,7 @@ class TraceDelivery(Construct):
                         },
                         "StringEquals": {"aws:SourceAccount": stack.account},
                         "ArnLike": {
-                            "aws:SourceArn": f"arn:{Aws.PARTITION}:logs:{stack.region}:{stack.account}:delivery-source:*"
+                            "aws:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:delivery-source:*"
                         },
                     },
                 }

@@ -188,4 +188,10 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             env=common["env"],
             termination_protection=True,
         )
-    return GatewayApp(cognito, role, gateway, provider, targets, agents, monitoring, search)
+    stacks = GatewayApp(cognito, role, gateway, provider, targets, agents, monitoring, search)
+    # And every stack itself: CloudFormation gives a stack's tags to what it creates, what a template cannot tag
+    # included. Set on each stack, as @aws-cdk/core:explicitStackTags asks (Tags.of() tags resources only).
+    for stack in stacks.stacks:
+        for key, value in config.tags.items():
+            stack.tags.set_tag(key, value)
+    return stacks

@@ -126,10 +126,7 @@ def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
     name = "/aws/bedrock-agentcore/runtimes/<OrdersRuntime>-DEFAULT"
     assert evaluate(props["LogGroupName"], names) == name
     # Tagging is authorized on the bare log-group ARN: the handler tags with this one.
-    assert (
-        evaluate(props["LogGroupArn"], names)
-        == f"arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:{name}"
-    )
+    assert evaluate(props["LogGroupArn"], names) == f"arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:{name}"
     assert props["RetentionInDays"] == days
     assert props["Tags"]["environment"] == env_name and props["Tags"]["cost-centre"] == f"platform-{env_name}"
     # In dev a cleanup deletes the runtime's log groups; the runtime depends on it, so CloudFormation deletes it
