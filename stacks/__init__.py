@@ -56,6 +56,9 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     common = dict(
         env=Environment(account=config.account, region=config.region),
         termination_protection=config.retain_data,
+        # The stacks' own tags, which CloudFormation gives to what they create (what a template cannot tag
+        # included): set on each stack, as @aws-cdk/core:explicitStackTags asks (Tags.of() tags resources only).
+        tags=dict(config.tags),
     )
     cognito = CognitoStack(app, "Cognito", stack_name=names.stack("cognito"), config=config, **common)
     role = GatewayRoleStack(app, "GatewayRole", stack_name=names.stack("gateway-role"), config=config, **common)
@@ -186,12 +189,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             stack_name=names.transaction_search_stack(),
             config=config,
             env=common["env"],
+            tags=common["tags"],
             termination_protection=True,
         )
-    stacks = GatewayApp(cognito, role, gateway, provider, targets, agents, monitoring, search)
-    # And every stack itself: CloudFormation gives a stack's tags to what it creates, what a template cannot tag
-    # included. Set on each stack, as @aws-cdk/core:explicitStackTags asks (Tags.of() tags resources only).
-    for stack in stacks.stacks:
-        for key, value in config.tags.items():
-            stack.tags.set_tag(key, value)
-    return stacks
+    return GatewayApp(cognito, role, gateway, provider, targets, agents, monitoring, search)

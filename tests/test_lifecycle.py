@@ -167,6 +167,10 @@ def test_every_taggable_resource_carries_the_tags(env_name: str, request: pytest
         assert expected.items() <= tags.items(), f"{stack}/{logical_id} ({resource['Type']}) tags: {tags}"
         checked += 1
     assert checked >= 10
+    # And every stack itself (CloudFormation gives them to what the templates cannot tag): with
+    # @aws-cdk/core:explicitStackTags, only tags set on a stack reach it.
+    stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
+    assert stacks and all(expected.items() <= a["properties"].get("tags", {}).items() for a in stacks)
 
 
 def test_prod_has_no_unreviewed_replacement(prod: Assembly) -> None:
