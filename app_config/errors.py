@@ -72,6 +72,8 @@ def explain_entries(error: ValidationError) -> str:
         return f"{parent}: Additional properties are not allowed ('{field}' was unexpected)"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return f"{entry_path(parts) or 'entry'}: 'kind' must be 'hosted' or 'existing'"
+    if (first.get("ctx") or {}).get("conceal"):
+        return f"{entry_path(parts)}: {rule_of(first)}"
     return f"{entry_path(parts)}: {first['input']!r} is invalid: {rule_of(first)}"
 
 
