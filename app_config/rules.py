@@ -50,24 +50,30 @@ class Rule(GroupedMetadata):
 
 
 def text(
-    *, pattern: str | None = None, max_length: int | None = None, min_length: int = 1, rule: str | None = None
+    *,
+    pattern: str | None = None,
+    max_length: int | None = None,
+    min_length: int = 1,
+    rule: str | None = None,
+    conceal: bool = False,
 ) -> Rule:
     """A string rule: validated against `pattern` (whole value) and the lengths, and described by the same in the
     generated JSON Schema, so the schema and the model cannot disagree. `rule` replaces the default messages, and a
-    pattern needs one: a user reads the rule in words, not a regular expression."""
+    pattern needs one: a user reads the rule in words, not a regular expression. `conceal`: a refused value is not
+    shown (it may be a secret pasted where its name belongs)."""
     if pattern and not rule:
         raise TypeError(f"text(pattern={pattern!r}) needs the rule in words")
     compiled = re.compile(pattern) if pattern else None
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise violation(rule or "must be a string")
+            raise violation(rule or "must be a string", conceal=conceal)
         if max_length is not None and len(value) > max_length:
-            raise violation(rule or f"must be at most {max_length} characters")
+            raise violation(rule or f"must be at most {max_length} characters", conceal=conceal)
         if len(value) < min_length:
-            raise violation(rule or f"must be at least {min_length} characters")
+            raise violation(rule or f"must be at least {min_length} characters", conceal=conceal)
         if compiled is not None and not compiled.fullmatch(value):
-            raise violation(rule or "")
+            raise violation(rule or "", conceal=conceal)
         return value
 
     schema: dict[str, Any] = {"type": "string", "minLength": min_length}
@@ -312,7 +318,9 @@ SecretName = Annotated[
     str,
     text(
         pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$",
-        rule="must be a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ -",
+        rule="must be a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ - (the name of the "
+        "secret, never the secret itself)",
+        conceal=True,
     ),
 ]
 SourcePath = Annotated[

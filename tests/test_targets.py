@@ -127,11 +127,13 @@ SECRET = "hunter2-0a1b2c"
         ("endpoint", f"https://billing.example.com/mcp?sig={SECRET}", "the query parameter 'sig'"),
         ("discoveryUrl", f"https://{SECRET}@login.example.com/.well-known/openid-configuration", "user information"),
         ("discoveryUrl", f"https://login.example.com/?secret={SECRET}/.well-known/openid-configuration", "'secret'"),
+        # A secret pasted where its name belongs.
+        ("clientSecretName", f"{SECRET}!#%", "must be a Secrets Manager secret name"),
         # Refused for another reason, with a query string it may still hold a credential: not shown either.
         ("endpoint", f"http://billing.example.com/mcp?k={SECRET}", "must be an https:// URL"),
     ],
 )
-def test_a_url_carrying_credentials_is_refused_without_showing_them(
+def test_credentials_in_an_entry_are_refused_without_showing_them(
     tmp_path: Path, field: str, url: str, says: str
 ) -> None:
     # Endpoints and discovery URLs are written into the templates, the snapshots and every diff.
@@ -141,7 +143,7 @@ def test_a_url_carrying_credentials_is_refused_without_showing_them(
         else {**EXISTING, "oauth": {**EXISTING["oauth"], field: url}}
     )
     message = error_for(tmp_path, [entry])
-    where = "targets[0].endpoint: " if field == "endpoint" else "targets[0].oauth.discoveryUrl: "
+    where = "targets[0].endpoint: " if field == "endpoint" else f"targets[0].oauth.{field}: "
     assert where in message and says in message and "\n" not in message
     assert SECRET not in message
 
