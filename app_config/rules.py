@@ -260,10 +260,12 @@ def _credentials_in(url: str) -> str | None:
         return None
     if "@" in parts.netloc:
         return "user information before '@'"
-    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
-        folded = name.lower().replace("-", "").replace("_", "")
-        if folded in _CREDENTIAL_NAMES or any(word in folded for word in _CREDENTIAL_WORDS):
-            return f"the query parameter {name!r}"
+    # The fragment too: it is never sent, but written into the templates all the same (#access_token=...).
+    for part, text_of_part in (("query", parts.query), ("fragment", parts.fragment)):
+        for name, _ in parse_qsl(text_of_part, keep_blank_values=True):
+            folded = name.lower().replace("-", "").replace("_", "")
+            if folded in _CREDENTIAL_NAMES or any(word in folded for word in _CREDENTIAL_WORDS):
+                return f"the {part} parameter {name!r}"
     return None
 
 
@@ -285,7 +287,7 @@ def url(*, pattern: str, rule: str, max_length: int | None = None) -> Rule:
         try:
             return str(plain.check(value))
         except PydanticCustomError:
-            raise violation(rule, conceal=isinstance(value, str) and ("?" in value or "@" in value)) from None
+            raise violation(rule, conceal=isinstance(value, str) and any(c in value for c in "?#@")) from None
 
     return Rule(check, plain.json_schema)
 

@@ -125,6 +125,7 @@ SECRET = "hunter2-0a1b2c"
         ("endpoint", f"https://billing.example.com/mcp?v=2&access_token={SECRET}", "'access_token'"),
         ("endpoint", f"https://billing.example.com/mcp?X-Amz-Signature={SECRET}", "'X-Amz-Signature'"),
         ("endpoint", f"https://billing.example.com/mcp?sig={SECRET}", "the query parameter 'sig'"),
+        ("endpoint", f"https://billing.example.com/mcp#access_token={SECRET}", "the fragment parameter 'access_token'"),
         ("discoveryUrl", f"https://{SECRET}@login.example.com/.well-known/openid-configuration", "user information"),
         ("discoveryUrl", f"https://login.example.com/?secret={SECRET}/.well-known/openid-configuration", "'secret'"),
         # A secret pasted where its name belongs.
