@@ -98,3 +98,20 @@ def test_app_skips_jsii_runtime_type_checks_unless_asked(env: dict[str, str], sk
     bound, module = result.stdout.split()
     assert bound == "True"  # aws-cdk-lib's generated modules call the switched function
     assert (module == "app") is skipped
+
+
+@pytest.mark.parametrize(("env", "skipped"), [({}, True), ({"PYDANTIC_DISABLE_PLUGINS": ""}, False)])
+def test_app_skips_pydantic_plugin_discovery_unless_asked(env: dict[str, str], skipped: bool) -> None:
+    # pydantic's discovery reads every installed distribution's entry points through importlib.metadata (a
+    # twentieth of a second of each synth); PYDANTIC_DISABLE_PLUGINS= (empty) keeps it.
+    probe = (
+        "import sys, app; from app_config import load_config; from tests.cdk_helpers import load_context;"
+        "load_config(load_context()); import pydantic.plugin._loader as loader;"
+        "print('importlib.metadata' in sys.modules, list(loader.get_plugins()))"
+    )
+    base = {key: value for key, value in os.environ.items() if key != "PYDANTIC_DISABLE_PLUGINS"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, check=True
+    )
+    imported, plugins = result.stdout.split(" ", 1)
+    assert imported == str(not skipped) and plugins.strip() == "[]"
