@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+import threading
 import types
 from typing import Any
 
@@ -50,14 +52,48 @@ def _skip_pydantic_plugin_discovery() -> None:
     sys.modules[loader.__name__] = loader
 
 
+class _ImportInTheBackground(threading.Thread):
+    """Import a module on another thread, its failure raised where `done()` is called.
+
+    The jsii runtime (node) loads aws-cdk-lib and then cdk-nag (which requires most of aws-cdk-lib's modules) while
+    Python imports, on the main thread, what makes no call into the runtime (the config model, aws_rules, the
+    generated aws_cdk modules): on two cores, a fifth of a synth overlapped. The runtime serves one request at a
+    time, so nothing else may call into it until `done()`.
+    """
+
+    def __init__(self, module: str) -> None:
+        super().__init__(name=f"import {module}", daemon=True)
+        self.module = module
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            importlib.import_module(self.module)
+        except BaseException as error:  # raised again on the main thread by done()
+            self.error = error
+
+    def done(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
 _skip_jsii_runtime_type_checks()
 _skip_pydantic_plugin_discovery()
-
-from aws_cdk import App, Validations, cx_api  # noqa: E402 (after the switch above)
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
+_cdk_nag = _ImportInTheBackground("cdk_nag")  # imports aws_cdk first: after the switches above
 
 import aws_rules  # noqa: E402
 from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config  # noqa: E402
+
+# Pure Python (no call into the runtime): each waits for aws_cdk, then runs beside the runtime's loading of cdk-nag.
+for _module in ("aws_ec2", "aws_lambda", "aws_bedrockagentcore", "aws_cognito", "aws_cloudwatch", "aws_sns"):
+    importlib.import_module(f"aws_cdk.{_module}")
+_cdk_nag.done()
+
+from aws_cdk import App, Validations, cx_api  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
 from stacks import GatewayApp, build  # noqa: E402
 
 

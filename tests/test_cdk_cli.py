@@ -115,3 +115,34 @@ def test_app_skips_pydantic_plugin_discovery_unless_asked(env: dict[str, str], s
     )
     imported, plugins = result.stdout.split(" ", 1)
     assert imported == str(not skipped) and plugins.strip() == "[]"
+
+
+def test_while_cdk_nag_loads_in_the_background_nothing_else_calls_the_jsii_runtime() -> None:
+    # app.py has the runtime load cdk-nag on a thread while Python imports the rest; the runtime serves one request
+    # at a time, so a call from the main thread in that window would interleave with the load's on the pipe.
+    probe = """
+import threading, time, jsii._kernel.providers.process as process
+overlaps, calls = [], []
+send = process._NodeProcess.send
+def watched(self, request, response_type):
+    if threading.current_thread().name == "import cdk_nag" and getattr(request, "name", "") == "cdk-nag":
+        time.sleep(3)  # a slow load: the window spans every import of the main thread before done()
+    loading = any(t.name == "import cdk_nag" and t.is_alive() for t in threading.enumerate())
+    calls.append(threading.current_thread().name)
+    if loading and threading.current_thread().name != "import cdk_nag":
+        overlaps.append(type(request).__name__)
+    return send(self, request, response_type)
+process._NodeProcess.send = watched
+import app
+print(overlaps, "import cdk_nag" in calls)
+"""
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["[]", "True"]
+
+
+def test_a_failed_background_import_is_raised_where_it_is_awaited() -> None:
+    from app import _ImportInTheBackground
+
+    loading = _ImportInTheBackground("no_such_module_here")
+    with pytest.raises(ModuleNotFoundError, match="no_such_module_here"):
+        loading.done()
