@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+import threading
+import types
 from typing import Any
 
 
@@ -32,13 +35,65 @@ def _skip_jsii_runtime_type_checks() -> None:
     checks.cached_type_hints = lambda stub: NoHints()
 
 
-_skip_jsii_runtime_type_checks()
+def _skip_pydantic_plugin_discovery() -> None:
+    """pydantic looks for plugins in the entry points of every installed distribution, importing importlib.metadata
+    (and email with it) to do so: a twentieth of a second of every synth, for a config model that uses none.
 
-from aws_cdk import App, Validations, cx_api  # noqa: E402 (after the switch above)
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
+    PYDANTIC_DISABLE_PLUGINS=__all__ is pydantic's documented switch (set here unless given), yet pydantic imports
+    its plugin loader, and importlib.metadata with it, before it reads the switch; with the switch on, the loader is
+    one that finds no plugin. PYDANTIC_DISABLE_PLUGINS= (empty) keeps pydantic's own. Must run before pydantic is
+    imported.
+    """
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    if os.environ["PYDANTIC_DISABLE_PLUGINS"] != "__all__" or "pydantic.plugin._loader" in sys.modules:
+        return
+    loader = types.ModuleType("pydantic.plugin._loader", "No pydantic plugins (app.py: PYDANTIC_DISABLE_PLUGINS)")
+    loader.get_plugins = lambda: ()  # type: ignore[attr-defined]
+    sys.modules[loader.__name__] = loader
+
+
+class _ImportInTheBackground(threading.Thread):
+    """Import a module on another thread, its failure raised where `done()` is called.
+
+    The jsii runtime (node) loads aws-cdk-lib and then cdk-nag (which requires most of aws-cdk-lib's modules) while
+    Python imports, on the main thread, what makes no call into the runtime (the config model, aws_rules, the
+    generated aws_cdk modules): on two cores, a fifth of a synth overlapped. The runtime serves one request at a
+    time, so nothing else may call into it until `done()`.
+    """
+
+    def __init__(self, module: str) -> None:
+        super().__init__(name=f"import {module}", daemon=True)
+        self.module = module
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            importlib.import_module(self.module)
+        except BaseException as error:  # raised again on the main thread by done()
+            self.error = error
+
+    def done(self) -> None:
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+
+_skip_jsii_runtime_type_checks()
+_skip_pydantic_plugin_discovery()
+_cdk_nag = _ImportInTheBackground("cdk_nag")  # imports aws_cdk first: after the switches above
 
 import aws_rules  # noqa: E402
 from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config  # noqa: E402
+
+# Pure Python (no call into the runtime): each waits for aws_cdk, then runs beside the runtime's loading of cdk-nag.
+for _module in ("aws_ec2", "aws_lambda", "aws_bedrockagentcore", "aws_cognito", "aws_cloudwatch", "aws_sns"):
+    importlib.import_module(f"aws_cdk.{_module}")
+_cdk_nag.done()
+
+from aws_cdk import App, Validations, cx_api  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
 from stacks import GatewayApp, build  # noqa: E402
 from tools import replacement_guard  # noqa: E402
 
@@ -67,12 +122,12 @@ def build_stacks(app: App) -> GatewayApp:
 
 
 def _context_of(app: App) -> dict[str, Any]:
+    """Every context key (load_config refuses those neither the app's nor the CDK's), the app's decoded."""
     context = {}
-    for key in CONTEXT_KEYS:
-        value = app.node.try_get_context(key)
+    for key, value in app.node.get_all_context().items():
         # `-c key=value` always arrives as a string; text settings stay as typed (an account id such as
         # 012345678901 is not a number), the others are JSON (structures, numbers, booleans).
-        if key not in TEXT_KEYS and isinstance(value, str):
+        if key in CONTEXT_KEYS and key not in TEXT_KEYS and isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as error:

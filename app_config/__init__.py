@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Mapping
 
 from pydantic import BaseModel, ValidationError
 
 from app_config.agents import Agents, load_agents
+from app_config.context import CONTEXT_KEYS, ENVIRONMENT_FLAGS, TEXT_KEYS, check_keys
 from app_config.errors import ConfigError, TargetsError, first_setting_error
 from app_config.model import ROOT, AppSettings, Entry, EnvironmentSettings, ExistingEntry, HostedEntry
 from app_config.rules import COGNITO_RESERVED_WORDS, DEPLOYMENT_TAG, REQUIRED_TAGS, EnvName, pascal, shard_of
@@ -32,18 +34,6 @@ __all__ = [
     "pascal",
     "shard_of",
 ]
-
-# Settings a `-c key=value` flag may set over the chosen environment's block.
-ENVIRONMENT_FLAGS = ("namePrefix", "region", "account")
-# Every context key the app reads (cdk.json's context holds CDK's feature flags too), and those whose values are
-# text as typed on a command line; the others are JSON there.
-CONTEXT_KEYS = (
-    "env",
-    "environments",
-    *ENVIRONMENT_FLAGS,
-    *(field.alias or name for name, field in AppSettings.model_fields.items()),
-)
-TEXT_KEYS = ("env", *ENVIRONMENT_FLAGS, "targetsFile", "agentsFile", "runtimePlatformVersion")
 
 
 @dataclass(frozen=True)
@@ -193,14 +183,23 @@ def _validated(model: type[BaseModel], values: Mapping[str, Any], key_of: Any) -
         return model.model_validate(dict(values))
     except ValidationError as error:
         location, value, rule = first_setting_error(error)
+        if error.errors()[0]["type"] == "extra_forbidden":
+            # A key the model does not have: named, its value not shown (it may be anything).
+            names = [field.alias or name for name, field in model.model_fields.items()]
+            close = get_close_matches(str(location[-1]), names, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"the settings are {', '.join(names)}"
+            raise ConfigError.of_key(key_of(location, False), f"is not a setting of this block: {hint}") from None
         raise ConfigError(key_of(location, value is None and rule == "is required"), value, rule) from None
 
 
 def load_config(context: Mapping[str, Any]) -> AppConfig:
-    """Build the config from a flat context mapping (cdk.json `context` merged with `-c key=value` flags).
+    """Build the config from a flat context mapping (cdk.json `context` merged with `-c key=value` flags), which
+    holds only the app's keys and the CDK's own (feature flags, what the CLI adds).
 
     Flags override the selected environment's block: `-c env=prod -c region=eu-west-1 -c account=012345678901`.
     """
+    env = context.get("env", "dev")
+    check_keys(context, env if isinstance(env, str) and env in (context.get("environments") or ()) else "<env>")
     environments = context.get("environments")
     if not isinstance(environments, Mapping) or not environments:
         raise ConfigError(

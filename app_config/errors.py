@@ -27,6 +27,13 @@ class ConfigError(ValueError):
         self.value = value
         self.rule = rule
 
+    @classmethod
+    def of_key(cls, key: str, rule: str) -> ConfigError:
+        """The key and the rule, not the value: for a key the app does not know, whose value may be anything."""
+        error = cls(key, None, rule)
+        error.args = (f"Invalid configuration {key}: {rule}",)
+        return error
+
 
 class TargetsError(ValueError):
     """A targets file the app refuses; the message names the entry and the field (the caller names the file)."""
@@ -65,6 +72,8 @@ def explain_entries(error: ValidationError) -> str:
         return f"{parent}: Additional properties are not allowed ('{field}' was unexpected)"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return f"{entry_path(parts) or 'entry'}: 'kind' must be 'hosted' or 'existing'"
+    if (first.get("ctx") or {}).get("conceal"):
+        return f"{entry_path(parts)}: {rule_of(first)}"
     return f"{entry_path(parts)}: {first['input']!r} is invalid: {rule_of(first)}"
 
 

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlsplit
 
 from annotated_types import GroupedMetadata
 from pydantic import BeforeValidator, WithJsonSchema
@@ -30,9 +31,10 @@ __all__ = [
 ]
 
 
-def violation(rule: str) -> PydanticCustomError:
-    """A rule's failure, carrying the text the user reads (app_config.errors shapes it into one line)."""
-    return PydanticCustomError("rule", "{rule}", {"rule": rule})
+def violation(rule: str, *, conceal: bool = False) -> PydanticCustomError:
+    """A rule's failure, carrying the text the user reads (app_config.errors shapes it into one line). `conceal`:
+    the value may hold a secret, and the message must not show it."""
+    return PydanticCustomError("rule", "{rule}", {"rule": rule, "conceal": conceal})
 
 
 # Hashed by identity: typing hashes Annotated metadata (in unions such as `Description | None`), and a dict cannot be.
@@ -50,21 +52,30 @@ class Rule(GroupedMetadata):
 
 
 def text(
-    *, pattern: str | None = None, max_length: int | None = None, min_length: int = 1, rule: str | None = None
+    *,
+    pattern: str | None = None,
+    max_length: int | None = None,
+    min_length: int = 1,
+    rule: str | None = None,
+    conceal: bool = False,
 ) -> Rule:
     """A string rule: validated against `pattern` (whole value) and the lengths, and described by the same in the
-    generated JSON Schema, so the schema and the model cannot disagree. `rule` replaces the default messages."""
+    generated JSON Schema, so the schema and the model cannot disagree. `rule` replaces the default messages, and a
+    pattern needs one: a user reads the rule in words, not a regular expression. `conceal`: a refused value is not
+    shown (it may be a secret pasted where its name belongs)."""
+    if pattern and not rule:
+        raise TypeError(f"text(pattern={pattern!r}) needs the rule in words")
     compiled = re.compile(pattern) if pattern else None
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise violation(rule or "must be a string")
+            raise violation(rule or "must be a string", conceal=conceal)
         if max_length is not None and len(value) > max_length:
-            raise violation(rule or f"must be at most {max_length} characters")
+            raise violation(rule or f"must be at most {max_length} characters", conceal=conceal)
         if len(value) < min_length:
-            raise violation(rule or f"must be at least {min_length} characters")
+            raise violation(rule or f"must be at least {min_length} characters", conceal=conceal)
         if compiled is not None and not compiled.fullmatch(value):
-            raise violation(rule or f"must match {pattern}")
+            raise violation(rule or "", conceal=conceal)
         return value
 
     schema: dict[str, Any] = {"type": "string", "minLength": min_length}
@@ -111,7 +122,11 @@ def one_of(values: tuple[Any, ...], rule: str | None = None) -> Rule:
 # the runtime's 48 characters after "<prefix>_<env>_".
 ENTRY_NAME_PATTERN = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 ENTRY_NAME_MAX = 24
-EntryName = Annotated[str, text(pattern=ENTRY_NAME_PATTERN, max_length=ENTRY_NAME_MAX)]
+ENTRY_NAME_RULE = (
+    f"must be 1-{ENTRY_NAME_MAX} lowercase letters and digits, starting with a letter, in words joined by single "
+    "hyphens (no hyphen at the end)"
+)
+EntryName = Annotated[str, text(pattern=ENTRY_NAME_PATTERN, max_length=ENTRY_NAME_MAX, rule=ENTRY_NAME_RULE)]
 # Entry names end up in Cognito domain, pool and credential provider names beside the shared ones.
 RESERVED_ENTRY_NAMES = ("gateway", "runtime")
 
@@ -129,7 +144,10 @@ NamePrefix = Annotated[
 ]
 EnvName = Annotated[
     str,
-    text(pattern=r"^[a-z][a-z0-9]{0,7}$", rule="must match ^[a-z][a-z0-9]{0,7}$ (it is part of every resource name)"),
+    text(
+        pattern=r"^[a-z][a-z0-9]{0,7}$",
+        rule="must be 1-8 lowercase letters or digits, starting with a letter (it is part of every resource name)",
+    ),
 ]
 Region = Annotated[
     str, text(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$", rule="must be an AWS region code such as us-east-1")
@@ -244,19 +262,92 @@ SyncToken = Annotated[
         rule="must be 1-32 letters, digits, '.', '_' or '-' (change it to re-synchronize the target's tools)",
     ),
 ]
-HttpsUrl = Annotated[str, text(pattern=r"^https://[^\s/$.?#][^\s]*$", max_length=2048)]
+# Query parameters whose names say they carry a credential (API keys, tokens, signatures, passwords: the forms of
+# AWS SigV4 query signing, SAS tokens, OAuth codes), lowercased without - and _.
+_CREDENTIAL_WORDS = ("key", "token", "secret", "passw", "credential", "signature", "auth", "session")
+_CREDENTIAL_NAMES = ("sig", "pwd", "pass", "code", "jwt", "sid", "sas")
+
+
+def _credentials_in(url: str) -> str | None:
+    """What in `url` is a credential (user information, a query parameter named like one), or None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if "@" in parts.netloc:
+        return "user information before '@'"
+    # The fragment too: it is never sent, but written into the templates all the same (#access_token=...).
+    for part, text_of_part in (("query", parts.query), ("fragment", parts.fragment)):
+        for name, _ in parse_qsl(text_of_part, keep_blank_values=True):
+            folded = name.lower().replace("-", "").replace("_", "")
+            if folded in _CREDENTIAL_NAMES or any(word in folded for word in _CREDENTIAL_WORDS):
+                return f"the {part} parameter {name!r}"
+    return None
+
+
+def url(*, pattern: str, rule: str, max_length: int | None = None) -> Rule:
+    """An https URL written into the templates (and so the snapshots, the diffs, CloudFormation's console): one
+    carrying a credential is refused without showing it, and so is, on any failure, a URL with a query string or
+    user information (it may hold a credential under another name)."""
+    plain = text(pattern=pattern, max_length=max_length, rule=rule)
+
+    def check(value: Any) -> str:
+        if isinstance(value, str):
+            found = _credentials_in(value)
+            if found is not None:
+                raise violation(
+                    f"carries credentials ({found}): the URL is written into the templates and snapshots. Keep "
+                    "the secret in Secrets Manager (oauth.clientSecretName) and the URL without it",
+                    conceal=True,
+                )
+        try:
+            return str(plain.check(value))
+        except PydanticCustomError:
+            raise violation(rule, conceal=isinstance(value, str) and any(c in value for c in "?#@")) from None
+
+    return Rule(check, plain.json_schema)
+
+
+HttpsUrl = Annotated[
+    str,
+    url(
+        pattern=r"^https://[^\s/$.?#][^\s]*$",
+        max_length=2048,
+        rule="must be an https:// URL of at most 2048 characters, without spaces",
+    ),
+]
 DiscoveryUrl = Annotated[
     str,
-    text(
-        pattern=r"^https://[^\s]+/\.well-known/openid-configuration$",
+    url(
+        pattern=r"^https://[^\s?#]+/\.well-known/openid-configuration$",
         rule="must be an https:// OpenID discovery URL ending in /.well-known/openid-configuration "
         "(AgentCore Identity requires it)",
     ),
 ]
 ClientId = Annotated[str, text(max_length=256)]
-OAuthScope = Annotated[str, text(pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$")]
-SecretName = Annotated[str, text(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")]
-SourcePath = Annotated[str, text(pattern=r"^/?[A-Za-z0-9_.][A-Za-z0-9_./-]*$")]
+OAuthScope = Annotated[
+    str,
+    text(
+        pattern=r"^[\x21\x23-\x5B\x5D-\x7E]+$",
+        rule="must be an OAuth scope: printable ASCII without spaces, double quotes or backslashes (RFC 6749, 3.3)",
+    ),
+]
+SecretName = Annotated[
+    str,
+    text(
+        pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$",
+        rule="must be a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ - (the name of the "
+        "secret, never the secret itself)",
+        conceal=True,
+    ),
+]
+SourcePath = Annotated[
+    str,
+    text(
+        pattern=r"^/?[A-Za-z0-9_.][A-Za-z0-9_./-]*$",
+        rule="must be a folder of this repository, relative to its root: letters, digits and _ . / -",
+    ),
+]
 # An MCP tool's name as its server lists it (the MCP specification: 1-128 letters, digits, _, - and .); the gateway
 # names it <target>___<tool>.
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"
@@ -276,7 +367,7 @@ QualifiedToolName = Annotated[
 
 # An agent's name is part of its app client's name and of its Cedar policy's name (<prefix>_<env>_<agent>, hyphens
 # as underscores; a hash shortens it past the policy's 48 characters).
-AgentName = Annotated[str, text(pattern=ENTRY_NAME_PATTERN, max_length=24)]
+AgentName = Annotated[str, text(pattern=ENTRY_NAME_PATTERN, max_length=24, rule=ENTRY_NAME_RULE)]
 # AWS::BedrockAgentCore::GatewayRateLimit: a rate of 0 to 10,000,000 requests (0 blocks) per second or minute.
 RateLimitRequests = Annotated[int, whole_number(0, 10_000_000, "must be a whole number of requests from 0 to 10000000")]
 RATE_LIMIT_PERIODS = ("second", "minute")

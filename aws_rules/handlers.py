@@ -99,16 +99,22 @@ HANDLER_CALLS: dict[str, list[Call]] = {
 
 # IAM resource ARN for an action, from the call's parameters. CloudWatch Logs authorizes every log-group action
 # but tagging on arn:...:log-group:NAME:* (see aws_rules.iam.LOGS_ARN).
-ACTION_RESOURCES: dict[str, Callable[[dict[str, Any], str, str], str]] = {
-    "logs:CreateLogGroup": lambda p, r, a: arn("logs", f"log-group:{p['logGroupName']}:*", region=r, account=a),
-    "logs:DeleteLogGroup": lambda p, r, a: arn("logs", f"log-group:{p['logGroupName']}:*", region=r, account=a),
-    "logs:PutRetentionPolicy": lambda p, r, a: arn("logs", f"log-group:{p['logGroupName']}:*", region=r, account=a),
-    "logs:TagResource": lambda p, r, a: p["resourceArn"],
-    "logs:UntagResource": lambda p, r, a: p["resourceArn"],
-    "cognito-idp:DescribeUserPoolClient": lambda p, r, a: arn(
-        "cognito-idp", f"userpool/{p['UserPoolId']}", region=r, account=a
+ACTION_RESOURCES: dict[str, Callable[[dict[str, Any], str, str, str], str]] = {
+    "logs:CreateLogGroup": lambda p, r, a, pt: arn(
+        "logs", f"log-group:{p['logGroupName']}:*", region=r, account=a, partition=pt
     ),
-    "logs:DescribeLogGroups": lambda p, r, a: arn("logs", "log-group:*", region=r, account=a),
+    "logs:DeleteLogGroup": lambda p, r, a, pt: arn(
+        "logs", f"log-group:{p['logGroupName']}:*", region=r, account=a, partition=pt
+    ),
+    "logs:PutRetentionPolicy": lambda p, r, a, pt: arn(
+        "logs", f"log-group:{p['logGroupName']}:*", region=r, account=a, partition=pt
+    ),
+    "logs:TagResource": lambda p, r, a, pt: p["resourceArn"],
+    "logs:UntagResource": lambda p, r, a, pt: p["resourceArn"],
+    "cognito-idp:DescribeUserPoolClient": lambda p, r, a, pt: arn(
+        "cognito-idp", f"userpool/{p['UserPoolId']}", region=r, account=a, partition=pt
+    ),
+    "logs:DescribeLogGroups": lambda p, r, a, pt: arn("logs", "log-group:*", region=r, account=a, partition=pt),
 }
 
 
@@ -220,9 +226,11 @@ def _sdk_calls(model: Assembly, resource: ResourceRef) -> Iterator[tuple[str, st
         yield botocore_service(call["service"]), operation, call.get("parameters", {})
 
 
-def _required(action: str, params: dict[str, Any], region: str, account: str) -> list[tuple[str, str | None]]:
+def _required(
+    action: str, params: dict[str, Any], region: str, account: str, partition: str
+) -> list[tuple[str, str | None]]:
     builder = ACTION_RESOURCES.get(action)
-    needed: list[tuple[str, str | None]] = [(action, builder(params, region, account) if builder else None)]
+    needed: list[tuple[str, str | None]] = [(action, builder(params, region, account, partition) if builder else None)]
     needed += [(extra, None) for extra in extra_actions(action)]
     return needed
 
@@ -278,7 +286,9 @@ def check_custom_resources(model: Assembly) -> Iterator[Violation]:
             if (service, operation, json.dumps(params, sort_keys=True)) in seen:
                 continue
             seen.add((service, operation, json.dumps(params, sort_keys=True)))
-            for action, target in _required(iam_action(service, operation), params, region, account):
+            for action, target in _required(
+                iam_action(service, operation), params, region, account, model.partitions[resource.stack]
+            ):
                 ok = allows(documents, action, target) if target else _allowed_somewhere(documents, action)
                 if not ok:
                     on = f" on {target}" if target else ""

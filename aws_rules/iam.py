@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from aws_rules import Rule, Violation
-from aws_rules.model import REGION, Assembly, ResourceRef
+from aws_rules.model import PARTITION, REGION, Assembly, ResourceRef
 
 IAM_QUOTAS = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
 
@@ -66,8 +66,9 @@ LOGS_TAGGING_ACTIONS = frozenset(("logs:tagresource", "logs:untagresource", "log
 
 def policy_size(document: Any, region: str = REGION) -> int:
     """Characters IAM counts (the JSON without whitespace outside strings), with the longest region name in
-    place of the stack's: the same templates may be deployed to any region."""
-    return len(json.dumps(document, separators=(",", ":")).replace(region, REGION))
+    place of the stack's and the longest partition in its ARNs: the same templates may be deployed to any region."""
+    text = json.dumps(document, separators=(",", ":")).replace(region, REGION)
+    return len(text.replace('"arn:aws:', f'"arn:{PARTITION}:'))
 
 
 @dataclass(frozen=True)

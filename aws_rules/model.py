@@ -46,8 +46,24 @@ def _suffix(seed: str, length: int) -> str:
     return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
 
 
-def arn(service: str, resource: str, *, region: str, account: str = ACCOUNT) -> str:
-    return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
+# Region code prefixes of the partitions other than aws (botocore's endpoints.json, "regionRegex" of each partition),
+# longest first: what CDK writes for a stack whose region it knows (@aws-cdk/core:enablePartitionLiterals).
+_PARTITION_PREFIXES = (
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-iso-", "aws-iso"),
+    ("us-gov-", "aws-us-gov"),
+    ("cn-", "aws-cn"),
+)
+
+
+def partition_of(region: str) -> str:
+    return next((partition for prefix, partition in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
+
+
+def arn(service: str, resource: str, *, region: str, account: str = ACCOUNT, partition: str = PARTITION) -> str:
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,10 @@ class Assembly:
         template_bytes = template_bytes or {}
         # A stack's region when its environment names one (then CDK writes it literally into ARNs), else a token.
         self.regions = {name: (regions or {}).get(name) or REGION for name in templates}
+        # Likewise its partition: the region's where known, else the longest of the app's (the stricter for sizes).
+        self.partitions = {
+            name: partition_of(region) if (region := (regions or {}).get(name)) else PARTITION for name in templates
+        }
         # As deployed (CDK uploads each template file); a rough stand-in when only the parsed template is known.
         self.template_bytes = {
             name: template_bytes[name] if name in template_bytes else len(json.dumps(t, indent=1))
@@ -160,6 +180,8 @@ class Assembly:
 def _ref(model: Assembly, stack: str, name: str) -> str:
     if name == "AWS::Region":
         return model.regions[stack]
+    if name == "AWS::Partition":
+        return model.partitions[stack]
     if name in PSEUDO:
         return PSEUDO[name]
     if name == "AWS::StackName":
@@ -239,29 +261,34 @@ def _name(model: Assembly, resource: ResourceRef, prop: str, length: int) -> str
     return model.literal(resource, prop, fallback.ljust(length, "x"))
 
 
+def _arn(model: Assembly, r: ResourceRef, service: str, resource: str) -> str:
+    return arn(service, resource, region=model.regions[r.stack], partition=model.partitions[r.stack])
+
+
 def _role(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     name = _name(model, r, "RoleName", 64)
-    return {"Arn": arn("iam", f"role/{name}", region=""), "RoleId": "AROA" + _suffix(str(r), 17)}.get(
-        attribute or "", name
-    )
+    return {
+        "Arn": arn("iam", f"role/{name}", region="", partition=model.partitions[r.stack]),
+        "RoleId": "AROA" + _suffix(str(r), 17),
+    }.get(attribute or "", name)
 
 
 def _function(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     name = _name(model, r, "FunctionName", 64)
-    return arn("lambda", f"function:{name}", region=model.regions[r.stack]) if attribute == "Arn" else name
+    return _arn(model, r, "lambda", f"function:{name}") if attribute == "Arn" else name
 
 
 def _log_group(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     # CDK names an unnamed group <stack>-<logical id>-<suffix>; GetAtt Arn ends in :* (CloudWatch Logs' form).
     name = _name(model, r, "LogGroupName", 128)
-    return arn("logs", f"log-group:{name}:*", region=model.regions[r.stack]) if attribute == "Arn" else name
+    return _arn(model, r, "logs", f"log-group:{name}:*") if attribute == "Arn" else name
 
 
 def _user_pool(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     region = model.regions[r.stack]
     pool_id = f"{region}_{_suffix(str(r), 9)}"
     return {
-        "Arn": arn("cognito-idp", f"userpool/{pool_id}", region=model.regions[r.stack]),
+        "Arn": _arn(model, r, "cognito-idp", f"userpool/{pool_id}"),
         "ProviderName": f"cognito-idp.{region}.amazonaws.com/{pool_id}",
         "ProviderURL": f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
         "UserPoolId": pool_id,
@@ -289,7 +316,7 @@ def _resource_server(model: Assembly, r: ResourceRef, attribute: str | None) -> 
 def _gateway(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     gateway_id = f"{_name(model, r, 'Name', 48)}-{_suffix(str(r), 10).lower()}"
     return {
-        "GatewayArn": arn("bedrock-agentcore", f"gateway/{gateway_id}", region=model.regions[r.stack]),
+        "GatewayArn": _arn(model, r, "bedrock-agentcore", f"gateway/{gateway_id}"),
         "GatewayUrl": f"https://{gateway_id}.gateway.bedrock-agentcore.{model.regions[r.stack]}.{URL_SUFFIX}/mcp",
     }.get(attribute or "", gateway_id)
 
@@ -297,7 +324,7 @@ def _gateway(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
 def _runtime(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     runtime_id = f"{_name(model, r, 'AgentRuntimeName', 48)}-{_suffix(str(r), 10)}"
     return {
-        "AgentRuntimeArn": arn("bedrock-agentcore", f"runtime/{runtime_id}", region=model.regions[r.stack]),
+        "AgentRuntimeArn": _arn(model, r, "bedrock-agentcore", f"runtime/{runtime_id}"),
         "AgentRuntimeVersion": "1",
     }.get(attribute or "", runtime_id)
 
@@ -305,19 +332,15 @@ def _runtime(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
 def _policy_engine(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     engine_id = f"{_name(model, r, 'Name', 48)}-{_suffix(str(r), 10)}"
     return {
-        "PolicyEngineArn": arn("bedrock-agentcore", f"policy-engine/{engine_id}", region=model.regions[r.stack]),
+        "PolicyEngineArn": _arn(model, r, "bedrock-agentcore", f"policy-engine/{engine_id}"),
     }.get(attribute or "", engine_id)
 
 
 def _credential_provider(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     name = _name(model, r, "Name", 128)
-    provider_arn = arn(
-        "bedrock-agentcore", f"token-vault/default/oauth2credentialprovider/{name}", region=model.regions[r.stack]
-    )
-    secret_arn = arn(
-        "secretsmanager",
-        f"secret:bedrock-agentcore-identity!default/oauth2/{name}-{_suffix(name, 6)}",
-        region=model.regions[r.stack],
+    provider_arn = _arn(model, r, "bedrock-agentcore", f"token-vault/default/oauth2credentialprovider/{name}")
+    secret_arn = _arn(
+        model, r, "secretsmanager", f"secret:bedrock-agentcore-identity!default/oauth2/{name}-{_suffix(name, 6)}"
     )
     return {"CredentialProviderArn": provider_arn, "ClientSecretArn": secret_arn}.get(attribute or "", provider_arn)
 
@@ -326,7 +349,7 @@ def _default_attribute(model: Assembly, r: ResourceRef, attribute: str | None) -
     service = r.type.split("::")[1].lower() if r.type.startswith("AWS::") else "custom"
     identifier = f"{r.logical_id}-{_suffix(str(r), 12)}".ljust(64, "x")[:64]
     if attribute and attribute.endswith("Arn"):
-        return arn(service, f"{r.logical_id.lower()}/{identifier}", region=model.regions[r.stack])
+        return _arn(model, r, service, f"{r.logical_id.lower()}/{identifier}")
     return identifier
 
 

@@ -61,21 +61,24 @@ def _grants(documents: list[Any], action: str) -> list[dict[str, Any]]:
 def required(model: Assembly, runtime: ResourceRef) -> tuple[list[tuple[str, str]], str | None]:
     """(action, resource) pairs the runtime's role must allow, and the image's repository ARN (None when the
     container URI is not one of ECR's)."""
-    region = model.regions[runtime.stack]
+    region, partition = model.regions[runtime.stack], model.partitions[runtime.stack]
     runtime_id = model.attribute(runtime.stack, runtime.logical_id, "AgentRuntimeId")
     group = f"/aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT"
     needed = [
-        ("logs:CreateLogGroup", arn("logs", f"log-group:{group}:*", region=region)),
-        ("logs:DescribeLogStreams", arn("logs", f"log-group:{group}:*", region=region)),
-        ("logs:DescribeLogGroups", arn("logs", "log-group:*", region=region)),
+        ("logs:CreateLogGroup", arn("logs", f"log-group:{group}:*", region=region, partition=partition)),
+        ("logs:DescribeLogStreams", arn("logs", f"log-group:{group}:*", region=region, partition=partition)),
+        ("logs:DescribeLogGroups", arn("logs", "log-group:*", region=region, partition=partition)),
         *[
-            (action, arn("logs", f"log-group:{group}:log-stream:runtime-logs-1a2b3c", region=region))
+            (
+                action,
+                arn("logs", f"log-group:{group}:log-stream:runtime-logs-1a2b3c", region=region, partition=partition),
+            )
             for action in LOG_WRITES
         ],
         *[(action, "*") for action in XRAY],
         ("ecr:GetAuthorizationToken", "*"),
     ]
-    directory = arn("bedrock-agentcore", "workload-identity-directory/default", region=region)
+    directory = arn("bedrock-agentcore", "workload-identity-directory/default", region=region, partition=partition)
     # The service names a runtime's workload identity after the runtime (<runtime name>-<suffix>, the doc's
     # workload-identity/agentName-*).
     for resource in (directory, f"{directory}/workload-identity/{runtime_id}"):
@@ -87,7 +90,13 @@ def required(model: Assembly, runtime: ResourceRef) -> tuple[list[tuple[str, str
     found = _CONTAINER_URI.match(str(uri))
     repository = None
     if found:
-        repository = arn("ecr", f"repository/{found['repo']}", region=found["region"], account=found["account"])
+        repository = arn(
+            "ecr",
+            f"repository/{found['repo']}",
+            region=found["region"],
+            account=found["account"],
+            partition=partition,
+        )
         needed += [(action, repository) for action in ECR_PULL]
     return needed, repository
 

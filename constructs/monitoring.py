@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -63,7 +63,9 @@ class GatewayAlarms(Construct):
         stack = Stack.of(self)
         # A topic policy replaces the topic's default one: CloudWatch may publish this deployment's alarms (and only
         # those), and nobody may publish over plain HTTP (cdk-nag AwsSolutions-SNS3).
-        alarms = [f"arn:{Aws.PARTITION}:cloudwatch:{stack.region}:{stack.account}:alarm:{name}" for name in alarm_names]
+        alarms = [
+            f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{name}" for name in alarm_names
+        ]
         sns.CfnTopicPolicy(
             self,
             "TopicPolicy",

@@ -56,6 +56,9 @@ def build(app: App, config: AppConfig) -> GatewayApp:
     common = dict(
         env=Environment(account=config.account, region=config.region),
         termination_protection=config.retain_data,
+        # The stacks' own tags, which CloudFormation gives to what they create (what a template cannot tag
+        # included): set on each stack, as @aws-cdk/core:explicitStackTags asks (Tags.of() tags resources only).
+        tags=dict(config.tags),
     )
     cognito = CognitoStack(app, "Cognito", stack_name=names.stack("cognito"), config=config, **common)
     role = GatewayRoleStack(app, "GatewayRole", stack_name=names.stack("gateway-role"), config=config, **common)
@@ -189,6 +192,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
             stack_name=names.transaction_search_stack(),
             config=config,
             env=common["env"],
+            tags=common["tags"],
             termination_protection=True,
         )
     return GatewayApp(cognito, role, gateway, provider, targets, agents, monitoring, search)

@@ -133,6 +133,23 @@ def write_config(
     return {"targetsFile": str(targets_file), "agentsFile": str(agents_file)}
 
 
+@pytest.fixture
+def repo_tmp_path() -> Iterator[Path]:
+    """A temporary folder inside the repository (under the git-ignored .cache/): a hosted entry's path must be in
+    the repository, so a test's copy of a server folder goes here rather than in tmp_path."""
+    import shutil
+    import tempfile
+
+    from tests.cdk_helpers import ROOT
+
+    (ROOT / ".cache").mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=ROOT / ".cache", prefix="test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def many(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     return synthesize(env="dev", **write_config(tmp_path_factory.mktemp("many"), many_entries(), many_agents()))

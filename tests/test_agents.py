@@ -149,12 +149,13 @@ def viewer(**fields: Any) -> dict[str, Any]:
         ),
         pytest.param(
             agents_file(viewer(name="Order_Viewer")),
-            "agents[0].name: 'Order_Viewer' is invalid: must match",
+            "agents[0].name: 'Order_Viewer' is invalid: must be 1-24 lowercase letters and digits, starting with a "
+            "letter, in words joined by single hyphens",
             id="bad-name",
         ),
         pytest.param(
             agents_file(viewer(name="a" * 25)),
-            f"agents[0].name: {'a' * 25!r} is invalid: must be at most 24 characters",
+            f"agents[0].name: {'a' * 25!r} is invalid: must be 1-24 lowercase letters",
             id="long-name",
         ),
         pytest.param(
@@ -208,6 +209,23 @@ def test_a_missing_or_broken_agents_file_is_a_clear_error(tmp_path: Path) -> Non
     broken.write_text("agents: [\n")
     error = pytest.raises(ConfigError, load_config, load_context(agentsFile=str(broken))).value
     assert error.key == "agentsFile" and "not valid YAML" in error.rule
+
+
+def test_a_key_written_twice_in_the_agents_file_is_refused_with_its_line(tmp_path: Path) -> None:
+    # The second `targets:` of one agent silently replaced the first: a grant nobody reviewed.
+    written = write_config(tmp_path, [ORDERS, BILLING], agents_file(viewer()))
+    Path(written["agentsFile"]).write_text(
+        "defaultRateLimit: {requests: 60, per: minute}\n"
+        "agents:\n"
+        "  - name: order-viewer\n"
+        "    targets: [orders]\n"
+        "    targets: [billing]\n"
+    )
+    error = pytest.raises(ConfigError, load_config, load_context(**written)).value
+    assert error.key == "agentsFile" and error.rule == (
+        "line 5: the key 'targets' is written twice in one mapping (first at line 4); YAML would keep the last "
+        "value silently"
+    )
 
 
 def test_the_policy_mode_is_one_of_the_engines_modes() -> None:

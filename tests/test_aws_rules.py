@@ -148,6 +148,19 @@ def test_a_long_trust_policy_and_too_many_managed_policies_are_refused() -> None
     assert "trust policy of" in only(found, "iam-trust-policy-size").detail
 
 
+def test_a_stack_in_a_known_region_is_evaluated_in_that_region_s_partition() -> None:
+    # CDK writes the partition literally where it knows the region (@aws-cdk/core:enablePartitionLiterals), so a
+    # reference to AWS::Partition must agree with it (else a grant written literally would look missing); sizes
+    # still count the longest partition.
+    arn = {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:x:*"}
+    model = Assembly(
+        {"us": {"Resources": {}}, "cn": {"Resources": {}}}, regions={"us": "us-east-1", "cn": "cn-north-1"}
+    )
+    assert model.evaluate("us", arn) == f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:x:*"
+    assert model.evaluate("cn", arn) == f"arn:aws-cn:logs:cn-north-1:{ACCOUNT}:log-group:x:*"
+    assert policy_size("arn:aws:logs:x") == len(json.dumps("arn:aws-cn:logs:x"))
+
+
 def test_sizes_assume_the_longest_region_and_a_twelve_digit_account() -> None:
     arn = {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:x:*"}
     model = Assembly({"s": {"Resources": {}}})
@@ -225,7 +238,7 @@ def test_a_gateway_role_without_a_targets_grant_is_named_with_what_it_lacks(dev:
                 ]
     found = [v for v in violations(dev, templates) if v.rule.id == "gateway-outbound-oauth-permissions"]
     assert found and all("GatewayTarget" in v.where for v in found)
-    assert "GetResourceOauth2Token on arn:aws-cn:bedrock-agentcore:us-east-1:" in found[0].detail
+    assert "GetResourceOauth2Token on arn:aws:bedrock-agentcore:us-east-1:" in found[0].detail
     assert "oauth2credentialprovider/mcpgw-dev-" in found[0].detail
 
 
@@ -271,7 +284,7 @@ def test_a_handler_call_without_its_permission_or_declaration_is_named(
     statements[:] = [s for s in statements if s["Sid"] != "TagRuntimeLogGroups"]
     found = [v for v in violations(dev, templates) if v.rule.id == "custom-resource-caller-permissions"]
     assert [v.where for v in found] == ["mcpgw-dev-mcp-targets-3/OrdersRuntimeLogGroup (Custom::RuntimeLogGroup)"]
-    assert "logs.TagResource needs logs:TagResource on arn:aws-cn:logs:us-east-1:" in found[0].detail
+    assert "logs.TagResource needs logs:TagResource on arn:aws:logs:us-east-1:" in found[0].detail
     assert found[0].detail.split(" on ")[1].split(";")[0].endswith("-DEFAULT")  # the bare ARN, not :*
 
     # A call the handler makes but aws_rules does not know about fails too: the table cannot fall behind the code.
@@ -566,7 +579,8 @@ def test_a_runtime_role_without_the_image_pull_is_named(many: Synthesized) -> No
         _statement(policy, "ecr:BatchGetImage")["Action"].remove("ecr:BatchGetImage")
 
     for detail in _runtime_role_violations(many, drop_batch_get_image):
-        assert "lacks ecr:BatchGetImage on arn:aws-cn:ecr:us-east-1:" in detail
+        # us-east-1 is in the aws partition: the rule reads each stack's partition from its region.
+        assert "lacks ecr:BatchGetImage on arn:aws:ecr:us-east-1:" in detail
         assert ":repository/cdk-hnb659fds-container-assets-" in detail
 
 

@@ -55,14 +55,26 @@ def test_cdk_synth_writes_every_stack_offline(tmp_path: Path) -> None:
         f"mcpgw-dev-{c}"
         for c in ("cognito", "gateway-role", "gateway", "credential-provider", "agents", "monitoring", *shards)
     )
-    # cdk-nag ran as a validation plugin and reported nothing unacknowledged.
-    assert "AwsSolutions" not in result.stderr.replace("AwsSolutions::", "")
+    # cdk-nag ran as a validation plugin and reported nothing unacknowledged; and nothing else is said that a user
+    # would wonder about (a stray jsii runtime line, an INFO per hosted entry, "N feature flags are not configured").
+    said = [line for line in result.stderr.splitlines() if line.strip()]
+    assert [line for line in said if not line.startswith(("Successfully synthesized to ", "Supply a stack id "))] == []
 
 
-def test_cdk_synth_fails_clearly_on_bad_config(tmp_path: Path) -> None:
-    result = run_cdk("synth", "--quiet", "-c", "namePrefix=Bad_Prefix", outdir=tmp_path)
+@pytest.mark.parametrize(
+    ("flag", "said"),
+    [
+        ("namePrefix=Bad_Prefix", "error: Invalid configuration namePrefix='Bad_Prefix': "),
+        # A setting of each environment as a flag: it was ignored (the gateway stayed LOG_ONLY).
+        ("policyMode=ENFORCE", "error: Invalid configuration policyMode: is a setting of each environment"),
+    ],
+)
+def test_cdk_synth_fails_clearly_on_bad_config(tmp_path: Path, flag: str, said: str) -> None:
+    result = run_cdk("synth", "--quiet", "-c", flag, outdir=tmp_path)
     assert result.returncode != 0
-    assert "Invalid configuration namePrefix='Bad_Prefix'" in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("error: ")] == [
+        next(line for line in result.stderr.splitlines() if line.startswith(said))
+    ]
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.glob("*.template.json"))
 
@@ -86,3 +98,51 @@ def test_app_skips_jsii_runtime_type_checks_unless_asked(env: dict[str, str], sk
     bound, module = result.stdout.split()
     assert bound == "True"  # aws-cdk-lib's generated modules call the switched function
     assert (module == "app") is skipped
+
+
+@pytest.mark.parametrize(("env", "skipped"), [({}, True), ({"PYDANTIC_DISABLE_PLUGINS": ""}, False)])
+def test_app_skips_pydantic_plugin_discovery_unless_asked(env: dict[str, str], skipped: bool) -> None:
+    # pydantic's discovery reads every installed distribution's entry points through importlib.metadata (a
+    # twentieth of a second of each synth); PYDANTIC_DISABLE_PLUGINS= (empty) keeps it.
+    probe = (
+        "import sys, app; from app_config import load_config; from tests.cdk_helpers import load_context;"
+        "load_config(load_context()); import pydantic.plugin._loader as loader;"
+        "print('importlib.metadata' in sys.modules, list(loader.get_plugins()))"
+    )
+    base = {key: value for key, value in os.environ.items() if key != "PYDANTIC_DISABLE_PLUGINS"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, check=True
+    )
+    imported, plugins = result.stdout.split(" ", 1)
+    assert imported == str(not skipped) and plugins.strip() == "[]"
+
+
+def test_while_cdk_nag_loads_in_the_background_nothing_else_calls_the_jsii_runtime() -> None:
+    # app.py has the runtime load cdk-nag on a thread while Python imports the rest; the runtime serves one request
+    # at a time, so a call from the main thread in that window would interleave with the load's on the pipe.
+    probe = """
+import threading, time, jsii._kernel.providers.process as process
+overlaps, calls = [], []
+send = process._NodeProcess.send
+def watched(self, request, response_type):
+    if threading.current_thread().name == "import cdk_nag" and getattr(request, "name", "") == "cdk-nag":
+        time.sleep(3)  # a slow load: the window spans every import of the main thread before done()
+    loading = any(t.name == "import cdk_nag" and t.is_alive() for t in threading.enumerate())
+    calls.append(threading.current_thread().name)
+    if loading and threading.current_thread().name != "import cdk_nag":
+        overlaps.append(type(request).__name__)
+    return send(self, request, response_type)
+process._NodeProcess.send = watched
+import app
+print(overlaps, "import cdk_nag" in calls)
+"""
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["[]", "True"]
+
+
+def test_a_failed_background_import_is_raised_where_it_is_awaited() -> None:
+    from app import _ImportInTheBackground
+
+    loading = _ImportInTheBackground("no_such_module_here")
+    with pytest.raises(ModuleNotFoundError, match="no_such_module_here"):
+        loading.done()

@@ -161,3 +161,99 @@ def test_command_line_flags_keep_account_ids_as_strings() -> None:
     config = load_config(context)
     assert config.account == "012345678901"
     assert config.shards == 4 and config.settings.mcp_protocol_versions == ["2025-06-18"]
+
+
+def context_through_the_app(**flags: Any) -> dict[str, Any]:
+    """The context as app.py hands it to load_config, with `flags` as `-c` gives them (strings) or cdk.json holds them."""
+    from aws_cdk import App
+
+    from app import _context_of
+
+    return _context_of(App(context={**load_context(), **flags}))
+
+
+@pytest.mark.parametrize(
+    ("flags", "key", "says"),
+    [
+        # A misspelt setting was ignored: four shards, whatever the flag said.
+        (
+            {"targetShard": "7"},
+            "targetShard",
+            "is not a setting of this app (a -c flag or a key of cdk.json's context): did you mean targetShards?",
+        ),
+        ({"nameprefix": "acme"}, "nameprefix", "did you mean namePrefix? (keys are case-sensitive)"),
+        # Environment-only settings given as flags synthesized the environment's value (a LOG_ONLY gateway, deletable
+        # data): refused, saying where they belong.
+        ({"policyMode": "ENFORCE"}, "policyMode", "set environments.dev.policyMode in cdk.json"),
+        ({"policymode": "ENFORCE"}, "policymode", "(spelt policyMode)"),
+        ({"env": "prod", "retainData": "false"}, "retainData", "set environments.prod.retainData in cdk.json"),
+        ({"alarmEmails": '["ops@example.com"]'}, "alarmEmails", "set environments.dev.alarmEmails in cdk.json"),
+        ({"env": "qa", "logRetentionDays": "30"}, "logRetentionDays", "set environments.<env>.logRetentionDays"),
+        (
+            {"apiToken": "tok-9f8e7d6c5b4a"},
+            "apiToken",
+            "its settings are env, namePrefix, region, account, mcpProtocolVersions",
+        ),
+    ],
+)
+def test_unknown_and_misplaced_context_keys_are_refused_naming_the_key_and_where_it_belongs(
+    flags: dict[str, str], key: str, says: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(context_through_the_app(**flags))
+    message = str(raised.value)
+    assert message.startswith(f"Invalid configuration {key}: ") and says in message and "\n" not in message
+    assert flags[key] not in message  # an unknown key's value may be anything, a secret included
+
+
+def test_an_unknown_key_in_an_environment_block_is_named_without_its_value() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_config(env_override(policymode="ENFORCE", apiSecret="s3cr3t-value"))
+    assert (
+        str(raised.value)
+        == "Invalid configuration environments.dev.policymode: is not a setting of this block: did you mean policyMode?"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(env_override(apiSecret="s3cr3t-value"))
+    assert "environments.dev.apiSecret: is not a setting of this block" in str(raised.value)
+    assert "s3cr3t" not in str(raised.value)
+
+
+def test_the_cdk_s_own_context_keys_are_accepted() -> None:
+    # What the CDK CLI adds to every synth (CDK_CONTEXT_JSON of aws-cdk 2.1148) or writes to cdk.json and
+    # cdk.context.json, and any library's feature flags.
+    cdk_keys = {
+        "aws:cdk:enable-path-metadata": True,
+        "aws:cdk:enable-asset-metadata": True,
+        "aws:cdk:version-reporting": True,
+        "aws:cdk:disable-version-reporting": True,
+        "aws:cdk:bundling-stacks": ["**"],
+        "@aws-cdk/core:failSynthOnValidationErrors": False,
+        "@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver": True,
+        "cli-telemetry": False,
+        "acknowledged-issue-numbers": [32775],
+        "availability-zones:account=012345678901:region=us-east-1": ["us-east-1a", "us-east-1b"],
+    }
+    assert load_config(context_through_the_app(**cdk_keys)).env_name == "dev"
+
+
+def test_every_recommended_feature_flag_is_adopted_or_kept_off_with_a_reason(dev) -> None:
+    # The flags aws-cdk-lib reports (the manifest's feature-flag report, what `cdk flags` reads): each at its
+    # recommended value (the CLI's "N feature flags are not configured"), unless app_config.context says why not.
+    from app_config.context import FLAGS_KEPT_OFF_RECOMMENDED
+
+    report = next(a for a in dev.manifest["artifacts"].values() if a["type"] == "cdk:feature-flag-report")
+    flags = report["properties"]["flags"]
+    context = load_context()
+    for name, flag in flags.items():
+        default = (flag.get("unconfiguredBehavesLike") or {}).get("v2", False)
+        effective = context.get(name, default)
+        if name in FLAGS_KEPT_OFF_RECOMMENDED:
+            kept, reason = FLAGS_KEPT_OFF_RECOMMENDED[name]
+            assert effective == kept != flag["recommendedValue"] and len(reason) > 40, name
+        elif "recommendedValue" in flag:
+            assert effective == flag["recommendedValue"], (
+                f"{name}: {effective!r}, recommended {flag['recommendedValue']!r}"
+            )
+    # And no flag that does not exist (a misspelt flag is ignored, as an unknown key was).
+    assert not [key for key in context if key.startswith("@aws-cdk") and key not in flags]

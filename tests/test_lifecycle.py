@@ -167,10 +167,7 @@ def test_the_runtime_log_group_is_adopted_and_deleted_only_in_dev(
     name = "/aws/bedrock-agentcore/runtimes/<OrdersRuntime>-DEFAULT"
     assert evaluate(props["LogGroupName"], names) == name
     # Tagging is authorized on the bare log-group ARN: the handler tags with this one.
-    assert (
-        evaluate(props["LogGroupArn"], names)
-        == f"arn:<AWS::Partition>:logs:us-east-1:<AWS::AccountId>:log-group:{name}"
-    )
+    assert evaluate(props["LogGroupArn"], names) == f"arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:{name}"
     assert props["RetentionInDays"] == days
     assert props["Tags"]["environment"] == env_name and props["Tags"]["cost-centre"] == f"platform-{env_name}"
     # In dev a cleanup deletes the runtime's log groups; the runtime depends on it, so CloudFormation deletes it
@@ -211,6 +208,10 @@ def test_every_taggable_resource_carries_the_tags(env_name: str, request: pytest
         assert expected.items() <= tags.items(), f"{stack}/{logical_id} ({resource['Type']}) tags: {tags}"
         checked += 1
     assert checked >= 10
+    # And every stack itself (CloudFormation gives them to what the templates cannot tag): with
+    # @aws-cdk/core:explicitStackTags, only tags set on a stack reach it.
+    stacks = [a for a in assembly.manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack"]
+    assert stacks and all(expected.items() <= a["properties"].get("tags", {}).items() for a in stacks)
 
 
 def test_prod_has_no_unreviewed_replacement(shipped_prod: Assembly) -> None:

@@ -40,8 +40,9 @@ def test_normalization_hides_asset_hashes_only() -> None:
     assert snapshots.normalize(template) == text  # deterministic
 
 
-def test_snapshots_do_not_churn_on_an_unrelated_source_edit(tmp_path: Path, dev: Assembly) -> None:
+def test_snapshots_do_not_churn_on_an_unrelated_source_edit(repo_tmp_path: Path, dev: Assembly) -> None:
     # The image asset's hash changes with any edit of mcp_server/; the normalized template must not.
+    tmp_path = repo_tmp_path
     source = tmp_path / "mcp_server"
     shutil.copytree(ROOT / "mcp_server", source)
     (source / "server.py").write_text((source / "server.py").read_text() + "\n# an unrelated edit\n")

@@ -57,14 +57,28 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entries", "expected"),
     [
-        ([{**HOSTED, "name": "Orders"}], "targets[0].name: 'Orders' is invalid: must match"),
+        (
+            [{**HOSTED, "name": "Orders"}],
+            "targets[0].name: 'Orders' is invalid: must be 1-24 lowercase letters and digits, starting with a letter, "
+            "in words joined by single hyphens (no hyphen at the end)",
+        ),
         (
             [{**HOSTED, "name": "o" * 25}],
-            "targets[0].name: " + repr("o" * 25) + " is invalid: must be at most 24 characters",
+            "targets[0].name: " + repr("o" * 25) + " is invalid: must be 1-24 lowercase letters",
         ),
         ([{**HOSTED, "kind": "lambda"}], "targets[0]: 'kind' must be 'hosted' or 'existing'"),
         ([{k: v for k, v in HOSTED.items() if k != "path"}], "targets[0]: 'path' is a required property"),
-        ([{**HOSTED, "path": "docs"}], "targets[0].path 'docs': no Dockerfile in"),
+        ([{**HOSTED, "path": "app_config"}], "targets[0].path 'app_config': no Dockerfile in app_config/"),
+        # Reported as "no Dockerfile" before: the folder is not there at all.
+        ([{**HOSTED, "path": "servers/orders"}], "targets[0].path 'servers/orders': no such folder in the repository"),
+        # The image would be built from files no review of this repository saw.
+        ([{**HOSTED, "path": "../mcp_server"}], "targets[0].path '../mcp_server' is outside the repository"),
+        ([{**HOSTED, "path": "/tmp"}], "targets[0].path '/tmp' is outside the repository"),
+        (
+            [{**EXISTING, "oauth": {**EXISTING["oauth"], "scopes": ["billing invoke"]}}],
+            "targets[0].oauth.scopes[0]: 'billing invoke' is invalid: must be an OAuth scope: printable ASCII "
+            "without spaces",
+        ),
         (
             [{**EXISTING, "endpoint": "http://billing.example.com/mcp"}],
             "targets[0].endpoint: 'http://billing.example.com/mcp' is invalid",
@@ -100,6 +114,85 @@ def test_each_rule_names_the_entry_and_field(tmp_path: Path, entries: list[dict[
     message = error_for(tmp_path, entries)
     assert message.startswith(f"Invalid configuration targetsFile='{tmp_path / 'targets.yaml'}': ")
     assert expected in message
+
+
+SECRET = "hunter2-0a1b2c"
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "says"),
+    [
+        ("endpoint", f"https://gateway:{SECRET}@billing.example.com/mcp", "user information before '@'"),
+        ("endpoint", f"https://billing.example.com/mcp?api_key={SECRET}", "the query parameter 'api_key'"),
+        ("endpoint", f"https://billing.example.com/mcp?v=2&access_token={SECRET}", "'access_token'"),
+        ("endpoint", f"https://billing.example.com/mcp?X-Amz-Signature={SECRET}", "'X-Amz-Signature'"),
+        ("endpoint", f"https://billing.example.com/mcp?sig={SECRET}", "the query parameter 'sig'"),
+        ("endpoint", f"https://billing.example.com/mcp#access_token={SECRET}", "the fragment parameter 'access_token'"),
+        ("discoveryUrl", f"https://{SECRET}@login.example.com/.well-known/openid-configuration", "user information"),
+        ("discoveryUrl", f"https://login.example.com/?secret={SECRET}/.well-known/openid-configuration", "'secret'"),
+        # A secret pasted where its name belongs.
+        ("clientSecretName", f"{SECRET}!#%", "must be a Secrets Manager secret name"),
+        # Refused for another reason, with a query string it may still hold a credential: not shown either.
+        ("endpoint", f"http://billing.example.com/mcp?k={SECRET}", "must be an https:// URL"),
+    ],
+)
+def test_credentials_in_an_entry_are_refused_without_showing_them(
+    tmp_path: Path, field: str, url: str, says: str
+) -> None:
+    # Endpoints and discovery URLs are written into the templates, the snapshots and every diff.
+    entry = (
+        {**EXISTING, "endpoint": url}
+        if field == "endpoint"
+        else {**EXISTING, "oauth": {**EXISTING["oauth"], field: url}}
+    )
+    message = error_for(tmp_path, [entry])
+    where = "targets[0].endpoint: " if field == "endpoint" else f"targets[0].oauth.{field}: "
+    assert where in message and says in message and "\n" not in message
+    assert SECRET not in message
+
+
+def test_a_key_written_twice_in_one_entry_is_refused_with_its_line(tmp_path: Path) -> None:
+    # A team shipped another team's image this way: the second `path:` silently won.
+    path = tmp_path / "targets.yaml"
+    path.write_text(
+        "targets:\n"
+        "  - name: orders\n"
+        "    kind: hosted\n"
+        "    path: mcp_server\n"
+        "    tools: [ping]\n"
+        "    path: other_team/mcp_server\n"
+    )
+    message = str(pytest.raises(ConfigError, load_config, load_context(targetsFile=str(path))).value)
+    assert message == (
+        f"Invalid configuration targetsFile='{path}': line 6: the key 'path' is written twice in one mapping (first "
+        "at line 4); YAML would keep the last value silently"
+    )
+    # A merge key may repeat what it merges: that is YAML's own override, written on purpose.
+    path.write_text(
+        "base: &base {kind: hosted, path: mcp_server, tools: [ping]}\ntargets:\n  - <<: *base\n    name: orders\n"
+    )
+    assert "Additional properties are not allowed ('base'" in str(
+        pytest.raises(ConfigError, load_config, load_context(targetsFile=str(path))).value
+    )
+
+
+def test_an_empty_file_and_broken_yaml_are_said_in_one_line_without_quoting_the_file(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# the servers go here\n")
+    message = str(pytest.raises(ConfigError, load_config, load_context(targetsFile=str(empty))).value)
+    assert message.endswith(": the file is empty (or only comments): see config/examples/ for what it holds")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(f"targets:\n  - name: billing\n    oauth: {{clientSecret: {SECRET}\n")
+    message = str(pytest.raises(ConfigError, load_config, load_context(targetsFile=str(broken))).value)
+    assert "not valid YAML at line " in message and "\n" not in message and SECRET not in message
+
+
+def test_a_string_rule_with_a_pattern_says_it_in_words() -> None:
+    # Users read the rule, not a regular expression.
+    from app_config.rules import text
+
+    with pytest.raises(TypeError, match="needs the rule in words"):
+        text(pattern=r"^[a-z]+$")
 
 
 def test_the_oauth_credential_provider_quota_is_checked(tmp_path: Path) -> None:

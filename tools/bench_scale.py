@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 50, 100])
     sizes = parser.parse_args(argv).sizes
-    with tempfile.TemporaryDirectory() as tmp:
+    # In the repository: a hosted entry's folder must be (the app refuses to build an image from files outside it).
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".bench-scale-") as tmp:
         rows = {count: measure(count, Path(tmp)) for count in sizes}
         most_agents = measure(10, Path(tmp), agent_count=MAX_AGENTS)
     print(
