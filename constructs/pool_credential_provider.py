@@ -60,3 +60,7 @@ class PoolCredentialProvider(Construct):
         # A gateway target synchronizes its tools as soon as it is created, with a token from the pool's new domain.
         self.gate = TokenEndpointGate(self, "TokenGate", handlers=handlers, pool=pool, client=self.client)
         name_logical_id(self.gate.resource, gate_id)
+        # The provider after the gate: a gate that times out then fails the create before the provider exists, so the
+        # rollback deletes no freshly made provider (whose fixed name the retry reuses, and whose secret AgentCore may
+        # only schedule for deletion). What uses the provider waits for the gate anyway.
+        self.provider.node.add_dependency(self.gate)

@@ -34,9 +34,16 @@ GUARDED_TYPES = (
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolClient",
     "AWS::Cognito::UserPoolResourceServer",
+    # A replaced domain changes every token endpoint; the credential-provider stack imports the runtime pool's.
+    "AWS::Cognito::UserPoolDomain",
     "AWS::BedrockAgentCore::Gateway",
     "AWS::BedrockAgentCore::Runtime",
     "AWS::BedrockAgentCore::OAuth2CredentialProvider",
+    # Named, with create-only properties: CloudFormation cannot replace a custom-named resource in place.
+    "AWS::Logs::DeliverySource",
+    "AWS::Logs::DeliveryDestination",
+    # Every custom resource's ServiceToken is this function's ARN, and CloudFormation refuses a changed ServiceToken.
+    "AWS::Lambda::Function",
 )
 
 
