@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 import types
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -107,11 +108,12 @@ def create_app(context: dict[str, Any] | None = None) -> App:
     return app
 
 
-def synthesize(app: App) -> cx_api.CloudAssembly:
+def synthesize(app: App, *, recorded: Mapping[str, Mapping[str, Any]] | None = None) -> cx_api.CloudAssembly:
     """Synthesize, then refuse what AWS would refuse mid-deploy (aws_rules: quotas, ARN forms, permissions..., and
-    what create fixed on the resources the replacement guard records)."""
+    what create fixed on the resources the replacement guard records). `recorded`: the record to hold the assembly
+    to, the committed one when None (`replacement_guard --update` passes an empty one: accepting is its purpose)."""
     assembly = app.synth()
-    aws_rules.enforce(assembly, recorded=replacement_guard.recorded())
+    aws_rules.enforce(assembly, recorded=replacement_guard.recorded() if recorded is None else recorded)
     return assembly
 
 

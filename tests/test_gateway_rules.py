@@ -94,7 +94,7 @@ def test_a_version_added_to_a_recorded_gateway_is_refused_and_a_removed_one_is_n
     # The guard says the same, naming the reason.
     (problem,) = replacement_guard.replacements(created_with_two, recorded)
     assert problem.startswith(f"{key} (AWS::BedrockAgentCore::Gateway) cannot take MCP version 2025-11-25, 2026-07-28")
-    assert "never extended" in problem and "aws/aws-cli#10346" in problem
+    assert "never extended" in problem and "aws/aws-cli#10346" in problem and "--update" in problem
 
     # Narrowing is allowed by both, and the guard asks for it to be recorded so that adding it back is refused.
     templates = copy.deepcopy(prod.templates)
@@ -148,3 +148,5 @@ def test_synth_refuses_a_version_added_to_a_gateway_that_exists(
     assert violation.rule.id == "gateway-mcp-versions-fixed-at-create"
     assert violation.where == "mcpgw-dev-gateway/Gateway (AWS::BedrockAgentCore::Gateway)"
     assert "adds MCP version 2025-06-18" in str(violation) and "never extended" in str(violation)
+    # Accepting it deliberately is what `python -m tools.replacement_guard --update` is for: held to no record.
+    assert synthesize(create_app(context), recorded={}).get_stack_by_name("mcpgw-dev-gateway")

@@ -303,7 +303,7 @@ def test_the_guard_refuses_to_record_the_removal_of_an_output_still_read(
     del templates["mcpgw-prod-cognito"]["Resources"]["AgentOrderViewerClient"]
     del templates["mcpgw-prod-cognito"]["Outputs"]["AgentOrderViewerClientId"]
     monkeypatch.setattr(replacement_guard, "IDENTITIES", recorded)
-    monkeypatch.setattr(tools.snapshots, "synthesize", lambda env: templates)
+    monkeypatch.setattr(tools.snapshots, "synthesize", lambda env, recorded=None: templates)
 
     assert replacement_guard.main(["--update"]) == 1
     assert "mcpgw-prod-cognito/AgentOrderViewerClient" in json.loads(recorded.read_text())  # not recorded

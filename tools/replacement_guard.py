@@ -5,10 +5,11 @@ create-only properties (a change to either makes CloudFormation replace it). A p
 replace one fails `make test`, listing the property; to replace deliberately, run
 `python -m tools.replacement_guard --update` and commit the file with the change, for review.
 
-It also records what create fixes without a replacement to undo it: a gateway's MCP versions, which can be narrowed
-but never extended (aws/aws-cli#10346). Every synth refuses a version added to a recorded gateway (aws_rules
-gateway-mcp-versions-fixed-at-create, fed the record by app.synthesize); narrowing is allowed, and `--update` records
-it so that adding the version back is refused too.
+It also records what create may fix without a replacement to undo it: a gateway's MCP versions, reported to narrow
+but never extend (aws/aws-cli#10346, closed as stale; the AgentCore guide says UpdateGateway changes them: contested,
+so the stricter is built for). Every synth refuses a version added to a recorded gateway (aws_rules
+gateway-mcp-versions-fixed-at-create, fed the record by app.synthesize); `--update` accepts one deliberately (its
+synth is held to no record), and records a narrowing so that adding the version back is refused too.
 """
 
 from __future__ import annotations
@@ -167,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         "--update", action="store_true", help="accept the current identities (a deliberate replacement)"
     )
     args = parser.parse_args(argv)
-    current = identities(synthesize(GUARDED_ENV))
+    # --update accepts deliberately what the record would refuse (an MCP version added to a recorded gateway, say):
+    # the synth it records is held to no record.
+    current = identities(synthesize(GUARDED_ENV, recorded={} if args.update else None))
     unsafe = unsafe_removals(json.loads(IDENTITIES.read_text()), current) if IDENTITIES.exists() else []
     if args.update and unsafe:
         print("\n".join(unsafe) + "\nnot recorded: these removals cannot be accepted in one deploy", file=sys.stderr)

@@ -45,14 +45,15 @@ def snapshot_path(set_name: str, stack_name: str) -> Path:
     return SNAPSHOT_DIR / set_name / f"{stack_name}.json"
 
 
-def synthesize(set_name: str) -> dict[str, dict[str, Any]]:
-    """Stack name -> template, synthesized in-process with the committed cdk.json context and the set's overrides."""
+def synthesize(set_name: str, *, recorded: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Stack name -> template, synthesized in-process with the committed cdk.json context and the set's overrides
+    (`recorded`: as app.synthesize takes it)."""
     from app import create_app
     from app import synthesize as synth
 
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context.update(SETS[set_name])
-    assembly = synth(create_app(context))
+    assembly = synth(create_app(context), recorded=recorded)
     return {stack.stack_name: stack.template for stack in assembly.stacks}
 
 
