@@ -18,7 +18,7 @@ URL ?= http://127.0.0.1:8000/mcp
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth lint test bench bench-scale deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check bench-mcp smoke clean
+.PHONY: help setup synth lint test bench bench-scale deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check bench-mcp smoke tools-lock drift clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -86,6 +86,17 @@ bench-mcp: setup ## MCP server latency/throughput next to the tutorial's baselin
 SMOKE_ARGS ?= $(if $(wildcard outputs.json),--outputs-file outputs.json)
 smoke: setup ## After `make deploy`: token, search, list and call tools through the deployed gateway
 	$(BIN)/python -m tools.smoke $(SMOKE_ARGS)
+
+# Tool contracts (app_config/tool_locks.py). TARGET=<entry> records one entry; an existing entry's server is read
+# through its own OAuth client (its secret from Secrets Manager: AWS credentials needed).
+TARGET ?=
+TOOLS_LOCK_ARGS ?=
+tools-lock: setup ## Write the tool locks from each server's tools/list (hosted: all; existing: TARGET=<name>)
+	$(BIN)/python -m tools.tools_lock $(if $(TARGET),--target $(TARGET)) $(TOOLS_LOCK_ARGS)
+
+DRIFT_ARGS ?=
+drift: setup ## Compare a deployed gateway's tools with the locks, as agents (DRIFT_ARGS="--env prod")
+	$(BIN)/python -m tools.drift $(DRIFT_ARGS)
 
 clean: ## Remove build output (keeps the toolchain)
 	rm -rf cdk.out .pytest_cache

@@ -39,6 +39,7 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 import aws_rules  # noqa: E402
 from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config  # noqa: E402
+from app_config.tool_locks import unpinned_note  # noqa: E402
 from stacks import GatewayApp, build  # noqa: E402
 from tools import replacement_guard  # noqa: E402
 
@@ -61,7 +62,10 @@ def synthesize(app: App) -> cx_api.CloudAssembly:
 
 
 def build_stacks(app: App) -> GatewayApp:
-    stacks = build(app, load_config(_context_of(app)))
+    config = load_config(_context_of(app))
+    for entry, lock in config.unpinned.items():
+        print(unpinned_note(entry, lock), file=sys.stderr)
+    stacks = build(app, config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
 

@@ -51,6 +51,14 @@ class _Server(_Strict):
         "catalog lacks, so the app checks agents against this list at synth.",
     )
 
+    static_tool_schema: bool = Field(
+        False,
+        alias="staticToolSchema",
+        description="Serve exactly the tools of this entry's lock (the target's static tool schema) instead of the "
+        "server's tools/list: the gateway never synchronizes the target. Needs a tool lock. Not yet confirmed on AWS "
+        "(README: assumptions a deploy must check).",
+    )
+
     @property
     def text(self) -> str:
         return self.description or f"MCP server {self.name}"

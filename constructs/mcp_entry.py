@@ -3,18 +3,19 @@ construct for the entry's kind, so that a stack composes entries without knowing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from aws_cdk import Aws, SecretValue
 from aws_cdk import aws_bedrockagentcore as agentcore
 
-from app_config import Entry, ExistingEntry, HostedEntry, Names, pascal
+from app_config import Entry, ExistingEntry, HostedEntry, Names, ToolLock, pascal
+from app_config.tool_locks import contract_mark, described, static_schema
 from constructs import Construct, IConstruct
 from constructs.custom_resource_handlers import HandlerEndpoint
 from constructs.hosted_server import HostedMcpServer, RuntimeSettings
 from constructs.m2m_user_pool import M2MUserPool
-from constructs.mcp_target import GatewayMcpTarget
+from constructs.mcp_target import MAX_DESCRIPTION, GatewayMcpTarget
 from constructs.naming import name_logical_id
 from constructs.pool_credential_provider import PoolCredentialProvider
 from constructs.runtime_url import runtime_invocation_url
@@ -36,6 +37,8 @@ class SharedResources:
     log_retention_days: int
     retain_data: bool
     tags: Mapping[str, str]
+    # Each entry's tool lock (app_config.tool_locks), by entry name; an unpinned existing entry has none.
+    tool_locks: Mapping[str, ToolLock] = field(default_factory=dict)
 
 
 class McpEntry(Construct):
@@ -56,7 +59,7 @@ class McpEntry(Construct):
         shared: SharedResources,
         entry: Entry,
         *,
-        description: str,
+        marks: list[str],
         endpoint: str,
         provider: agentcore.OAuth2CredentialProvider,
         provider_name: str,
@@ -64,17 +67,23 @@ class McpEntry(Construct):
         wait_for: list[IConstruct],
     ) -> GatewayMcpTarget:
         label = pascal(entry.name)
+        # Tool contracts (app_config.tool_locks): the lock's hash in the description, so that a change of the lock
+        # (or, unpinned, of the declared names) updates the target, and UpdateGatewayTarget re-synchronizes its
+        # catalog (implicit synchronization, DEFAULT listing mode), for existing entries too.
+        lock = shared.tool_locks.get(entry.name)
+        mark = contract_mark(lock, entry.tools)
         target = GatewayMcpTarget(
             self,
             "Target",
             gateway=shared.gateway,
             target_name=entry.name,
-            description=description,
+            description=described(entry.text, [*marks, *([f"tools {mark}"] if mark else [])], MAX_DESCRIPTION),
             endpoint=endpoint,
             provider_arn=provider.credential_provider_arn,
             provider_name=provider_name,
             scopes=scopes,
             wait_for=wait_for,
+            static_tools=static_schema(lock) if lock is not None and entry.static_tool_schema else None,
         )
         name_logical_id(target.target, f"{label}Target")
         return target
@@ -141,7 +150,7 @@ class HostedMcpEntry(McpEntry):
             # in its description the target is updated too, and UpdateGatewayTarget re-synchronizes its tools
             # (implicit synchronization, DEFAULT listing mode), after the runtime (its endpoint refers to it) and
             # with CloudFormation's own permissions.
-            description=f"{entry.text} (image {self.server.image.asset_hash[:12]})",
+            marks=[f"image {self.server.image.asset_hash[:12]}"],
             endpoint=runtime_invocation_url(self.server.runtime.agent_runtime_arn),
             provider=access.provider,
             provider_name=access.provider_name,
@@ -177,7 +186,7 @@ class ExistingMcpEntry(McpEntry):
         self.target = self._target(
             shared,
             entry,
-            description=entry.text,
+            marks=[],
             endpoint=entry.endpoint,
             provider=provider,
             provider_name=provider_name,

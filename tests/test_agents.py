@@ -92,8 +92,8 @@ def viewer(**fields: Any) -> dict[str, Any]:
         # refuses it first, against the tools the target's entry declares.
         pytest.param(
             agents_file(viewer(), {"name": "deleter", "tools": ["orders___deleteOrder"]}),
-            "agents[1].tools[0] 'orders___deleteOrder': orders declares no tool 'deleteOrder' (its tools: getOrder, "
-            "updateOrder)",
+            "agents[1].tools[0] 'orders___deleteOrder': orders's lock mcp_server/tools.lock.json has no tool "
+            "'deleteOrder' (its tools: getOrder, updateOrder)",
             id="undeclared-tool",
         ),
         pytest.param(
@@ -237,12 +237,11 @@ def test_grants_resolve_to_the_declared_tools_sorted_and_deduplicated(tmp_path: 
     assert agents_of.allowed("reader") == ("orders___getOrder",)
     # A whole target follows its entry: a tool declared later is granted with no change to the agents file.
     (tmp_path / "more").mkdir()
-    more = write_config(tmp_path / "more", [{**ORDERS, "tools": [*ORDERS["tools"], "cancelOrder"]}, billing], agents)
-    assert load_config(load_context(**more)).agents.allowed("mixed") == (
+    more = write_config(tmp_path / "more", [ORDERS, {**billing, "tools": [*billing["tools"], "void"]}], agents)
+    assert load_config(load_context(**more)).agents.allowed("payer") == (
         "billing___pay",
-        "orders___cancelOrder",
-        "orders___getOrder",
-        "orders___updateOrder",
+        "billing___refund",
+        "billing___void",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -245,7 +246,9 @@ def test_a_new_image_updates_the_target_so_the_gateway_resynchronizes_its_tools(
     (image,) = dev.docker_images(TARGET)
     tag = json.dumps(resources["OrdersRuntime"]["Properties"]["AgentRuntimeArtifact"]["ContainerConfiguration"])
     description = resources["OrdersTarget"]["Properties"]["Description"]
-    digest = description.removeprefix("Example order tools (the tutorial's MCP server) (image ").removesuffix(")")
+    found = re.search(r"\(image ([0-9a-f]+)\)", description)
+    assert found is not None, description
+    digest = found[1]
     assert len(digest) == 12 and f":{digest}" in tag
     assert len(description) <= 200  # the service's limit
     assert not [r for r in resources.values() if r["Type"].startswith("Custom::") and "Sync" in r["Type"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,8 @@ def test_adding_an_entry_changes_its_shard_stack_and_no_other(tmp_path: Path, ex
     newcomer = {**EXISTING, "name": "newcomer"}
     path = tmp_path / "four.yaml"
     path.write_text(yaml.safe_dump({"targets": entries[:1] + [newcomer] + entries[1:]}))
+    # The example's tool locks, beside the targets file as they are beside the example's.
+    shutil.copytree(ROOT / "config" / "examples" / "tool-locks", tmp_path / "tool-locks")
 
     assembly = synthesize(create_app(load_context(targetsFile=str(path))))
 
