@@ -1,0 +1,182 @@
+"""The drift check (`make drift`, tools/drift.py), offline: against the local example server, against a recorded
+gateway answer (tests/recorded/gateway-tools-list.json: a tools/list answer shaped as the gateway gives it, the
+target's prefix on each name and its own search tool first, made from the example's lock), and through the faked
+deployment as an agent; and its scheduled workflow."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.fake_deployment import Deployed, aws_with
+from tools import drift
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDED = ROOT / "tests" / "recorded" / "gateway-tools-list.json"
+WORKFLOW = ROOT / ".github" / "workflows" / "drift.yml"
+
+
+def recorded(edit: Any = None, tmp_path: Path | None = None) -> Path:
+    if edit is None:
+        return RECORDED
+    answer = json.loads(RECORDED.read_text())
+    edit(answer["result"]["tools"])
+    assert tmp_path is not None
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps(answer))
+    return path
+
+
+def tool(tools: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(t for t in tools if t["name"] == name)
+
+
+def test_the_local_server_matches_its_lock(local_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert drift.main(["--url", local_url, "--no-auth", "--entry", "orders"]) == 0
+    assert "no drift: 1 locked entry match" in capsys.readouterr().out
+
+
+def test_the_recorded_gateway_answer_matches_the_locks(capsys: pytest.CaptureFixture[str]) -> None:
+    assert drift.main(["--recorded", str(RECORDED)]) == 0
+    out = capsys.readouterr().out
+    assert "no drift" in out
+    # The recorded answer has no titles: a gateway that does not pass a field on is noted, not taken for drift.
+    assert "note: the gateway does not list the field title of some locked tools: not compared" in out
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda tools: tool(tools, "orders___getOrder").update(
+                description="Get the latest customer order and return its order id. Takes no arguments."
+            ),
+            "DRIFT orders: tool getOrder, field description (changes what agents are told): "
+            "Get the [-current-]{+latest+} customer order",
+            id="description",
+        ),
+        pytest.param(
+            lambda tools: tool(tools, "orders___updateOrder")["inputSchema"]["properties"]["orderId"].update(minimum=0),
+            'DRIFT orders: tool updateOrder, field inputSchema: -"minimum": 1,; +"minimum": 0,',
+            id="input-schema",
+        ),
+        pytest.param(
+            lambda tools: tool(tools, "orders___getOrder")["annotations"].update(readOnlyHint=False),
+            "DRIFT orders: tool getOrder, field annotations: ",
+            id="annotations",
+        ),
+        pytest.param(
+            lambda tools: tools.append({"name": "orders___deleteOrder", "description": "x", "inputSchema": {}}),
+            "DRIFT orders: tool deleteOrder: listed by the gateway, not in its lock mcp_server/tools.lock.json",
+            id="new-tool",
+        ),
+        pytest.param(
+            lambda tools: tools.remove(tool(tools, "orders___updateOrder")),
+            "DRIFT orders: tool updateOrder: in its lock mcp_server/tools.lock.json, not listed by the gateway",
+            id="tool-gone",
+        ),
+    ],
+)
+def test_a_difference_fails_naming_entry_tool_and_field(
+    tmp_path: Path, edit: Any, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert drift.main(["--recorded", str(recorded(edit, tmp_path))]) == 1
+    out, err = capsys.readouterr()
+    assert expected in out, out
+    assert [line for line in out.splitlines() if line.startswith("DRIFT")] == [
+        line for line in out.splitlines() if expected in line
+    ], "only the difference made is reported"
+    assert "1 difference(s) between the recorded answer" in err and '"Tool contracts"' in err
+
+
+def test_a_recorded_file_that_is_no_answer_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"result": {}}')
+    assert drift.main(["--recorded", str(bad)]) == 1
+    assert "could not list the tools: " in capsys.readouterr().err
+
+
+def test_the_deployed_gateway_is_listed_as_an_agent(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
+    # The faked gateway serves what the recorded answer holds, to the agents of the shipped config.
+    tools = [
+        t for t in json.loads(RECORDED.read_text())["result"]["tools"] if t["name"] != "x_amz_bedrock_agentcore_search"
+    ]
+    import mcp_types as types
+
+    def listed(edit: Any = None) -> list[types.Tool]:
+        served = copy.deepcopy(tools)
+        if edit:
+            edit(served)
+        return [types.Tool.model_validate(t) for t in served]
+
+    deployed.fake.state.order_tools = listed  # type: ignore[method-assign]
+    deployed.outputs_file.write_text(json.dumps(deployed.outputs))
+    argv = ["--outputs-file", str(deployed.outputs_file)]
+    assert drift.main(argv, aws=aws_with({})) == 0
+    assert "no drift: 1 locked entry match the gateway of dev, as platform-smoke" in capsys.readouterr().out
+    # Only platform-smoke's client got a token: the fewest agents whose grants cover every granted tool.
+    assert {r["client_id"] for r in deployed.fake.state.token_requests} == {deployed.client_id("platform-smoke")}
+
+    deployed.fake.state.order_tools = lambda: listed(  # type: ignore[method-assign]
+        lambda served: tool(served, "orders___getOrder").update(description="Get any order.")
+    )
+    assert drift.main(argv, aws=aws_with({})) == 1
+    out = capsys.readouterr().out
+    assert "DRIFT orders: tool getOrder, field description (changes what agents are told): " in out
+    for secret in deployed.world.secrets.values():
+        assert secret not in out
+
+
+def test_an_enforcing_gateway_hides_what_no_listing_agent_may_call() -> None:
+    from app_config import load_config
+    from tests.cdk_helpers import load_context
+
+    config = load_config(load_context(env="dev"))
+    findings = drift.compare_listing(config, [], visible={"orders___getOrder"})
+    assert findings.drift == [
+        "orders: tool getOrder: in its lock mcp_server/tools.lock.json, not listed by the gateway"
+    ]
+    assert findings.notes == ["orders: tool updateOrder: granted to none of the agents listed as, not checked"]
+
+
+def test_the_covering_agents_are_the_fewest_that_see_every_granted_tool() -> None:
+    from app_config import load_config
+    from tests.cdk_helpers import load_context
+
+    assert drift.covering_agents(load_config(load_context(env="dev"))) == ("platform-smoke",)
+
+
+# --- the scheduled workflow (the checks every workflow passes are in tests/test_workflows.py) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[Any, Any]:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+def test_drift_runs_on_a_schedule_and_by_hand_only(workflow: dict[Any, Any]) -> None:
+    on: dict[str, Any] = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as True
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    assert on["schedule"][0]["cron"].split()[2:] == ["*", "*", "*"], "daily"
+
+
+def test_drift_checks_every_environment_with_a_read_only_role(workflow: dict[Any, Any]) -> None:
+    (job,) = workflow["jobs"].values()
+    assert job["strategy"]["matrix"]["env"] == ["dev", "prod"] and job["strategy"]["fail-fast"] is False
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert {"vars.AWS_DRIFT_ROLE_ARN != ''", "github.event.repository.fork != true"} == {
+        clause.strip() for clause in job["if"].split("&&")
+    }
+    steps = job["steps"]
+    assume = next(i for i, s in enumerate(steps) if "configure-aws-credentials" in s.get("uses", ""))
+    assert steps[assume]["with"]["role-to-assume"] == "${{ vars.AWS_DRIFT_ROLE_ARN }}"
+    setup = next(i for i, s in enumerate(steps) if s.get("run", "").strip() == "make setup")
+    check = next(i for i, s in enumerate(steps) if "make drift" in s.get("run", ""))
+    assert setup < assume < check == len(steps) - 1
+    assert 'DRIFT_ARGS="--env ${DRIFT_ENV}"' in steps[check]["run"]
+    assert job["env"] == {"DRIFT_ENV": "${{ matrix.env }}"}
