@@ -160,7 +160,7 @@ def workflow() -> dict[Any, Any]:
 
 
 def test_drift_runs_on_a_schedule_and_by_hand_only(workflow: dict[Any, Any]) -> None:
-    on: dict[str, Any] = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as True
+    on = workflow["on"] if "on" in workflow else workflow[True]  # YAML 1.1 reads a bare `on` as True
     assert set(on) == {"schedule", "workflow_dispatch"}
     assert on["schedule"][0]["cron"].split()[2:] == ["*", "*", "*"], "daily"
 
