@@ -52,8 +52,10 @@ bench: setup ## Synth time of the whole app next to a one-bucket app
 bench-scale: setup ## Synth time, stacks, resources and template sizes for 1, 10, 50 and 100 targets
 	$(BIN)/python -m tools.bench_scale
 
-diff: setup ## Offline: what the working tree changes in every stack's template, against the committed snapshots
-	$(BIN)/python -m tools.snapshots
+# BASE: the git revision the tool locks are compared with (a branch's changes: BASE=origin/main).
+BASE ?= HEAD
+diff: setup ## Offline: what the working tree changes in the tool contracts (against BASE) and every stack's template
+	$(BIN)/python -m tools.snapshots --base $(BASE)
 
 schema: setup ## Regenerate config/targets.schema.json from the config model (app_config.model)
 	$(BIN)/python -m tools.schema

@@ -375,3 +375,52 @@ def test_the_static_tool_schema_passes_cfn_lint(relocked: tuple[Assembly, str, P
         json.dumps(assembly.templates[stack]), regions=["us-east-1"], config=ManualArgs(ignore_checks=["W3005"])
     )
     assert not matches, [f"{m.rule.id} {m.message}" for m in matches]
+
+
+# --- reviewed in the pull request: make diff and the PR comment ------------------------------------------------------------
+
+
+def test_the_diff_shows_a_changed_description_word_by_word(tmp_path: Path) -> None:
+    import subprocess
+
+    from tools import contract_diff
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    lock = tmp_path / "mcp_server" / HOSTED_LOCK_FILE
+    lock.parent.mkdir()
+    shutil.copy(SERVER_DIR / HOSTED_LOCK_FILE, lock)
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "lock")
+    assert contract_diff.report(root=tmp_path) == "tool contracts: no change against HEAD\n"
+
+    tools = [dict(tool.fields) for tool in read_lock(lock, shown="x", entry="orders").tools]
+    tools[1]["description"] = tools[1]["description"].replace("an existing", "any")
+    tools[1]["inputSchema"]["properties"]["orderId"]["minimum"] = 0
+    lock.write_text(render(lock_document(tools)))
+    assert contract_diff.report(root=tmp_path).splitlines() == [
+        "tool contracts against HEAD (1 change(s) to what agents are told):",
+        "mcp_server/tools.lock.json (changed):",
+        "  mcp_server: tool updateOrder, field description (changes what agents are told): Update [-an existing-]{+any+} "
+        "customer order, identified by its order id, and return the updated order's id.",
+        '  mcp_server: tool updateOrder, field inputSchema: -"minimum": 1,; +"minimum": 0,',
+    ]
+    assert contract_diff.report(base="no-such-rev", root=tmp_path).startswith("tool contracts: not compared (git ")
+
+
+def test_the_pr_comment_shows_the_tool_contracts_before_the_template_diff() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("comment", ROOT / ".github" / "scripts" / "cdk_diff_comment.py")
+    assert spec is not None and spec.loader is not None
+    helper = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helper)
+    contracts = "tool contracts against HEAD^1 (1 change(s) to what agents are told):\n  orders: tool getOrder, ..."
+    body = helper.render("Stack x\nThere were no differences", 0, "a" * 40, "https://x", contracts=contracts)
+    assert body.index("#### Tool contracts (what agents are told)") < body.index(contracts) < body.index("Output")
+    assert helper.render("x", 0, "a" * 40, "https://x").count("Tool contracts") == 0
+    # However long both are, the body still fits a comment.
+    huge = helper.render("y\n" * 50_000, 0, "a" * 40, "https://x", contracts="z\n" * 50_000)
+    assert len(huge) < 65_536

@@ -76,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Diff synthesized templates against the committed snapshots.")
     parser.add_argument("--update", action="store_true", help="rewrite the snapshots instead of diffing")
     parser.add_argument("--set", action="append", choices=list(SETS), help="snapshot set(s); default: all")
+    parser.add_argument("--base", default="HEAD", help="git revision the tool locks are compared with (default: HEAD)")
     args = parser.parse_args(argv)
+    if not args.update:
+        # What agents will be told comes first: each tool lock against the base (tools.contract_diff).
+        from tools.contract_diff import report
+
+        sys.stdout.write(report(args.base) + "\n")
     changed = False
     for set_name in args.set or SETS:
         templates = synthesize(set_name)
