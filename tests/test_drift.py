@@ -180,3 +180,29 @@ def test_drift_checks_every_environment_with_a_read_only_role(workflow: dict[Any
     assert setup < assume < check == len(steps) - 1
     assert 'DRIFT_ARGS="--env ${DRIFT_ENV}"' in steps[check]["run"]
     assert job["env"] == {"DRIFT_ENV": "${{ matrix.env }}"}
+
+
+def test_tools_lock_reads_an_entry_from_the_deployed_gateway(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import tools_lock
+
+    served = [t for t in json.loads(RECORDED.read_text())["result"]["tools"] if t["name"].startswith("orders___")]
+    import mcp_types as types
+
+    lock = ROOT / "mcp_server" / "tools.lock.json"
+    titles = {t["name"]: t["title"] for t in json.loads(lock.read_text())["tools"]}
+    with_titles = [{**t, "title": titles[t["name"].removeprefix("orders___")]} for t in served]
+    deployed.fake.state.order_tools = lambda: [types.Tool.model_validate(t) for t in with_titles]  # type: ignore[method-assign]
+    deployed.outputs_file.write_text(json.dumps(deployed.outputs))
+    argv = ["--target", "orders", "--from-gateway", "--outputs-file", str(deployed.outputs_file), "--check"]
+    before = lock.read_text()
+    assert tools_lock.main(argv) == 0, capsys.readouterr()
+    assert "mcp_server/tools.lock.json: up to date (2 tools; orders)" in capsys.readouterr().out
+
+    with_titles[0] = {**with_titles[0], "description": "Get any order."}
+    assert tools_lock.main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "orders: tool getOrder, field description (changes what agents are told): " in out
+    assert "differs from what the server lists (orders): run `make tools-lock`" in err
+    assert lock.read_text() == before

@@ -424,3 +424,22 @@ def test_the_pr_comment_shows_the_tool_contracts_before_the_template_diff() -> N
     # However long both are, the body still fits a comment.
     huge = helper.render("y\n" * 50_000, 0, "a" * 40, "https://x", contracts="z\n" * 50_000)
     assert len(huge) < 65_536
+
+
+def test_a_hosted_folder_whose_image_runs_no_python_cannot_be_started_locally(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCMD node server.js\n")
+    with pytest.raises(tools_lock.LockToolError, match=r"Dockerfile: needs a CMD in exec form"):
+        tools_lock.image_command(tmp_path)
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nCMD ["node", "server.js"]\n')
+    with pytest.raises(tools_lock.LockToolError, match=r"CMD starts 'node'; a hosted server is started locally"):
+        tools_lock.image_command(tmp_path)
+
+
+def test_tools_lock_skips_existing_entries_unless_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = write_config(tmp_path, [existing(tools=["getInvoice"])])
+    assert tools_lock.main(["--targets-file", files["targetsFile"]]) == 0
+    assert (
+        "billing: existing entry, skipped: `make tools-lock TARGET=billing` reads its server" in capsys.readouterr().out
+    )
+    assert tools_lock.main(["--targets-file", files["targetsFile"], "--target", "nobody"]) == 1
+    assert "no entry 'nobody' (entries: billing)" in capsys.readouterr().err
