@@ -443,3 +443,11 @@ def test_tools_lock_skips_existing_entries_unless_named(tmp_path: Path, capsys: 
     )
     assert tools_lock.main(["--targets-file", files["targetsFile"], "--target", "nobody"]) == 1
     assert "no entry 'nobody' (entries: billing)" in capsys.readouterr().err
+
+
+def test_a_re_recorded_lock_does_not_churn_the_snapshots() -> None:
+    from tools.snapshots import normalize
+
+    one = normalize({"Description": "Orders (image 0123456789ab) (tools 0123abcd)"})
+    other = normalize({"Description": "Orders (image ba9876543210) (tools dcba3210)"})
+    assert one == other and "(tools <lock-hash>)" in one

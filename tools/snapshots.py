@@ -22,13 +22,17 @@ SETS: dict[str, dict[str, str]] = {
 # Asset hashes (S3 keys, image tags) change with every edit of an asset's source. The snapshot should
 # show that an asset's *use* changed, not churn on its hash; the hash itself is reviewed as code.
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
-# A hosted target's description carries its image hash's first 12 characters (see stacks/mcp_targets_stack.py).
+# A hosted target's description carries its image hash's first 12 characters (see constructs/mcp_entry.py).
 _IMAGE_IN_DESCRIPTION = re.compile(r"\(image [0-9a-f]{12}\)")
+# Every target's description carries its tool lock's hash (app_config.tool_locks.contract_mark): the lock's own diff
+# (`make diff`, tools.contract_diff) is what a reviewer reads, so re-recording a lock does not churn the snapshots.
+_TOOLS_IN_DESCRIPTION = re.compile(r"\(tools [0-9a-f]{8}\)")
 
 
 def normalize(template: Mapping[str, Any]) -> str:
-    text = json.dumps(template, indent=2, sort_keys=True)
-    return _IMAGE_IN_DESCRIPTION.sub("(image <asset-hash>)", _ASSET_HASH.sub("<asset-hash>", text)) + "\n"
+    text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, indent=2, sort_keys=True))
+    text = _IMAGE_IN_DESCRIPTION.sub("(image <asset-hash>)", text)
+    return _TOOLS_IN_DESCRIPTION.sub("(tools <lock-hash>)", text) + "\n"
 
 
 def snapshot_path(set_name: str, stack_name: str) -> Path:
