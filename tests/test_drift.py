@@ -1,15 +1,14 @@
 """The drift check (`make drift`, tools/drift.py), offline: against the local example server, against a recorded
-gateway answer (tests/recorded/gateway-tools-list.json: a tools/list answer shaped as the gateway gives it, the
-target's prefix on each name and its own search tool first, made from the example's lock), and through the faked
-deployment as an agent; and its scheduled workflow."""
+gateway answer (tests/recorded/: a deployment the tests own, one existing entry pinned by its lock, and the gateway's
+tools/list answer for it), and through the faked deployment as an agent; and its scheduled workflow."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
 
+import mcp_types as types
 import pytest
 import yaml
 
@@ -17,23 +16,29 @@ from tests.fake_deployment import Deployed, aws_with
 from tools import drift
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDED = ROOT / "tests" / "recorded" / "gateway-tools-list.json"
+RECORDED = ROOT / "tests" / "recorded"
+ANSWER = RECORDED / "gateway-tools-list.json"
+CONFIG = ["--targets-file", str(RECORDED / "targets.yaml"), "--agents-file", str(RECORDED / "agents.yaml")]
+LOCK = "tests/recorded/tool-locks/billing.json"
 WORKFLOW = ROOT / ".github" / "workflows" / "drift.yml"
 
 
-def recorded(edit: Any = None, tmp_path: Path | None = None) -> Path:
-    if edit is None:
-        return RECORDED
-    answer = json.loads(RECORDED.read_text())
-    edit(answer["result"]["tools"])
-    assert tmp_path is not None
+def answer(edit: Any, tmp_path: Path) -> Path:
+    recorded = json.loads(ANSWER.read_text())
+    edit(recorded["result"]["tools"])
     path = tmp_path / "answer.json"
-    path.write_text(json.dumps(answer))
+    path.write_text(json.dumps(recorded))
     return path
 
 
 def tool(tools: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(t for t in tools if t["name"] == name)
+
+
+def served_from_lock(entry: str = "orders") -> list[dict[str, Any]]:
+    """The example's locked tools as a gateway lists them: prefixed with the entry's name."""
+    lock = json.loads((ROOT / "mcp_server" / "tools.lock.json").read_text())
+    return [{**{k: v for k, v in t.items() if k != "sha256"}, "name": f"{entry}___{t['name']}"} for t in lock["tools"]]
 
 
 def test_the_local_server_matches_its_lock(local_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -42,9 +47,9 @@ def test_the_local_server_matches_its_lock(local_url: str, capsys: pytest.Captur
 
 
 def test_the_recorded_gateway_answer_matches_the_locks(capsys: pytest.CaptureFixture[str]) -> None:
-    assert drift.main(["--recorded", str(RECORDED)]) == 0
+    assert drift.main([*CONFIG, "--recorded", str(ANSWER)]) == 0
     out = capsys.readouterr().out
-    assert "no drift" in out
+    assert "no drift: 1 locked entry match the recorded answer" in out
     # The recorded answer has no titles: a gateway that does not pass a field on is noted, not taken for drift.
     assert "note: the gateway does not list the field title of some locked tools: not compared" in out
 
@@ -53,31 +58,31 @@ def test_the_recorded_gateway_answer_matches_the_locks(capsys: pytest.CaptureFix
     ("edit", "expected"),
     [
         pytest.param(
-            lambda tools: tool(tools, "orders___getOrder").update(
-                description="Get the latest customer order and return its order id. Takes no arguments."
+            lambda tools: tool(tools, "billing___getInvoice").update(
+                description="Get one invoice by its id: amount, currency, due date and status."
             ),
-            "DRIFT orders: tool getOrder, field description (changes what agents are told): "
-            "Get the [-current-]{+latest+} customer order",
+            "DRIFT billing: tool getInvoice, field description (changes what agents are told): "
+            "Get one invoice by its [-number:-]{+id:+} amount, currency, due date and status.",
             id="description",
         ),
         pytest.param(
-            lambda tools: tool(tools, "orders___updateOrder")["inputSchema"]["properties"]["orderId"].update(minimum=0),
-            'DRIFT orders: tool updateOrder, field inputSchema: -"minimum": 1,; +"minimum": 0,',
+            lambda tools: tool(tools, "billing___getPaymentStatus")["inputSchema"].update(required=[]),
+            "DRIFT billing: tool getPaymentStatus, field inputSchema: ",
             id="input-schema",
         ),
         pytest.param(
-            lambda tools: tool(tools, "orders___getOrder")["annotations"].update(readOnlyHint=False),
-            "DRIFT orders: tool getOrder, field annotations: ",
+            lambda tools: tool(tools, "billing___getInvoice")["annotations"].update(readOnlyHint=False),
+            'DRIFT billing: tool getInvoice, field annotations: -"readOnlyHint": true; +"readOnlyHint": false',
             id="annotations",
         ),
         pytest.param(
-            lambda tools: tools.append({"name": "orders___deleteOrder", "description": "x", "inputSchema": {}}),
-            "DRIFT orders: tool deleteOrder: listed by the gateway, not in its lock mcp_server/tools.lock.json",
+            lambda tools: tools.append({"name": "billing___refund", "description": "x", "inputSchema": {}}),
+            f"DRIFT billing: tool refund: listed by the gateway, not in its lock {LOCK} (a new tool no review saw)",
             id="new-tool",
         ),
         pytest.param(
-            lambda tools: tools.remove(tool(tools, "orders___updateOrder")),
-            "DRIFT orders: tool updateOrder: in its lock mcp_server/tools.lock.json, not listed by the gateway",
+            lambda tools: tools.remove(tool(tools, "billing___getPaymentStatus")),
+            f"DRIFT billing: tool getPaymentStatus: in its lock {LOCK}, not listed by the gateway",
             id="tool-gone",
         ),
     ],
@@ -85,7 +90,7 @@ def test_the_recorded_gateway_answer_matches_the_locks(capsys: pytest.CaptureFix
 def test_a_difference_fails_naming_entry_tool_and_field(
     tmp_path: Path, edit: Any, expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert drift.main(["--recorded", str(recorded(edit, tmp_path))]) == 1
+    assert drift.main([*CONFIG, "--recorded", str(answer(edit, tmp_path))]) == 1
     out, err = capsys.readouterr()
     assert expected in out, out
     assert [line for line in out.splitlines() if line.startswith("DRIFT")] == [
@@ -102,14 +107,9 @@ def test_a_recorded_file_that_is_no_answer_is_one_line(tmp_path: Path, capsys: p
 
 
 def test_the_deployed_gateway_is_listed_as_an_agent(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
-    # The faked gateway serves what the recorded answer holds, to the agents of the shipped config.
-    tools = [
-        t for t in json.loads(RECORDED.read_text())["result"]["tools"] if t["name"] != "x_amz_bedrock_agentcore_search"
-    ]
-    import mcp_types as types
-
+    # The faked gateway (the shipped config's agents) serves the example's locked tools.
     def listed(edit: Any = None) -> list[types.Tool]:
-        served = copy.deepcopy(tools)
+        served = served_from_lock()
         if edit:
             edit(served)
         return [types.Tool.model_validate(t) for t in served]
@@ -187,20 +187,16 @@ def test_tools_lock_reads_an_entry_from_the_deployed_gateway(
 ) -> None:
     from tools import tools_lock
 
-    served = [t for t in json.loads(RECORDED.read_text())["result"]["tools"] if t["name"].startswith("orders___")]
-    import mcp_types as types
-
-    lock = ROOT / "mcp_server" / "tools.lock.json"
-    titles = {t["name"]: t["title"] for t in json.loads(lock.read_text())["tools"]}
-    with_titles = [{**t, "title": titles[t["name"].removeprefix("orders___")]} for t in served]
-    deployed.fake.state.order_tools = lambda: [types.Tool.model_validate(t) for t in with_titles]  # type: ignore[method-assign]
+    served = served_from_lock()
+    deployed.fake.state.order_tools = lambda: [types.Tool.model_validate(t) for t in served]  # type: ignore[method-assign]
     deployed.outputs_file.write_text(json.dumps(deployed.outputs))
     argv = ["--target", "orders", "--from-gateway", "--outputs-file", str(deployed.outputs_file), "--check"]
+    lock = ROOT / "mcp_server" / "tools.lock.json"
     before = lock.read_text()
     assert tools_lock.main(argv) == 0, capsys.readouterr()
     assert "mcp_server/tools.lock.json: up to date (2 tools; orders)" in capsys.readouterr().out
 
-    with_titles[0] = {**with_titles[0], "description": "Get any order."}
+    served[0] = {**served[0], "description": "Get any order."}
     assert tools_lock.main(argv) == 1
     out, err = capsys.readouterr()
     assert "orders: tool getOrder, field description (changes what agents are told): " in out

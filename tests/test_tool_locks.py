@@ -96,14 +96,19 @@ def test_one_word_of_a_description_changed_fails_naming_the_tool_and_the_words(t
     copy = tmp_path / "mcp_server"
     shutil.copytree(SERVER_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     server = copy / "server.py"
-    original = '"""Get the current customer order and return its order id. Takes no arguments."""'
-    assert original in server.read_text()
-    server.write_text(server.read_text().replace(original, original.replace("current", "latest")))
+    # The locked description of getOrder, as the server's source holds it; one of its words changed.
+    locked = read_lock(copy / HOSTED_LOCK_FILE, shown="x", entry="orders").tool("getOrder")
+    assert locked is not None
+    description = str(locked.fields["description"])
+    assert server.read_text().count(description) == 1
+    words = description.split(" ")
+    changed = " ".join([words[0], "really", *words[2:]])
+    server.write_text(server.read_text().replace(description, changed))
     with tools_lock.serving(copy) as url:
         served = tools_lock.list_tools(url, None, 30.0)
     assert lock_differences(copy, served) == [
         "mcp_server: tool getOrder, field description (changes what agents are told): "
-        "Get the [-current-]{+latest+} customer order and return its order id. Takes no arguments."
+        f"{words[0]} [-{words[1]}-]{{+really+}} {' '.join(words[2:])}"
     ]
     # `make tools-lock` writes the new contract, which the server then matches; the lock's hash changes with it.
     before = read_lock(copy / HOSTED_LOCK_FILE, shown="x", entry="orders")

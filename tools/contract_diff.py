@@ -18,7 +18,7 @@ from tools.contracts import TOLD, compare, contracts_of
 ROOT = Path(__file__).resolve().parent.parent
 # Where locks live (app_config.tool_locks): a hosted folder's tools.lock.json, an existing entry's tool-locks/*.json.
 PATTERNS = (f"*{HOSTED_LOCK_FILE}", f"*{EXISTING_LOCKS_DIR}/*.json")
-SKIPPED = (".venv/", "node_modules/", "cdk.out/")
+SKIPPED = (".venv/", "node_modules/", "cdk.out/", "tests/")  # tests/ holds fixture locks, not contracts
 
 
 class GitError(Exception):

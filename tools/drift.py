@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--env", default="dev", help="environment in cdk.json (default: dev)")
+    parser.add_argument("--targets-file", help="the targets file, its locks beside it (default: cdk.json's)")
+    parser.add_argument("--agents-file", help="the agents file (default: cdk.json's)")
     parser.add_argument("--prefix", help="name prefix of the stacks (default: cdk.json's for --env)")
     parser.add_argument("--region", help="region (default: from the gateway pool's id, else cdk.json's)")
     parser.add_argument(
@@ -279,6 +281,9 @@ def load(args: argparse.Namespace) -> AppConfig:
 
     context = cdk_context()
     context["env"] = args.env
+    for key, value in (("targetsFile", args.targets_file), ("agentsFile", args.agents_file)):
+        if value:
+            context[key] = str(Path(value).resolve())
     return load_config(context)
 
 
