@@ -202,3 +202,63 @@ def test_tools_lock_reads_an_entry_from_the_deployed_gateway(
     assert "orders: tool getOrder, field description (changes what agents are told): " in out
     assert "differs from what the server lists (orders): run `make tools-lock`" in err
     assert lock.read_text() == before
+
+
+def test_tools_lock_reads_an_existing_entry_through_its_own_oauth_client(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Offline stand-ins for an existing entry's world: its identity provider's discovery document (loopback), whose
+    # token endpoint is the faked Cognito's, the entry's client and secret (Secrets Manager stubbed), and its server
+    # (the faked gateway's MCP endpoint, which checks the bearer token).
+    import http.server
+    import threading
+
+    from app_config.model import ExistingEntry, OAuthClient
+    from tests.fake_deployment import SCOPE
+    from tools import tools_lock
+
+    token_endpoint = deployed.outputs["mcpgw-dev-cognito"]["GatewayTokenEndpoint"]
+
+    class Discovery(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"token_endpoint": token_endpoint}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client_id = deployed.client_id("platform-smoke")
+    secret = deployed.world.secrets["platform-smoke"]
+
+    class Secrets:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:
+            assert SecretId == "teams/billing/mcp"
+            return {"SecretString": secret}
+
+    oauth = OAuthClient.model_construct(
+        discovery_url=f"http://127.0.0.1:{server.server_address[1]}/.well-known/openid-configuration",
+        client_id=client_id,
+        scopes=[SCOPE],
+        client_secret_name="teams/billing/mcp",
+    )
+    entry = ExistingEntry.model_construct(name="billing", kind="existing", endpoint="", oauth=oauth, tools=None)
+    try:
+        token = tools_lock.oauth_token(entry, 5.0, secrets=Secrets())
+    finally:
+        server.shutdown()
+    listed = tools_lock.list_tools(deployed.outputs["mcpgw-dev-gateway"]["GatewayUrl"], token, 5.0)
+    assert "orders___getOrder" in {t["name"] for t in listed}
+    assert deployed.fake.state.token_requests[-1] == {
+        "grant_type": "client_credentials",
+        "scope": SCOPE,
+        "client_id": client_id,
+        "secret_ok": True,
+    }
+    out, err = capsys.readouterr()
+    assert "reading the client secret from Secrets Manager secret 'teams/billing/mcp'" in err
+    assert secret not in out + err and token not in out + err
