@@ -456,3 +456,15 @@ def test_a_re_recorded_lock_does_not_churn_the_snapshots() -> None:
     one = normalize({"Description": "Orders (image 0123456789ab) (tools 0123abcd)"})
     other = normalize({"Description": "Orders (image ba9876543210) (tools dcba3210)"})
     assert one == other and "(tools <lock-hash>)" in one
+
+
+def test_the_diff_workflow_compares_the_locks_with_the_prs_base() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "diff.yml").read_text())
+    steps = workflow["jobs"]["diff"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    # A pull_request run checks out the merge commit: its first parent is the base, so two commits are enough.
+    assert checkout["with"]["fetch-depth"] == 2
+    script = next(s for s in steps if "make diff-live" in s.get("run", ""))["run"]
+    assert "python -m tools.contract_diff --base HEAD^1 > tool-contracts.txt" in script
+    assert script.index("tool-contracts.txt") < script.index("make diff-live")
+    assert "--contracts-file tool-contracts.txt" in script
