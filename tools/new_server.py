@@ -145,14 +145,14 @@ def write_tool_lock(folder: Path) -> None:
     """The folder's tool lock (app_config.tool_locks), written as `make tools-lock` writes it: from what the new
     server lists, started as the folder checks start it. Every hosted entry needs one, so the folder passes every
     check (and synth) as created."""
-    from app_config.tool_locks import HOSTED_LOCK_FILE
-    from tools.tools_lock import LockToolError, list_tools, serving, write_lock
+    from app_config.tool_locks import HOSTED_LOCK_FILE, LockError, lock_document, render
+    from tools.tools_lock import LockToolError, list_tools, serving
 
     try:
         with serving(folder) as url:
             tools = list_tools(url, None, 30.0)
-        write_lock(folder / HOSTED_LOCK_FILE, tools, [], check=False)
-    except LockToolError as error:
+        (folder / HOSTED_LOCK_FILE).write_text(render(lock_document(tools)), encoding="utf-8")
+    except (LockToolError, LockError) as error:
         raise SystemExit(f"error: {error}") from None
 
 
