@@ -22,7 +22,7 @@ STACKS ?=
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth lint test bench bench-scale bootstrap deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check new-server access bench-mcp smoke clean
+.PHONY: help setup synth lint test bench bench-scale bootstrap deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check new-server access bench-mcp smoke tools-lock drift clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,8 +59,10 @@ bench: setup ## Synth time of the whole app next to a one-bucket app
 bench-scale: setup ## Synth time, stacks, resources and template sizes for 1, 10, 50 and 100 targets
 	$(BIN)/python -m tools.bench_scale
 
-diff: setup ## Offline: what the working tree changes in every stack's template, against the committed snapshots
-	$(BIN)/python -m tools.snapshots
+# BASE: the git revision the tool locks are compared with (a branch's changes: BASE=origin/main).
+BASE ?= HEAD
+diff: setup ## Offline: what the working tree changes in the tool contracts (against BASE) and every stack's template
+	$(BIN)/python -m tools.snapshots --base $(BASE)
 
 schema: setup ## Regenerate config/targets.schema.json from the config model (app_config.model)
 	$(BIN)/python -m tools.schema
@@ -106,6 +108,17 @@ bench-mcp: setup ## MCP server latency/throughput next to the tutorial's baselin
 SMOKE_ARGS ?= $(if $(wildcard outputs.json),--outputs-file outputs.json)
 smoke: setup ## After `make deploy`: token, search, list and call tools through the deployed gateway
 	$(BIN)/python -m tools.smoke $(SMOKE_ARGS)
+
+# Tool contracts (app_config/tool_locks.py). TARGET=<entry> records one entry; an existing entry's server is read
+# through its own OAuth client (its secret from Secrets Manager: AWS credentials needed).
+TARGET ?=
+TOOLS_LOCK_ARGS ?=
+tools-lock: setup ## Write the tool locks from each server's tools/list (hosted: all; existing: TARGET=<name>)
+	$(BIN)/python -m tools.tools_lock $(if $(TARGET),--target $(TARGET)) $(TOOLS_LOCK_ARGS)
+
+DRIFT_ARGS ?=
+drift: setup ## Compare a deployed gateway's tools with the locks, as agents (DRIFT_ARGS="--env prod")
+	$(BIN)/python -m tools.drift $(DRIFT_ARGS)
 
 clean: ## Remove build output (keeps the toolchain)
 	rm -rf cdk.out .pytest_cache

@@ -86,6 +86,7 @@ _cdk_nag = _ImportInTheBackground("cdk_nag")  # imports aws_cdk first: after the
 
 import aws_rules  # noqa: E402
 from app_config import CONTEXT_KEYS, TEXT_KEYS, ConfigError, load_config  # noqa: E402
+from app_config.tool_locks import unpinned_note  # noqa: E402
 
 # Pure Python (no call into the runtime): each waits for aws_cdk, then runs beside the runtime's loading of cdk-nag.
 for _module in ("aws_ec2", "aws_lambda", "aws_bedrockagentcore", "aws_cognito", "aws_cloudwatch", "aws_sns"):
@@ -118,7 +119,10 @@ def synthesize(app: App, *, recorded: Mapping[str, Mapping[str, Any]] | None = N
 
 
 def build_stacks(app: App) -> GatewayApp:
-    stacks = build(app, load_config(_context_of(app)))
+    config = load_config(_context_of(app))
+    for entry, lock in config.unpinned.items():
+        print(unpinned_note(entry, lock), file=sys.stderr)
+    stacks = build(app, config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks
 

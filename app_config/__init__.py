@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Mapping
@@ -16,6 +16,7 @@ from app_config.errors import ConfigError, TargetsError, first_setting_error
 from app_config.model import ROOT, AppSettings, Entry, EnvironmentSettings, ExistingEntry, HostedEntry
 from app_config.rules import COGNITO_RESERVED_WORDS, DEPLOYMENT_TAG, REQUIRED_TAGS, EnvName, pascal, shard_of
 from app_config.targets import load_targets
+from app_config.tool_locks import LockError, ToolLock, resolve, shown_path
 from aws_rules.names import POLICY_NAME_MAX, SERVICE_NAME_RULES, bounded_name
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "HostedEntry",
     "Names",
     "TargetsError",
+    "ToolLock",
     "load_config",
     "pascal",
     "shard_of",
@@ -148,6 +150,9 @@ class AppConfig:
     tags: Mapping[str, str]
     targets: tuple[Entry, ...]
     agents: Agents
+    # Each entry's tool lock (app_config.tool_locks), by entry name; existing entries without one are `unpinned`.
+    tool_locks: Mapping[str, ToolLock] = field(default_factory=dict)
+    unpinned: Mapping[str, str] = field(default_factory=dict)  # entry name -> the lock file it lacks
 
     @property
     def names(self) -> Names:
@@ -264,6 +269,13 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         )
     except TargetsError as error:
         raise ConfigError("targetsFile", str(targets_file), str(error)) from None
+    # Tool contracts: each entry's lock, which its declared tools must agree with; agents are granted the lock's names.
+    try:
+        targets, tool_locks, unpinned = resolve(
+            targets, targets_file if targets_file.is_absolute() else ROOT / targets_file, ROOT
+        )
+    except LockError as error:
+        raise ConfigError("targetsFile", str(targets_file), str(error)) from None
     # The shared runtime pool's provider, and one per existing entry or entry with its own pool.
     providers = 1 + sum(
         1 for t in targets if isinstance(t, ExistingEntry) or (isinstance(t, HostedEntry) and t.own_pool)
@@ -280,7 +292,11 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
 
     agents_file = Path(settings.agents_file)
     try:
-        agents = load_agents(agents_file if agents_file.is_absolute() else ROOT / agents_file, targets)
+        agents = load_agents(
+            agents_file if agents_file.is_absolute() else ROOT / agents_file,
+            targets,
+            {name: shown_path(lock.path, ROOT) for name, lock in tool_locks.items()},
+        )
     except TargetsError as error:
         raise ConfigError("agentsFile", str(agents_file), str(error)) from None
 
@@ -291,7 +307,14 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         **environment.tags,
     }
     config = AppConfig(
-        env_name=env_name, environment=environment, settings=settings, tags=tags, targets=targets, agents=agents
+        env_name=env_name,
+        environment=environment,
+        settings=settings,
+        tags=tags,
+        targets=targets,
+        agents=agents,
+        tool_locks=tool_locks,
+        unpinned=unpinned,
     )
     _check_derived_names(config)
     return config

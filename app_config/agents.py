@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from app_config.errors import TargetsError
 from app_config.model import ROOT, AgentEntry, AgentsFile, Entry, RateLimit
@@ -37,7 +37,9 @@ class Agents:
         return tuple(agent for agent in self.entries if not agent.retired)
 
 
-def load_agents(path: Path, targets: tuple[Entry, ...]) -> Agents:
+def load_agents(path: Path, targets: tuple[Entry, ...], locks: Mapping[str, str] | None = None) -> Agents:
+    """`locks`: the tool lock file (as shown) each locked target's tools come from, named in errors."""
+    locks = locks or {}
     parsed = read_entries(path, AgentsFile, "agentsFile")
     if len(parsed.agents) > MAX_AGENTS:
         raise TargetsError(
@@ -69,8 +71,9 @@ def load_agents(path: Path, targets: tuple[Entry, ...]) -> Agents:
             target, _, name = tool.partition(TOOL_SEPARATOR)
             listed = _declared(declared, target, f"{where}.tools[{position}] {tool!r}")
             if name not in listed:
+                source = f"{target}'s lock {locks[target]} has" if target in locks else f"{target} declares"
                 raise TargetsError(
-                    f"{where}.tools[{position}] {tool!r}: {target} declares no tool {name!r} (its tools: "
+                    f"{where}.tools[{position}] {tool!r}: {source} no tool {name!r} (its tools: "
                     f"{', '.join(listed)}); the policy engine would refuse the agent's policy mid-deploy"
                 )
             allowed.add(tool)

@@ -56,7 +56,8 @@ class _Server(_Strict):
         alias="syncToken",
         description="Change it (any label: a date, a counter) to make the gateway re-synchronize this target's tools "
         "after a server change that declares nothing new: the gateway refreshes a target's tool catalog only when the "
-        "target is created or updated. A change of `tools:` does the same by itself.",
+        "target is created or updated. A change of the entry's tool lock (or, unpinned, of `tools:`) does the same by "
+        "itself.",
     )
 
     smoke_tool: rules.ToolName | None = Field(
@@ -66,13 +67,17 @@ class _Server(_Strict):
         "through the gateway for this entry. Without it, the smoke lists the entry's tools and calls none.",
     )
 
+    static_tool_schema: bool = Field(
+        False,
+        alias="staticToolSchema",
+        description="Serve exactly the tools of this entry's lock (the target's static tool schema) instead of the "
+        "server's tools/list: the gateway never synchronizes the target. Needs a tool lock. Not yet confirmed on AWS "
+        "(docs/assumptions.md: what a deploy must confirm).",
+    )
+
     @property
     def text(self) -> str:
         return self.description or f"MCP server {self.name}"
-
-    @property
-    def sync_revision(self) -> str:
-        return rules.sync_revision(self.tools, self.sync_token)
 
 
 class HostedEntry(_Server):

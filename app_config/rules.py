@@ -251,7 +251,8 @@ IndexingPercentage = Annotated[int, whole_number(0, 100, "must be a whole percen
 Description = Annotated[str, text(max_length=180)]
 # A target's description: the service allows 200 (botocore bedrock-agentcore-control CreateGatewayTarget
 # description), and the app appends " (image <12 hex>, sync <8 hex>)" (36 characters) to a hosted entry's, " (sync <8
-# hex>)" to an existing one's: the markers that turn an image or a declared-tools change into a target update.
+# hex>)" to an existing one's: the markers that turn an image, tool lock (or declared tools) or syncToken change into
+# a target update.
 TARGET_DESCRIPTION_MAX = 160
 TargetDescription = Annotated[str, text(max_length=TARGET_DESCRIPTION_MAX)]
 # An entry's syncToken: any short label a team changes to make the gateway re-synchronize the target's tools.
@@ -378,10 +379,13 @@ POLICY_MODES = ("LOG_ONLY", "ENFORCE")
 PolicyMode = Annotated[str, one_of(POLICY_MODES)]
 
 
-def sync_revision(tools: list[str] | None, sync_token: str | None) -> str:
-    """8 hex characters that change when an entry's declared tools (in any order) or its syncToken change: carried in
-    the target's description, so that such a change updates the target and the update re-synchronizes its tools."""
-    canonical = json.dumps({"tools": sorted(set(tools or [])), "syncToken": sync_token}, sort_keys=True)
+def sync_revision(tools: list[str] | None, sync_token: str | None, lock: str | None = None) -> str:
+    """8 hex characters that change when an entry's tool contract or its syncToken change: carried in the target's
+    description, so that such a change updates the target and the update re-synchronizes its tools. The contract is
+    the entry's tool lock's sha256 (`lock`: every word of every locked tool), or for an unpinned entry its declared
+    tools (in any order)."""
+    contract: dict[str, object] = {"lock": lock} if lock else {"tools": sorted(set(tools or []))}
+    canonical = json.dumps({**contract, "syncToken": sync_token}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
 

@@ -111,7 +111,8 @@ def load_targets(path: Path, *, max_targets: int) -> tuple[Entry, ...]:
         if entry.tools and len(set(entry.tools)) != len(entry.tools):
             duplicate = next(t for t in entry.tools if entry.tools.count(t) > 1)
             raise TargetsError(f"targets[{index}].tools lists {duplicate!r} twice")
-        if entry.smoke_tool is not None and entry.smoke_tool not in (entry.tools or []):
+        # An entry declaring no tools may take them from its tool lock: app_config.tool_locks.resolve checks it then.
+        if entry.smoke_tool is not None and entry.tools is not None and entry.smoke_tool not in entry.tools:
             raise TargetsError(
                 f"targets[{index}].smokeTool {entry.smoke_tool!r} is not one of its tools "
                 f"({', '.join(entry.tools or []) or 'none declared'}): the smoke calls only a declared tool"

@@ -3,13 +3,14 @@ construct for the entry's kind, so that a stack composes entries without knowing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from aws_cdk import Aws, SecretValue
 from aws_cdk import aws_bedrockagentcore as agentcore
 
-from app_config import Entry, ExistingEntry, HostedEntry, Names, pascal
+from app_config import Entry, ExistingEntry, HostedEntry, Names, ToolLock, pascal
+from app_config.tool_locks import contract_mark, static_schema
 from constructs import Construct, IConstruct
 from constructs.custom_resource_handlers import HandlerEndpoint
 from constructs.hosted_server import HostedMcpServer, RuntimeSettings
@@ -36,6 +37,8 @@ class SharedResources:
     log_retention_days: int
     retain_data: bool
     tags: Mapping[str, str]
+    # Each entry's tool lock (app_config.tool_locks), by entry name; an unpinned existing entry has none.
+    tool_locks: Mapping[str, ToolLock] = field(default_factory=dict)
 
 
 class McpEntry(Construct):
@@ -56,7 +59,7 @@ class McpEntry(Construct):
         shared: SharedResources,
         entry: Entry,
         *,
-        description: str,
+        image: str | None,
         endpoint: str,
         provider: agentcore.OAuth2CredentialProvider,
         provider_name: str,
@@ -64,17 +67,26 @@ class McpEntry(Construct):
         wait_for: list[IConstruct],
     ) -> GatewayMcpTarget:
         label = pascal(entry.name)
+        # The sync revision (app_config.tool_locks.contract_mark: the tool lock's hash, or unpinned the declared
+        # names, with the syncToken) in the description, so that a change of the lock updates the target and
+        # UpdateGatewayTarget re-synchronizes its catalog (implicit synchronization, DEFAULT listing mode), for
+        # existing entries too: the tools a server lists change without any other template change, and the gateway
+        # refreshes its catalog only on a target's create or update. At most 36 characters after a description of at
+        # most app_config.rules.TARGET_DESCRIPTION_MAX: within the service's 200.
+        lock = shared.tool_locks.get(entry.name)
+        marks = ", ".join([*([f"image {image}"] if image else []), f"sync {contract_mark(lock, entry)}"])
         target = GatewayMcpTarget(
             self,
             "Target",
             gateway=shared.gateway,
             target_name=entry.name,
-            description=description,
+            description=f"{entry.text} ({marks})",
             endpoint=endpoint,
             provider_arn=provider.credential_provider_arn,
             provider_name=provider_name,
             scopes=scopes,
             wait_for=wait_for,
+            static_tools=static_schema(lock) if lock is not None and entry.static_tool_schema else None,
         )
         name_logical_id(target.target, f"{label}Target")
         return target
@@ -141,9 +153,7 @@ class HostedMcpEntry(McpEntry):
             # in its description the target is updated too, and UpdateGatewayTarget re-synchronizes its tools
             # (implicit synchronization, DEFAULT listing mode), after the runtime (its endpoint refers to it) and
             # with CloudFormation's own permissions.
-            # The declared tools and the syncToken likewise (sync ...): the tools a server lists change without any
-            # template change otherwise, and the gateway refreshes its catalog only on a target's create or update.
-            description=f"{entry.text} (image {self.server.image.asset_hash[:12]}, sync {entry.sync_revision})",
+            image=self.server.image.asset_hash[:12],
             endpoint=runtime_invocation_url(self.server.runtime.agent_runtime_arn),
             provider=access.provider,
             provider_name=access.provider_name,
@@ -179,8 +189,7 @@ class ExistingMcpEntry(McpEntry):
         self.target = self._target(
             shared,
             entry,
-            # A change of the declared tools or the syncToken updates the target, which re-synchronizes its tools.
-            description=f"{entry.text} (sync {entry.sync_revision})",
+            image=None,
             endpoint=entry.endpoint,
             provider=provider,
             provider_name=provider_name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Token
+from aws_cdk import Annotations, CfnResource, Token
 from aws_cdk import aws_bedrockagentcore as agentcore
 
 from aws_rules.names import SERVICE_NAME_RULES
@@ -34,6 +34,7 @@ class GatewayMcpTarget(Construct):
         provider_name: str,
         scopes: list[str],
         wait_for: list[IConstruct],
+        static_tools: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         pattern, rule = SERVICE_NAME_RULES["target"]
@@ -66,3 +67,10 @@ class GatewayMcpTarget(Construct):
         )
         if wait_for:
             self.target.node.add_dependency(*wait_for)
+        if static_tools is not None:
+            # The target serves exactly these tool definitions and is never synchronized (botocore
+            # McpServerTargetConfiguration.mcpToolSchema: "Dynamic tool discovery/synchronization will be disabled");
+            # the L2 has no prop for it. Registry schema: McpToolSchema is InlinePayload (a string) or S3.
+            cfn = self.target.node.default_child
+            assert isinstance(cfn, CfnResource)
+            cfn.add_property_override("TargetConfiguration.Mcp.McpServer.McpToolSchema.InlinePayload", static_tools)

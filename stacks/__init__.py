@@ -109,6 +109,7 @@ def build(app: App, config: AppConfig) -> GatewayApp:
         log_retention_days=config.log_retention_days,
         retain_data=config.retain_data,
         tags=config.tags,
+        tool_locks=config.tool_locks,
     )
     targets = tuple(
         McpTargetsStack(

@@ -121,7 +121,7 @@ def write_config(
     the first entry's tools (giving it one if it declares none: an agent needs a declared tool)."""
     entries = [dict(e) for e in entries]
     if agents is None:
-        if entries:
+        if entries and entries[0].get("kind") != "hosted":  # a hosted entry's tools are its folder's lock's
             entries[0].setdefault("tools", ["ping"])
         agents = {
             "defaultRateLimit": {"requests": 600, "per": "minute"},
@@ -155,9 +155,10 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     return synthesize(env="dev", **write_config(tmp_path_factory.mktemp("many"), many_entries(), many_agents()))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The example MCP server, started as its image starts it, for the module's tests; its /mcp URL."""
+    """The example MCP server, started as its image starts it, once per test process (it is stateless); its /mcp
+    URL."""
     server = ServerProcess.start(tmp_path_factory.mktemp("local-server"))
     try:
         yield server.url

@@ -92,8 +92,8 @@ def viewer(**fields: Any) -> dict[str, Any]:
         # refuses it first, against the tools the target's entry declares.
         pytest.param(
             agents_file(viewer(), {"name": "deleter", "tools": ["orders___deleteOrder"]}),
-            "agents[1].tools[0] 'orders___deleteOrder': orders declares no tool 'deleteOrder' (its tools: getOrder, "
-            "updateOrder)",
+            "agents[1].tools[0] 'orders___deleteOrder': orders's lock mcp_server/tools.lock.json has no tool "
+            "'deleteOrder' (its tools: getOrder, updateOrder)",
             id="undeclared-tool",
         ),
         pytest.param(
@@ -255,12 +255,11 @@ def test_grants_resolve_to_the_declared_tools_sorted_and_deduplicated(tmp_path: 
     assert agents_of.allowed("reader") == ("orders___getOrder",)
     # A whole target follows its entry: a tool declared later is granted with no change to the agents file.
     (tmp_path / "more").mkdir()
-    more = write_config(tmp_path / "more", [{**ORDERS, "tools": [*ORDERS["tools"], "cancelOrder"]}, billing], agents)
-    assert load_config(load_context(**more)).agents.allowed("mixed") == (
+    more = write_config(tmp_path / "more", [ORDERS, {**billing, "tools": [*billing["tools"], "void"]}], agents)
+    assert load_config(load_context(**more)).agents.allowed("payer") == (
         "billing___pay",
-        "orders___cancelOrder",
-        "orders___getOrder",
-        "orders___updateOrder",
+        "billing___refund",
+        "billing___void",
     )
 
 
@@ -866,7 +865,7 @@ def test_removing_a_retired_agent_changes_the_cognito_stack_alone(
 
 
 def test_a_retired_agent_needs_no_grant_and_is_granted_nothing(tmp_path: Path) -> None:
-    entries = [{"name": "orders", "kind": "hosted", "path": "mcp_server", "tools": ["getOrder"]}]
+    entries = [{"name": "orders", "kind": "hosted", "path": "mcp_server", "tools": ["getOrder", "updateOrder"]}]
     agents = {
         "defaultRateLimit": {"requests": 60, "per": "minute"},
         "agents": [

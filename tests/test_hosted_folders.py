@@ -13,9 +13,11 @@ import yaml
 
 from app_config.model import HostedEntry
 from app_config.targets import load_targets
+from app_config.tool_locks import HOSTED_LOCK_FILE, read_lock
 from tests.cdk_helpers import FIXTURES, ROOT, shipped_context
-from tools import hosted, new_server
+from tools import hosted, new_server, tools_lock
 from tools.bench_mcp import free_port
+from tools.contracts import compare, contracts_of
 
 
 def targets_files() -> list[Path]:
@@ -139,6 +141,12 @@ def test_a_new_server_passes_every_check_as_created(fresh: Path, serve: Callable
     ):
         assert check(fresh) == [], check.__name__
     assert hosted.served_problems(fresh, serve(fresh), {"fresh": [new_server.TOOL]}, {"fresh": new_server.TOOL}) == []
+    # Its tool lock is written and lists exactly what the server lists (the check `make test` runs on every hosted
+    # folder: tests/test_tool_locks.py), so an entry using the folder synthesizes as created.
+    lock = read_lock(fresh / HOSTED_LOCK_FILE, shown="fresh", entry="fresh")
+    assert lock.names == (new_server.TOOL,)
+    served = contracts_of(tools_lock.list_tools(serve(fresh), None, 30.0))
+    assert compare({tool.name: dict(tool.fields) for tool in lock.tools}, served) == []
     # Its printed entry is a valid hosted entry declaring exactly what it lists, with a smoke tool among them.
     (entry,) = yaml.safe_load(new_server.entry("fresh", str(fresh)))
     assert HostedEntry.model_validate(entry).tools == [new_server.TOOL] == [entry["smokeTool"]]

@@ -249,7 +249,8 @@ def test_a_new_image_updates_the_target_so_the_gateway_resynchronizes_its_tools(
     markers = description.removeprefix("Example order tools (the tutorial's MCP server) (image ").removesuffix(")")
     digest, sync = markers.split(", sync ")
     assert len(digest) == 12 and f":{digest}" in tag
-    # The declared tools' revision: a tools change updates the target too (tests/test_targets.py).
+    # The sync revision (the tool lock's hash and the syncToken): a lock change updates the target too
+    # (tests/test_targets.py, tests/test_tool_locks.py).
     assert len(sync) == 8
     assert len(description) <= 200  # the service's limit
     assert not [r for r in resources.values() if r["Type"].startswith("Custom::") and "Sync" in r["Type"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from app import create_app, synthesize
 from app_config import ConfigError, ExistingEntry, HostedEntry, load_config, shard_of
 from app_config.rules import TARGET_DESCRIPTION_MAX, sync_revision
+from app_config.tool_locks import HOSTED_LOCK_FILE, read_lock
 from aws_rules import check
 from aws_rules.limits import LIMITS, usage
 from tests.cdk_helpers import ROOT, Assembly, load_context, schema_and_model_agree
@@ -243,6 +245,8 @@ def test_adding_an_entry_changes_its_shard_stack_and_no_other(tmp_path: Path, ex
     newcomer = {**EXISTING, "name": "newcomer"}
     path = tmp_path / "four.yaml"
     path.write_text(yaml.safe_dump({"targets": entries[:1] + [newcomer] + entries[1:]}))
+    # The example's tool locks, beside the targets file as they are beside the example's.
+    shutil.copytree(ROOT / "config" / "examples" / "three-targets" / "tool-locks", tmp_path / "tool-locks")
 
     assembly = synthesize(create_app(load_context(**{**example, "targetsFile": str(path)})))
 
@@ -457,9 +461,10 @@ def test_a_change_of_declared_tools_or_sync_token_updates_the_target_and_nothing
     entries = many_entries()
     by_name = {e["name"]: e for e in entries}
     # hosted3 and remote1 are granted only tool by tool, so no agent's policy changes with their tools.
-    by_name["hosted3"]["tools"] = ["updateOrder", "getOrder", "cancelOrder"]
-    # A server change that declares nothing new: its team bumps syncToken.
-    by_name["remote1"]["syncToken"] = "2026-12-03"
+    # remote1 is unpinned (no tool lock): its declared tools stand for its contract.
+    by_name["remote1"]["tools"] = ["fetch", "search", "summarize"]
+    # A server change its lock does not show (a tool's behaviour, not its contract): its team bumps syncToken.
+    by_name["hosted3"]["syncToken"] = "2026-12-03"
     changed = synthesize(create_app(load_context(env="dev", **write_config(tmp_path, entries, many_agents()))))
 
     differences = set()
@@ -473,11 +478,14 @@ def test_a_change_of_declared_tools_or_sync_token_updates_the_target_and_nothing
                 differences.add((logical_id, *sorted(keys)))
         assert many.template(stack.stack_name).get("Outputs") == stack.template.get("Outputs")
     assert differences == {("Hosted3Target", "Description"), ("Remote1Target", "Description")}
+    # A hosted entry's revision follows its folder's tool lock (a lock change: tests/test_tool_locks.py).
+    locks = {"hosted3": read_lock(ROOT / "mcp_server" / HOSTED_LOCK_FILE, shown="x", entry="hosted3").sha256}
     for entry, logical_id in (("hosted3", "Hosted3Target"), ("remote1", "Remote1Target")):
         shard = f"mcpgw-dev-mcp-targets-{shard_of(entry, 4)}"
         description = changed.get_stack_by_name(shard).template["Resources"][logical_id]["Properties"]["Description"]
+        lock = locks.get(entry)
         assert description.endswith(
-            f"sync {sync_revision(by_name[entry].get('tools'), by_name[entry].get('syncToken'))})"
+            f"sync {sync_revision(by_name[entry].get('tools'), by_name[entry].get('syncToken'), lock)})"
         )
         assert len(description) <= 200
 
@@ -489,6 +497,10 @@ def test_the_sync_revision_follows_the_declared_tools_as_a_set_and_the_token() -
     assert sync_revision(["getOrder"], None) != base
     assert sync_revision(["getOrder", "updateOrder"], "2") != base != sync_revision(None, None)
     assert sync_revision(["getOrder", "updateOrder"], "2") != sync_revision(["getOrder", "updateOrder"], "3")
+    # With a tool lock, its sha256 stands for the tools (every word of every tool), and the token still counts.
+    locked = sync_revision(["getOrder", "updateOrder"], None, "a" * 64)
+    assert locked != base and locked != sync_revision(["getOrder", "updateOrder"], None, "b" * 64)
+    assert locked != sync_revision(["getOrder", "updateOrder"], "2", "a" * 64)
 
 
 def test_the_longest_description_fits_the_services_limit_with_both_markers(tmp_path: Path) -> None:
@@ -520,12 +532,15 @@ def test_a_tool_listed_twice_in_an_entry_is_refused_in_one_line(tmp_path: Path) 
 
 
 def test_a_smoke_tool_must_be_one_of_the_entrys_tools(tmp_path: Path) -> None:
-    entry = {**HOSTED, "tools": ["getOrder"], "smokeTool": "getOrder"}
+    entry = {**HOSTED, "tools": ["getOrder", "updateOrder"], "smokeTool": "getOrder"}
     assert config_with(tmp_path, [entry]).targets[0].smoke_tool == "getOrder"
+    # A hosted entry declaring no tools offers its lock's (mcp_server/tools.lock.json).
+    assert config_with(tmp_path, [{**HOSTED, "smokeTool": "getOrder"}]).targets[0].smoke_tool == "getOrder"
     no_agents = {"defaultRateLimit": {"requests": 1, "per": "minute"}, "agents": []}
     for bad, declared in (
-        ({**entry, "smokeTool": "updateOrder"}, "getOrder"),
-        ({**HOSTED, "smokeTool": "x"}, "none declared"),
+        ({**entry, "smokeTool": "cancelOrder"}, "getOrder, updateOrder"),
+        ({**HOSTED, "smokeTool": "x"}, "getOrder, updateOrder"),
+        ({**EXISTING, "smokeTool": "x"}, "none declared"),
     ):
         with pytest.raises(ConfigError) as raised:
             load_config(load_context(**write_config(tmp_path, [bad], no_agents)))

@@ -62,7 +62,19 @@ def test_snapshot_sets_read_one_configuration_each() -> None:
 def test_make_access_lists_each_agents_tools_and_each_tools_agents(tmp_path: Path) -> None:
     entries: list[dict[str, Any]] = [
         {"name": "orders", "kind": "hosted", "path": "mcp_server", "tools": ["getOrder", "updateOrder"]},
-        {"name": "tickets", "kind": "hosted", "path": "mcp_server"},
+        # Unpinned (no tool lock beside the targets file) and declaring no tools: nothing to grant. (A hosted entry
+        # declaring none takes its folder's lock's.)
+        {
+            "name": "tickets",
+            "kind": "existing",
+            "endpoint": "https://support.example.com/mcp",
+            "oauth": {
+                "discoveryUrl": "https://support.example.com/.well-known/openid-configuration",
+                "clientId": "gateway",
+                "scopes": ["tickets.read"],
+                "clientSecretName": "mcp-gateway/tickets",
+            },
+        },
     ]
     agents = {
         "defaultRateLimit": {"requests": 600, "per": "minute"},

@@ -30,6 +30,7 @@ ALLOWED_WRITES = {
     ("diff.yml", "comment", "pull-requests"),  # the one sticky comment
     ("e2e.yml", "e2e", "id-token"),  # OIDC token exchanged for the e2e role, to deploy and smoke
     ("e2e.yml", "destroy", "id-token"),  # the same role, to tear the deployment down
+    ("drift.yml", "drift", "id-token"),  # OIDC token exchanged for the read-only drift role (tests/test_drift.py)
 }
 MARKER = "<!-- cdk-diff -->"
 GITHUB_COMMENT_LIMIT = 65_536
@@ -252,7 +253,7 @@ def test_ci_lints_tests_then_synthesizes_on_python_312(ci: dict[str, Any]) -> No
     assert commands == ["make lint", "make test", "make synth"]
 
 
-@pytest.mark.parametrize("workflow", ["ci.yml", "diff.yml", "e2e.yml"])
+@pytest.mark.parametrize("workflow", ["ci.yml", "diff.yml", "e2e.yml", "drift.yml"])
 def test_caches_are_keyed_on_the_lock_files(workflow: str) -> None:
     job = next(j for j in load(WORKFLOWS / workflow)["jobs"].values() if "actions/setup-python" in str(j))
     python = step_using(job, "actions/setup-python")["with"]

@@ -2,7 +2,8 @@
 created, and the entry to add to config/targets.yaml.
 
 The folder holds a server with one read-only example tool (`echo`), its Dockerfile and .dockerignore, its
-requirements.in and a hashed lock file. The lock is the part of mcp_server/'s lock the new server's requirements need
+requirements.in, a hashed lock file and its tool lock (tools.lock.json, what the server lists: `make tools-lock`
+rewrites it after a tool change). The lock is the part of mcp_server/'s lock the new server's requirements need
 (resolved offline from the installed packages' metadata), so it needs no network and pins what mcp_server pins.
 mcp_server/ stays the full reference: logging, strict argument checks, graceful shutdown.
 """
@@ -36,7 +37,8 @@ from starlette.responses import JSONResponse
 mcp = MCPServer(name="{name}", version="0.1.0")
 
 
-# Every tool it lists must be declared in its entry's tools: (config/targets.yaml), and no other.
+# Every tool it lists must be declared in its entry's tools: (config/targets.yaml), and no other, and recorded in
+# tools.lock.json (`make tools-lock` after a change of a tool's name, description, schemas or annotations).
 @mcp.tool(title="Echo", annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False))
 async def {tool}(text: str) -> str:
     """Return the text it is given, unchanged. Safe to call: it reads and changes nothing."""
@@ -136,6 +138,22 @@ def create(folder: Path, name: str) -> None:
     for file_name, text in files.items():
         (folder / file_name).write_text(text)
     (folder / LOCK).write_text(lock_subset(requirements(folder)))
+    write_tool_lock(folder)
+
+
+def write_tool_lock(folder: Path) -> None:
+    """The folder's tool lock (app_config.tool_locks), written as `make tools-lock` writes it: from what the new
+    server lists, started as the folder checks start it. Every hosted entry needs one, so the folder passes every
+    check (and synth) as created."""
+    from app_config.tool_locks import HOSTED_LOCK_FILE, LockError, lock_document, render
+    from tools.tools_lock import LockToolError, list_tools, serving
+
+    try:
+        with serving(folder) as url:
+            tools = list_tools(url, None, 30.0)
+        (folder / HOSTED_LOCK_FILE).write_text(render(lock_document(tools)), encoding="utf-8")
+    except (LockToolError, LockError) as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def entry(name: str, path: str) -> str:
@@ -167,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     create(folder, args.name)
     path = display(folder).rstrip("/")
-    print(f"created {path}/ (server.py, Dockerfile, .dockerignore, requirements.in, {LOCK})")
+    print(f"created {path}/ (server.py, Dockerfile, .dockerignore, requirements.in, {LOCK}, tools.lock.json)")
     print(f"run it: make serve DIR={path}    check it: make mcp-check TOOLS={TOOL}")
     print("add this entry to config/targets.yaml, then `make snapshots` and `make test`:\n")
     print(entry(args.name, path), end="")

@@ -31,14 +31,18 @@ SETS: dict[str, dict[str, str]] = {
 # Asset hashes (S3 keys, image tags) change with every edit of an asset's source. The snapshot should
 # show that an asset's *use* changed, not churn on its hash; the hash itself is reviewed as code.
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
-# A hosted target's description carries its image hash's first 12 characters (see constructs/mcp_entry.py); the
-# sync revision after it is not an asset's hash (it changes only with the entry's tools or syncToken) and stays.
+# A hosted target's description carries its image hash's first 12 characters (see constructs/mcp_entry.py).
 _IMAGE_IN_DESCRIPTION = re.compile(r"\(image [0-9a-f]{12}([,)])")
+# Every target's description carries its sync revision (app_config.tool_locks.contract_mark: the tool lock's hash, or
+# an unpinned entry's declared tools, with its syncToken): the lock's own diff (`make diff`, tools.contract_diff) and
+# the config's are what a reviewer reads, so re-recording a lock does not churn the snapshots.
+_SYNC_IN_DESCRIPTION = re.compile(r"([(,] ?)sync [0-9a-f]{8}\)")
 
 
 def normalize(template: Mapping[str, Any]) -> str:
-    text = json.dumps(template, indent=2, sort_keys=True)
-    return _IMAGE_IN_DESCRIPTION.sub(r"(image <asset-hash>\1", _ASSET_HASH.sub("<asset-hash>", text)) + "\n"
+    text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, indent=2, sort_keys=True))
+    text = _IMAGE_IN_DESCRIPTION.sub(r"(image <asset-hash>\1", text)
+    return _SYNC_IN_DESCRIPTION.sub(r"\1sync <revision>)", text) + "\n"
 
 
 def snapshot_path(set_name: str, stack_name: str) -> Path:
@@ -87,7 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Diff synthesized templates against the committed snapshots.")
     parser.add_argument("--update", action="store_true", help="rewrite the snapshots instead of diffing")
     parser.add_argument("--set", action="append", choices=list(SETS), help="snapshot set(s); default: all")
+    parser.add_argument("--base", default="HEAD", help="git revision the tool locks are compared with (default: HEAD)")
     args = parser.parse_args(argv)
+    if not args.update:
+        # What agents will be told comes first: each tool lock against the base (tools.contract_diff).
+        from tools.contract_diff import report
+
+        sys.stdout.write(report(args.base) + "\n")
     # Every set synthesized before any file is written: a set whose configuration is refused leaves every snapshot
     # as it was (all sets or none), never a tree half old, half new.
     synthesized = {set_name: synthesize(set_name) for set_name in args.set or SETS}

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Turn the output of `make diff-live` into the body of the sticky PR comment, written as the step output `body`.
+"""Turn the output of `make diff-live` (and, first, the tool contracts' changes) into the body of the sticky PR comment,
+written as the step output `body`.
 
 Runs in the diff job of .github/workflows/diff.yml, which holds AWS credentials but no token that can write on the
 PR; the comment job only posts what this prints. Standard library only, so it needs nothing but the runner's Python.
@@ -42,9 +43,14 @@ def fence_for(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def render(diff: str, exit_code: int, head_sha: str, run_url: str, limit: int = MAX_DIFF_CHARS) -> str:
+def render(
+    diff: str, exit_code: int, head_sha: str, run_url: str, limit: int = MAX_DIFF_CHARS, contracts: str = ""
+) -> str:
     diff = clean(diff)
-    shown, truncated = truncate(diff, limit)
+    # The tool contracts come first (what agents will be told, python -m tools.contract_diff) and take their share of
+    # the limit; the template diff gets the rest.
+    contracts, contracts_cut = truncate(clean(contracts), limit // 3)
+    shown, truncated = truncate(diff, limit - len(contracts))
     if exit_code != 0:
         verdict = f"**`cdk diff` failed** (exit code {exit_code}): the output below says why."
     else:
@@ -56,6 +62,11 @@ def render(diff: str, exit_code: int, head_sha: str, run_url: str, limit: int = 
         f"{verdict} [Workflow run]({run_url})",
         "",
     ]
+    if contracts:
+        fence = fence_for(contracts)
+        lines += ["#### Tool contracts (what agents are told)", "", fence, contracts, fence, ""]
+        if contracts_cut:
+            lines += ["Only the start of the tool contracts' changes fits here; the run's log has all of it.", ""]
     if truncated:
         lines += [
             f"Only the first {len(shown):,} of {len(diff):,} characters fit here; the run's log has all of it.",
@@ -97,10 +108,14 @@ def main(argv: list[str] | None = None, environ: dict[str, str] | None = None) -
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--diff-file", type=Path, required=True)
     parser.add_argument("--exit-code", type=int, required=True)
+    parser.add_argument("--contracts-file", type=Path, help="the tool contracts' changes (tools.contract_diff)")
     args = parser.parse_args(argv)
 
     diff = args.diff_file.read_text(encoding="utf-8", errors="replace") if args.diff_file.is_file() else ""
-    body = render(diff, args.exit_code, head_sha(environ), run_url(environ))
+    contracts = ""
+    if args.contracts_file is not None and args.contracts_file.is_file():
+        contracts = args.contracts_file.read_text(encoding="utf-8", errors="replace")
+    body = render(diff, args.exit_code, head_sha(environ), run_url(environ), contracts=contracts)
     output = environ.get("GITHUB_OUTPUT")
     if output:
         write_output(Path(output), "body", body)
