@@ -704,8 +704,8 @@ def without_viewer(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
 
 @pytest.fixture(scope="module")
 def viewer_retired(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
-    # The first of the two deploys that remove order-viewer.
-    document = yaml.safe_load((ROOT / "config" / "agents.yaml").read_text())
+    # The first of the two deploys that remove order-viewer (the tests' agents file, not the shipped one).
+    document = yaml.safe_load(Path(DEFAULT_FIXTURE["agentsFile"]).read_text())
     for agent in document["agents"]:
         if agent["name"] == "order-viewer":
             agent["retired"] = True

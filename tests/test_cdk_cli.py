@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,9 @@ def test_cli_version_is_the_pinned_one(tmp_path: Path) -> None:
     assert result.stdout.startswith(pinned)
 
 
+UNPINNED = re.compile(r"^note: targets entry [a-z0-9-]+ is unpinned \(no [^)]+\): ")
+
+
 def test_cdk_synth_writes_every_stack_offline(tmp_path: Path) -> None:
     result = run_cdk("synth", "--quiet", outdir=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -57,8 +61,11 @@ def test_cdk_synth_writes_every_stack_offline(tmp_path: Path) -> None:
     )
     # cdk-nag ran as a validation plugin and reported nothing unacknowledged; and nothing else is said that a user
     # would wonder about (a stray jsii runtime line, an INFO per hosted entry, "N feature flags are not configured").
+    # The one thing the app itself says on purpose: an existing entry whose team has not recorded its tool lock yet
+    # (the shipped config is the teams' to change, so it may hold one).
     said = [line for line in result.stderr.splitlines() if line.strip()]
-    assert [line for line in said if not line.startswith(("Successfully synthesized to ", "Supply a stack id "))] == []
+    expected = ("Successfully synthesized to ", "Supply a stack id ")
+    assert [line for line in said if not line.startswith(expected) and not UNPINNED.match(line)] == []
 
 
 @pytest.mark.parametrize(

@@ -106,8 +106,10 @@ def test_a_recorded_file_that_is_no_answer_is_one_line(tmp_path: Path, capsys: p
     assert "could not list the tools: " in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("fixture_config")
 def test_the_deployed_gateway_is_listed_as_an_agent(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
-    # The faked gateway (the shipped config's agents) serves the example's locked tools.
+    # The faked gateway (the tests' agents, tests/fixtures/default/) serves the example's locked tools; drift reads the
+    # same configuration, not the shipped config/ that teams change.
     def listed(edit: Any = None) -> list[types.Tool]:
         served = served_from_lock()
         if edit:
