@@ -51,6 +51,17 @@ class Call:
     resource_property: str | None = None
 
 
+# Adopting a log group (create if missing, retention, tags): what both log-group handlers call.
+ADOPT_LOG_GROUP = [
+    Call("logs", "CreateLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
+    Call(
+        "logs",
+        "PutRetentionPolicy",
+        lambda p: {"logGroupName": p["LogGroupName"], "retentionInDays": int(p["RetentionInDays"])},
+    ),
+    Call("logs", "TagResource", lambda p: {"resourceArn": p["LogGroupArn"], "tags": p["Tags"]}),
+]
+
 # What each of our handlers calls, per custom resource type. The resource an action is authorized on follows
 # the service authorization reference (see ACTION_RESOURCES).
 HANDLER_CALLS: dict[str, list[Call]] = {
@@ -62,23 +73,9 @@ HANDLER_CALLS: dict[str, list[Call]] = {
             resource_property="UserPoolId",
         ),
     ],
-    "Custom::RuntimeLogGroup": [
-        Call("logs", "CreateLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
-        Call(
-            "logs",
-            "PutRetentionPolicy",
-            lambda p: {"logGroupName": p["LogGroupName"], "retentionInDays": int(p["RetentionInDays"])},
-        ),
-        Call("logs", "TagResource", lambda p: {"resourceArn": p["LogGroupArn"], "tags": p["Tags"]}),
-    ],
+    "Custom::RuntimeLogGroup": [*ADOPT_LOG_GROUP],
     "Custom::AdoptedLogGroup": [
-        Call("logs", "CreateLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
-        Call(
-            "logs",
-            "PutRetentionPolicy",
-            lambda p: {"logGroupName": p["LogGroupName"], "retentionInDays": int(p["RetentionInDays"])},
-        ),
-        Call("logs", "TagResource", lambda p: {"resourceArn": p["LogGroupArn"], "tags": p["Tags"]}),
+        *ADOPT_LOG_GROUP,
         Call("logs", "DeleteLogGroup", lambda p: {"logGroupName": p["LogGroupName"]}),
     ],
     "Custom::RuntimeLogGroupCleanup": [

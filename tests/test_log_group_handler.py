@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from custom_resources import handler as entry
 from custom_resources import log_group as handler
 from custom_resources.common import Failed
+from tests import test_runtime_log_group_handler as runtime_tests
+from tests.test_runtime_log_group_handler import logs
 
 REGION = "us-east-1"
 NAME = "/aws/vendedlogs/bedrock-agentcore/mcpgw-prod-gateway"
@@ -41,13 +42,8 @@ def event(request_type: str, *, remove: str = "false", name: str = NAME, **extra
     return body
 
 
-def logs() -> Any:
-    return boto3.client("logs", region_name=REGION)
-
-
 def group(name: str = NAME) -> dict[str, Any] | None:
-    found = [g for g in logs().describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name]
-    return found[0] if found else None
+    return runtime_tests.group(name)
 
 
 def retention(name: str = NAME) -> int | None:

@@ -139,18 +139,7 @@ def test_tools_lock_check_reports_and_writes_nothing(tmp_path: Path, capsys: pyt
 
 def test_tools_lock_reads_any_url_for_one_entry(local_url: str, tmp_path: Path) -> None:
     # An existing entry, recorded offline from a local server (--url --no-auth): its lock goes beside the targets file.
-    entry = {
-        "name": "billing",
-        "kind": "existing",
-        "endpoint": "https://billing.example.com/mcp",
-        "oauth": {
-            "discoveryUrl": "https://login.example.com/.well-known/openid-configuration",
-            "clientId": "gateway",
-            "scopes": ["billing/invoke"],
-            "clientSecretName": "teams/billing/mcp",
-        },
-    }
-    files = write_config(tmp_path, [entry])
+    files = write_config(tmp_path, [existing()])
     argv = ["--targets-file", files["targetsFile"], "--target", "billing", "--url", local_url, "--no-auth"]
     assert tools_lock.main(argv) == 0
     written = tmp_path / "tool-locks" / "billing.json"
@@ -163,19 +152,7 @@ def test_an_existing_entry_is_read_through_its_own_oauth_client_and_says_so(
 ) -> None:
     from app_config.model import ExistingEntry
 
-    entry = ExistingEntry.model_validate(
-        {
-            "name": "billing",
-            "kind": "existing",
-            "endpoint": "https://billing.example.com/mcp",
-            "oauth": {
-                "discoveryUrl": "https://login.example.com/.well-known/openid-configuration",
-                "clientId": "gateway",
-                "scopes": ["billing/invoke"],
-                "clientSecretName": "teams/billing/mcp",
-            },
-        }
-    )
+    entry = ExistingEntry.model_validate(existing())
 
     class NoSecret:
         def get_secret_value(self, SecretId: str) -> dict[str, str]:
