@@ -13,7 +13,18 @@ from pydantic import BaseModel, ValidationError
 from app_config.agents import Agents, load_agents
 from app_config.context import CONTEXT_KEYS, ENVIRONMENT_FLAGS, TEXT_KEYS, check_keys
 from app_config.errors import ConfigError, TargetsError, first_setting_error
-from app_config.model import ROOT, AppSettings, Entry, EnvironmentSettings, ExistingEntry, HostedEntry
+from app_config.model import (
+    ROOT,
+    ApiGatewayEntry,
+    AppSettings,
+    Entry,
+    EnvironmentSettings,
+    ExistingEntry,
+    HostedEntry,
+    LambdaEntry,
+    OpenApiEntry,
+    SmithyEntry,
+)
 from app_config.rules import COGNITO_RESERVED_WORDS, DEPLOYMENT_TAG, REQUIRED_TAGS, EnvName, pascal, shard_of
 from app_config.targets import load_targets
 from app_config.tool_locks import LockError, ToolLock, resolve, shown_path
@@ -27,8 +38,13 @@ __all__ = [
     "AppConfig",
     "ConfigError",
     "Entry",
+    "ApiGatewayEntry",
     "ExistingEntry",
     "HostedEntry",
+    "LambdaEntry",
+    "OpenApiEntry",
+    "SmithyEntry",
+    "outbound_auth",
     "Names",
     "TargetsError",
     "ToolLock",
@@ -58,6 +74,10 @@ class Names:
         # (aws/aws-cdk#38869).
         return f"{self.base}-gateway"
 
+    @property
+    def gateway_role(self) -> str:
+        return f"{self.gateway}-role"
+
     def runtime(self, target: str) -> str:
         return f"{self.base}-{target}".replace("-", "_")
 
@@ -84,6 +104,32 @@ class Names:
     def target_provider(self, target: str) -> str:
         """The provider of one target's own OAuth client (existing servers, or hosted ones with their own pool)."""
         return f"{self.base}-{target}{self.provider_suffix}"
+
+    @property
+    def api_key_suffix(self) -> str:
+        """What every API-key credential provider name of this deployment ends with."""
+        return "-apikey"
+
+    def api_key_provider(self, target: str) -> str:
+        """The API-key credential provider of one target (an existing server, an OpenAPI or API Gateway entry)."""
+        return f"{self.base}-{target}{self.api_key_suffix}"
+
+    @property
+    def tool_function_prefix(self) -> str:
+        """What every Lambda function built for an entry is named after: the dashboard finds them by it."""
+        return f"{self.base}-fn-"
+
+    def tool_function(self, target: str) -> str:
+        return f"{self.tool_function_prefix}{target}"
+
+    @property
+    def tool_function_log_groups(self) -> str:
+        """The log groups of every function built for an entry (Lambda's default name, /aws/lambda/<function>)."""
+        return f"/aws/lambda/{self.tool_function_prefix}*"
+
+    def shard_grants(self, shard: int) -> str:
+        """The managed policy through which one shard's entries give the gateway's role what their APIs need."""
+        return f"{self.base}-gateway-shard-{shard}"
 
     def user_pool(self, role: str) -> str:
         return f"{self.base}-{role}-pool"
@@ -276,19 +322,29 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         )
     except LockError as error:
         raise ConfigError("targetsFile", str(targets_file), str(error)) from None
-    # The shared runtime pool's provider, and one per existing entry or entry with its own pool.
-    providers = 1 + sum(
-        1 for t in targets if isinstance(t, ExistingEntry) or (isinstance(t, HostedEntry) and t.own_pool)
-    )
+    # The shared runtime pool's provider, and one per entry with an OAuth client or a pool of its own.
+    providers = 1 + sum(1 for t in targets if outbound_auth(t) == "oauth")
     if providers > settings.max_oauth_credential_providers:
         raise ConfigError(
             "targetsFile",
             str(targets_file),
-            f"needs {providers} OAuth2 credential providers (one per existing or own-pool entry, one shared), over "
-            f"the account's quota of {settings.max_oauth_credential_providers} (AgentCore Identity 'Resource OAuth2 "
-            "credential providers', L-431051DC, per account and region, shared by every deployment there; raise it "
-            "with AWS, then -c maxOAuthCredentialProviders=N)",
+            f"needs {providers} OAuth2 credential providers (one per entry with an OAuth client or its own pool, one "
+            f"shared), over the account's quota of {settings.max_oauth_credential_providers} (AgentCore Identity "
+            "'Resource OAuth2 credential providers', L-431051DC, per account and region, shared by every deployment "
+            "there; raise it with AWS, then -c maxOAuthCredentialProviders=N)",
         )
+    api_keys = sum(1 for t in targets if outbound_auth(t) == "apiKey")
+    if api_keys > settings.max_api_key_credential_providers:
+        raise ConfigError(
+            "targetsFile",
+            str(targets_file),
+            f"needs {api_keys} API-key credential providers (one per entry with an apiKey), over the account's quota "
+            f"of {settings.max_api_key_credential_providers} (AgentCore Identity, per account and region, shared by "
+            "every deployment there; raise it with AWS, then -c maxApiKeyCredentialProviders=N)",
+        )
+    for index, target in enumerate(targets):
+        if isinstance(target, LambdaEntry):
+            _check_function_home(index, target, environment, targets_file)
 
     agents_file = Path(settings.agents_file)
     try:
@@ -320,6 +376,48 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     return config
 
 
+def outbound_auth(entry: Entry) -> str:
+    """How the gateway authenticates to an entry's tools: oauth (a credential provider of client credentials), apiKey
+    (an API-key credential provider), or iam (its own role, SigV4 or Lambda's Invoke)."""
+    if isinstance(entry, HostedEntry):
+        return "oauth"
+    if isinstance(entry, (ExistingEntry, OpenApiEntry, ApiGatewayEntry)):
+        if getattr(entry, "oauth", None) is not None:
+            return "oauth"
+        if entry.api_key is not None:
+            return "apiKey"
+    return "iam"
+
+
+def _check_function_home(index: int, entry: LambdaEntry, environment: EnvironmentSettings, file: Path) -> None:
+    """A functionArn in another region, or (when the environment names its account) another account, must say so:
+    this app can then not allow the gateway's role in the function's resource policy, and its owner must."""
+    if entry.function_arn is None:
+        return
+    _, _, _, region, account, *_ = entry.function_arn.split(":")
+    elsewhere = [
+        *([f"region {region} (the deployment's is {environment.region})"] if region != environment.region else []),
+        *(
+            [f"account {account} (the deployment's is {environment.account})"]
+            if environment.account is not None and account != environment.account
+            else []
+        ),
+    ]
+    if elsewhere and not entry.cross_account_or_region:
+        raise ConfigError(
+            "targetsFile",
+            str(file),
+            f"targets[{index}].functionArn is in {' and '.join(elsewhere)}: set crossAccountOrRegion: true if that "
+            "is meant (the function's owner must then allow the gateway's role to invoke it)",
+        )
+    if not elsewhere and entry.cross_account_or_region and environment.account is not None:
+        raise ConfigError(
+            "targetsFile",
+            str(file),
+            f"targets[{index}].crossAccountOrRegion is set, but functionArn is in the deployment's account and region",
+        )
+
+
 class _EnvName(BaseModel):
     env: EnvName
 
@@ -339,6 +437,9 @@ def _check_derived_names(config: AppConfig) -> None:
         key = f"targets.{target.name}"
         derived.append((key, target.name, "target", target.name))
         derived.append((key, target.name, "credential provider", names.target_provider(target.name)))
+        derived.append((key, target.name, "credential provider", names.api_key_provider(target.name)))
+        if isinstance(target, LambdaEntry) and target.path is not None:
+            derived.append((key, target.name, "lambda function", names.tool_function(target.name)))
         if isinstance(target, HostedEntry):
             derived.append((key, target.name, "runtime", names.runtime(target.name)))
             if target.own_pool:

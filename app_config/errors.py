@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from app_config.model import ENTRY_KINDS
+
 # Messages for pydantic's own error types, in the words the rest of the config uses.
 _TYPE_RULES = {
     "bool_type": "must be true or false",
@@ -52,7 +54,7 @@ def _without_union_tags(loc: tuple[Any, ...]) -> list[Any]:
     return [
         part
         for index, part in enumerate(loc)
-        if not (index and isinstance(loc[index - 1], int) and isinstance(part, str) and part in ("hosted", "existing"))
+        if not (index and isinstance(loc[index - 1], int) and isinstance(part, str) and part in ENTRY_KINDS)
     ]
 
 
@@ -71,7 +73,8 @@ def explain_entries(error: ValidationError) -> str:
             return f"{parent}: '{field}' is a required property"
         return f"{parent}: Additional properties are not allowed ('{field}' was unexpected)"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return f"{entry_path(parts) or 'entry'}: 'kind' must be 'hosted' or 'existing'"
+        kinds = ", ".join(repr(kind) for kind in ENTRY_KINDS)
+        return f"{entry_path(parts) or 'entry'}: 'kind' must be one of {kinds}"
     if (first.get("ctx") or {}).get("conceal"):
         return f"{entry_path(parts)}: {rule_of(first)}"
     return f"{entry_path(parts)}: {first['input']!r} is invalid: {rule_of(first)}"

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +26,7 @@ class _Strict(BaseModel):
 
 
 class OAuthClient(_Strict):
-    """The OAuth client the gateway uses to reach an existing server (client credentials)."""
+    """The OAuth client the gateway uses to reach a server or API (client credentials)."""
 
     discovery_url: rules.DiscoveryUrl = Field(alias="discoveryUrl")
     client_id: rules.ClientId = Field(alias="clientId")
@@ -35,6 +35,58 @@ class OAuthClient(_Strict):
         alias="clientSecretName",
         description="Name of the Secrets Manager secret (SecretString) holding the client secret. Never the secret itself.",
     )
+
+
+class ApiKey(_Strict):
+    """An API key the gateway sends with every call. It stays in Secrets Manager: the entry names the secret, and the
+    deploy copies it into the entry's API-key credential provider (a dynamic reference, resolved by CloudFormation)."""
+
+    secret_name: rules.SecretName = Field(
+        alias="secretName",
+        description="Name of the Secrets Manager secret holding the key (its SecretString, or one JSON key of it). "
+        "Never the key itself.",
+    )
+    json_key: rules.SecretJsonKey | None = Field(
+        None, alias="jsonKey", description="The key's field, when the secret is a JSON object."
+    )
+    location: rules.ApiKeyLocation = Field(
+        "HEADER", description="Where the gateway puts the key: a header (default) or a query parameter."
+    )
+    parameter_name: rules.ApiKeyParameter | None = Field(
+        None,
+        alias="parameterName",
+        description="The header or query parameter's name (the service's default when left out: Authorization).",
+    )
+    prefix: rules.ApiKeyPrefix | None = Field(
+        None, description="Written before the key, as 'Bearer ' (the service's default when left out)."
+    )
+
+
+class IamGrant(_Strict):
+    """A permission the gateway's role needs to call this entry's API (SigV4 with the gateway's own role)."""
+
+    actions: Annotated[list[rules.IamAction], Field(min_length=1)]
+    resources: Annotated[list[rules.IamResource], Field(min_length=1)]
+
+
+class IamAuth(_Strict):
+    """SigV4 with the gateway's own role: the service it signs for, and what the role may call there."""
+
+    service: rules.SigningService = Field(
+        description="The SigV4 signing name of the service behind the endpoint (execute-api, lambda, "
+        "bedrock-agentcore...)."
+    )
+    region: rules.Region | None = Field(None, description="The signing region (default: the gateway's).")
+    grants: Annotated[list[IamGrant], Field(min_length=1)] = Field(
+        description="What the gateway's role may call on this endpoint (least privilege: name the resources)."
+    )
+
+
+class S3Object(_Strict):
+    """A file in S3 that the gateway reads when the target is created or updated."""
+
+    uri: rules.S3Uri
+    bucket_owner_account_id: rules.AccountId | None = Field(None, alias="bucketOwnerAccountId")
 
 
 class _Server(_Strict):
@@ -67,6 +119,15 @@ class _Server(_Strict):
         "through the gateway for this entry. Without it, the smoke lists the entry's tools and calls none.",
     )
 
+    # What the default description calls an entry of this kind.
+    LABEL: ClassVar[str] = "MCP server"
+
+    @property
+    def text(self) -> str:
+        return self.description or f"{self.LABEL} {self.name}"
+
+
+class _McpServer(_Server):
     static_tool_schema: bool = Field(
         False,
         alias="staticToolSchema",
@@ -75,12 +136,8 @@ class _Server(_Strict):
         "(docs/assumptions.md: what a deploy must confirm).",
     )
 
-    @property
-    def text(self) -> str:
-        return self.description or f"MCP server {self.name}"
 
-
-class HostedEntry(_Server):
+class HostedEntry(_McpServer):
     """A folder of this repository with a Dockerfile, deployed to its own AgentCore Runtime."""
 
     kind: Literal["hosted"]
@@ -102,23 +159,132 @@ class HostedEntry(_Server):
         return (ROOT / self.path).resolve()
 
 
-class ExistingEntry(_Server):
-    """An MCP server run elsewhere, reached over HTTPS with OAuth client credentials."""
+class ExistingEntry(_McpServer):
+    """An MCP server run elsewhere, reached over HTTPS with OAuth client credentials, an API key or the gateway's
+    role (SigV4): exactly one of oauth, apiKey, iam."""
 
     kind: Literal["existing"]
     name: rules.EntryName
     endpoint: rules.HttpsUrl
-    oauth: OAuthClient
+    oauth: OAuthClient | None = None
+    api_key: ApiKey | None = Field(None, alias="apiKey")
+    iam: IamAuth | None = None
 
 
-Entry = Annotated[Union[HostedEntry, ExistingEntry], Field(discriminator="kind")]
+class LambdaEntry(_Server):
+    """A Lambda function whose tools the entry declares: built from a folder of this repository (`path`), or an
+    existing function (`functionArn`). The gateway invokes it with its own role."""
+
+    LABEL: ClassVar[str] = "Lambda tools"
+    kind: Literal["lambda"]
+    name: rules.EntryName
+    path: rules.SourcePath | None = Field(
+        None,
+        description="Folder with the function's code (Python), relative to the repository root: built as an asset "
+        "for arm64, with its own role and log group.",
+    )
+    handler: rules.LambdaHandler = Field(
+        "app.handler", description="<module>.<function> of the folder's handler (default app.handler)."
+    )
+    timeout_seconds: rules.LambdaTimeout = Field(30, alias="timeoutSeconds")
+    memory_mb: rules.LambdaMemory = Field(256, alias="memoryMb")
+    function_arn: rules.LambdaArn | None = Field(
+        None, alias="functionArn", description="An existing function instead of a folder (its unqualified ARN)."
+    )
+    cross_account_or_region: bool = Field(
+        False,
+        alias="crossAccountOrRegion",
+        description="Say so when functionArn is in another account or region: its owner must then allow the "
+        "gateway's role to invoke it (the function's resource policy), which this app cannot do.",
+    )
+    tool_schema: Annotated[list[dict[str, Any]], Field(min_length=1)] | None = Field(
+        None,
+        alias="toolSchema",
+        description="The tools' definitions (name, description, inputSchema, outputSchema), or toolSchemaFile.",
+    )
+    tool_schema_file: rules.SpecPath | None = Field(
+        None,
+        alias="toolSchemaFile",
+        description="A JSON or YAML file of the repository with the tools' definitions (a list).",
+    )
+
+    @property
+    def folder(self) -> Path | None:
+        return (ROOT / self.path).resolve() if self.path else None
+
+
+class OpenApiEntry(_Server):
+    """An HTTPS API described by OpenAPI 3: its operations become tools named after their operationId. Outbound auth
+    by API key or OAuth client credentials (exactly one)."""
+
+    LABEL: ClassVar[str] = "OpenAPI"
+    kind: Literal["openapi"]
+    name: rules.EntryName
+    spec: rules.SpecPath | None = Field(
+        None, description="The OpenAPI description (YAML or JSON) in this repository, relative to its root."
+    )
+    spec_s3: S3Object | None = Field(
+        None, alias="specS3", description="Or in S3 (then `tools:` lists its operationIds: S3 is not read at synth)."
+    )
+    api_key: ApiKey | None = Field(None, alias="apiKey")
+    oauth: OAuthClient | None = None
+
+
+class SmithyEntry(_Server):
+    """A Smithy model (JSON AST) of an AWS service or your own: its operations become tools, called with the
+    gateway's role."""
+
+    LABEL: ClassVar[str] = "Smithy API"
+    kind: Literal["smithy"]
+    name: rules.EntryName
+    model: rules.SpecPath | None = Field(
+        None, description="The model as Smithy JSON AST in this repository, relative to its root."
+    )
+    model_s3: S3Object | None = Field(
+        None, alias="modelS3", description="Or in S3 (then `tools:` lists its operations: S3 is not read at synth)."
+    )
+    grants: Annotated[list[IamGrant], Field(min_length=1)] = Field(
+        description="What the gateway's role may call: the service's actions and resources its operations use."
+    )
+
+
+class ApiOperation(_Strict):
+    """One operation of a REST API stage exposed as a tool."""
+
+    name: rules.ToolName
+    path: rules.RestPath
+    method: rules.HttpMethod
+    description: rules.ToolDescription
+
+
+class ApiGatewayEntry(_Server):
+    """A REST API stage of this account and region, by id and stage: the listed operations become tools. Called with
+    the gateway's role (IAM, the default) or an API key."""
+
+    LABEL: ClassVar[str] = "API Gateway"
+    kind: Literal["apiGateway"]
+    name: rules.EntryName
+    rest_api_id: rules.RestApiId = Field(alias="restApiId")
+    stage: rules.StageName
+    operations: Annotated[list[ApiOperation], Field(min_length=1)]
+    api_key: ApiKey | None = Field(None, alias="apiKey")
+
+
+Entry = Annotated[
+    Union[HostedEntry, ExistingEntry, LambdaEntry, OpenApiEntry, SmithyEntry, ApiGatewayEntry],
+    Field(discriminator="kind"),
+]
+ENTRY_KINDS = ("hosted", "existing", "lambda", "openapi", "smithy", "apiGateway")
+# Entries whose tools the repository declares (a tool schema, a description, the operations listed): their tool
+# contract is derived at synth.
+DeclaredEntry = Union[LambdaEntry, OpenApiEntry, SmithyEntry, ApiGatewayEntry]
 
 
 class TargetsFile(_Strict):
-    """MCP servers behind the gateway: one entry per MCP server, a gateway target named after the entry, its tools
-    exposed as <name>___<tool>."""
+    """Tool sources behind the gateway (MCP servers, Lambda functions, OpenAPI, Smithy and API Gateway APIs): one entry
+    each, a gateway target named after the entry, its tools exposed as <name>___<tool>."""
 
-    model_config = ConfigDict(title="MCP servers behind the gateway")
+    model_config = ConfigDict(title="Tool sources behind the gateway")
     targets: Annotated[list[Entry], Field(min_length=1)]
 
 
@@ -200,6 +366,9 @@ class AppSettings(_Strict):
     target_shards: rules.Shards = Field(4, alias="targetShards")
     max_targets_per_gateway: rules.TargetQuota = Field(100, alias="maxTargetsPerGateway")
     max_oauth_credential_providers: rules.TargetQuota = Field(50, alias="maxOAuthCredentialProviders")
+    # AgentCore Identity's API-key credential providers per account and region: assumed as the OAuth2 providers' 50
+    # (docs/assumptions.md), shared by every deployment there.
+    max_api_key_credential_providers: rules.TargetQuota = Field(50, alias="maxApiKeyCredentialProviders")
     gateway_session_timeout_seconds: rules.SessionTimeout = Field(3600, alias="gatewaySessionTimeoutSeconds")
     runtime_idle_timeout_seconds: rules.IdleTimeout = Field(900, alias="runtimeIdleTimeoutSeconds")
     runtime_platform_version: rules.PlatformVersion = Field("V1", alias="runtimePlatformVersion")

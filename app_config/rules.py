@@ -349,6 +349,102 @@ SourcePath = Annotated[
         rule="must be a folder of this repository, relative to its root: letters, digits and _ . / -",
     ),
 ]
+# --- other tool sources: Lambda functions, OpenAPI, Smithy, API Gateway -------------------------------------------
+
+# A repository file (an OpenAPI description, a Smithy model, a tool schema), relative to the repository root.
+SpecPath = Annotated[
+    str,
+    text(
+        pattern=r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$",
+        rule="must be a file of this repository, relative to its root: letters, digits and _ . / -",
+    ),
+]
+# The API-key credential provider (registry schema AWS::BedrockAgentCore::ApiKeyCredentialProvider and the target's
+# ApiKeyCredentialProvider: CredentialParameterName and CredentialPrefix 1-64 characters, CredentialLocation an enum;
+# SecretReference.JsonKey at most 128).
+SecretJsonKey = Annotated[str, text(max_length=128, rule="must be 1-128 characters (a key of the secret's JSON)")]
+API_KEY_LOCATIONS = ("HEADER", "QUERY_PARAMETER")
+ApiKeyLocation = Annotated[str, one_of(API_KEY_LOCATIONS)]
+ApiKeyParameter = Annotated[
+    str,
+    text(
+        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$",
+        rule="must be a header or query parameter name of 1-64 characters (letters, digits, - _ . and the like)",
+    ),
+]
+ApiKeyPrefix = Annotated[str, text(max_length=64, rule="must be 1-64 characters (written before the key)")]
+# SigV4 with the gateway's role (registry schema: IamCredentialProvider.Service ^[a-zA-Z0-9._-]+$, at most 64).
+SigningService = Annotated[
+    str,
+    text(pattern=r"^[a-zA-Z0-9._-]{1,64}$", rule="must be a SigV4 signing name: 1-64 letters, digits, . _ -"),
+]
+# IAM: an action is <service prefix>:<action> (wildcards in the action part only: a bare * grants everything), a
+# resource an ARN or the * some actions require (they have no resource type, IAM service authorization reference).
+IamAction = Annotated[
+    str,
+    text(
+        pattern=r"^[a-z0-9-]+:[A-Za-z0-9*?]+$",
+        rule="must be an IAM action as <service>:<Action> (a wildcard only within the action, never a bare *)",
+    ),
+]
+IamResource = Annotated[
+    str,
+    text(
+        pattern=r"^(\*|arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:([0-9]{12}|\*)?:\S+)$",
+        max_length=2048,
+        rule="must be an ARN (arn:<partition>:<service>:<region>:<account>:<resource>) or * for actions without a "
+        "resource type",
+    ),
+]
+# Registry schema AWS::BedrockAgentCore::GatewayTarget S3Configuration.Uri.
+S3Uri = Annotated[
+    str, text(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S{1,1980}$", rule="must be s3://<bucket>/<key>")
+]
+# Lambda (registry schema AWS::Lambda::Function: Handler, Timeout 1-900, MemorySize 128-10240; the target's
+# McpLambdaTargetConfiguration.LambdaArn pattern, at most 170 characters, unqualified or with a version or alias).
+LambdaHandler = Annotated[
+    str,
+    text(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$",
+        rule="must be <module>.<function> of the folder's Python code, as app.handler",
+    ),
+]
+LambdaTimeout = Annotated[int, whole_number(1, 900, "must be whole seconds from 1 to 900 (Lambda)")]
+LambdaMemory = Annotated[int, whole_number(128, 10240, "must be whole MB from 128 to 10240 (Lambda)")]
+LAMBDA_ARN_PATTERN = (
+    r"^arn:(aws[a-zA-Z-]*)?:lambda:([a-z]{2}(-gov)?-[a-z]+-\d{1}):(\d{12}):function:([a-zA-Z0-9-_.]+)"
+    r"(:(\$LATEST|[a-zA-Z0-9-_]+))?$"
+)
+LambdaArn = Annotated[
+    str,
+    text(
+        pattern=LAMBDA_ARN_PATTERN,
+        max_length=170,
+        rule="must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:<alias>])",
+    ),
+]
+# API Gateway: a REST API id is 10 lowercase letters and digits; a stage name letters, digits, - and _ (API Gateway
+# CreateStage); the target's methods the registry schema's RestApiMethod enum.
+RestApiId = Annotated[
+    str, text(pattern=r"^[a-z0-9]{10}$", rule="must be a REST API id: 10 lowercase letters and digits")
+]
+StageName = Annotated[
+    str, text(pattern=r"^[A-Za-z0-9_-]{1,128}$", rule="must be a stage name: 1-128 letters, digits, - and _")
+]
+RestPath = Annotated[
+    str,
+    text(
+        pattern=r"^/[A-Za-z0-9._~{}+/-]*$",
+        max_length=1024,
+        rule="must be a resource path of the API, starting with / (path parameters in braces: /items/{id})",
+    ),
+]
+HTTP_METHODS = ("GET", "DELETE", "HEAD", "OPTIONS", "PATCH", "PUT", "POST")
+HttpMethod = Annotated[str, one_of(HTTP_METHODS)]
+# What an agent reads about a tool: a reviewed sentence (MCP's tool description; no service limit found, kept short
+# enough to read).
+ToolDescription = Annotated[str, text(max_length=1024, rule="must be 1-1024 characters")]
+
 # An MCP tool's name as its server lists it (the MCP specification: 1-128 letters, digits, _, - and .); the gateway
 # names it <target>___<tool>.
 TOOL_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,128}$"

@@ -10,7 +10,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from app_config.errors import TargetsError, explain_entries
-from app_config.model import ROOT, Entry, HostedEntry, TargetsFile
+from app_config.model import (
+    ROOT,
+    ApiGatewayEntry,
+    Entry,
+    ExistingEntry,
+    HostedEntry,
+    LambdaEntry,
+    OpenApiEntry,
+    SmithyEntry,
+    TargetsFile,
+)
 from app_config.rules import RESERVED_ENTRY_NAMES, pascal
 
 DEFAULT_TARGETS_FILE = ROOT / "config" / "targets.yaml"
@@ -119,12 +129,146 @@ def load_targets(path: Path, *, max_targets: int) -> tuple[Entry, ...]:
             )
         if isinstance(entry, HostedEntry):
             _check_folder(index, entry)
+        _check_kind(index, entry)
     if len(parsed.targets) > max_targets:
         raise TargetsError(
             f"{len(parsed.targets)} targets exceed the gateway's limit of {max_targets} "
             "(AgentCore quota 'targets per gateway'; raise it with AWS, then -c maxTargetsPerGateway=N)"
         )
     return tuple(parsed.targets)
+
+
+def _one_of(index: int, entry: Entry, fields: dict[str, object], why: str) -> None:
+    """Exactly one of `fields` (the file's names, with their values) is set."""
+    given = [name for name, value in fields.items() if value is not None]
+    if len(given) != 1:
+        listed = " or ".join(fields)
+        state = "both " + " and ".join(given) if given else "none"
+        raise TargetsError(f"targets[{index}] {entry.name}: set exactly one of {listed} ({why}); it sets {state}")
+
+
+def _repository_file(index: int, entry: Entry, key: str, value: str) -> None:
+    path = (ROOT / value).resolve()
+    where = f"targets[{index}].{key} {value!r}"
+    if not path.is_relative_to(ROOT):
+        raise TargetsError(f"{where} is outside the repository ({ROOT}): only files a review of it saw are deployed")
+    if not path.is_file():
+        raise TargetsError(f"{where}: no such file in the repository (paths are relative to its root)")
+
+
+def _check_kind(index: int, entry: Entry) -> None:
+    """The rules between an entry's fields, which the model (one field at a time) cannot say."""
+    where = f"targets[{index}] {entry.name}"
+    if isinstance(entry, ExistingEntry):
+        _one_of(
+            index,
+            entry,
+            {"oauth": entry.oauth, "apiKey": entry.api_key, "iam": entry.iam},
+            "how the gateway authenticates to the server",
+        )
+        return
+    if isinstance(entry, HostedEntry):
+        return
+    s3 = {LambdaEntry: None, OpenApiEntry: "specS3", SmithyEntry: "modelS3", ApiGatewayEntry: None}[type(entry)]
+    from_s3 = s3 is not None and getattr(entry, "spec_s3" if s3 == "specS3" else "model_s3") is not None
+    if entry.tools is not None and not from_s3:
+        raise TargetsError(
+            f"{where}: tools: is taken from what the entry declares ({_declared_by(entry)}); leave it out"
+        )
+    if entry.tools is None and from_s3:
+        raise TargetsError(
+            f"{where}: {s3} is read by the gateway, not at synth: list its tools (the operations agents may be "
+            "granted) in tools:"
+        )
+    if isinstance(entry, LambdaEntry):
+        _one_of(index, entry, {"path": entry.path, "functionArn": entry.function_arn}, "the function's source")
+        _one_of(
+            index,
+            entry,
+            {"toolSchema": entry.tool_schema, "toolSchemaFile": entry.tool_schema_file},
+            "the tools' definitions",
+        )
+        if entry.tool_schema_file is not None:
+            _repository_file(index, entry, "toolSchemaFile", entry.tool_schema_file)
+        if entry.path is not None:
+            if entry.cross_account_or_region:
+                raise TargetsError(
+                    f"{where}: crossAccountOrRegion is for a functionArn; a function built from path is deployed here"
+                )
+            _check_handler(index, entry)
+    elif isinstance(entry, OpenApiEntry):
+        _one_of(index, entry, {"spec": entry.spec, "specS3": entry.spec_s3}, "the API's OpenAPI description")
+        _one_of(index, entry, {"apiKey": entry.api_key, "oauth": entry.oauth}, "how the gateway authenticates")
+        if entry.spec is not None:
+            _repository_file(index, entry, "spec", entry.spec)
+    elif isinstance(entry, SmithyEntry):
+        _one_of(index, entry, {"model": entry.model, "modelS3": entry.model_s3}, "the service's Smithy model")
+        if entry.model is not None:
+            _repository_file(index, entry, "model", entry.model)
+    elif isinstance(entry, ApiGatewayEntry):
+        seen: dict[str, int] = {}
+        routes: dict[tuple[str, str], int] = {}
+        for number, operation in enumerate(entry.operations):
+            if operation.name in seen:
+                raise TargetsError(
+                    f"targets[{index}].operations[{number}].name {operation.name!r} duplicates "
+                    f"operations[{seen[operation.name]}]: tool names are unique within a target"
+                )
+            seen[operation.name] = number
+            route = (operation.method, operation.path)
+            if route in routes:
+                raise TargetsError(
+                    f"targets[{index}].operations[{number}]: {operation.method} {operation.path} is already "
+                    f"operations[{routes[route]}]: one tool per method and path"
+                )
+            routes[route] = number
+
+
+def _declared_by(entry: Entry) -> str:
+    if isinstance(entry, LambdaEntry):
+        return "toolSchema or toolSchemaFile"
+    if isinstance(entry, OpenApiEntry):
+        return "the operationIds of its spec"
+    if isinstance(entry, SmithyEntry):
+        return "the operations of its model"
+    return "operations"
+
+
+def _check_handler(index: int, entry: LambdaEntry) -> None:
+    folder = entry.folder
+    assert folder is not None
+    where = f"targets[{index}].path {entry.path!r}"
+    if not folder.is_relative_to(ROOT):
+        raise TargetsError(
+            f"{where} is outside the repository ({ROOT}): the function would be built from files no "
+            "review of this repository saw"
+        )
+    if not folder.is_dir():
+        raise TargetsError(f"{where}: no such folder in the repository (paths are relative to its root)")
+    module, function = entry.handler.rsplit(".", 1)
+    source = folder / (module.replace(".", "/") + ".py")
+    if not source.is_file():
+        raise TargetsError(
+            f"targets[{index}].handler {entry.handler!r}: no {source.relative_to(ROOT)} in the function's folder "
+            "(the handler is <module>.<function> of a Python file there)"
+        )
+    if not _defines(source, function):
+        raise TargetsError(
+            f"targets[{index}].handler {entry.handler!r}: {source.relative_to(ROOT)} defines no top-level function "
+            f"{function!r}"
+        )
+
+
+def _defines(source: Path, function: str) -> bool:
+    import ast
+
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        return False
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function for node in tree.body
+    )
 
 
 def _check_folder(index: int, entry: HostedEntry) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from app_config.declared import SpecError, declared_tools
 from app_config.model import Entry, HostedEntry
 from app_config.rules import sync_revision
 
@@ -175,7 +176,7 @@ def read_lock(path: Path, *, shown: str, entry: str) -> ToolLock:
 
 def lock_path(entry: Entry, targets_file: Path) -> Path:
     """Where `entry`'s lock lives: its folder's tools.lock.json (hosted), or tool-locks/<name>.json beside the targets
-    file (existing)."""
+    file (every other kind)."""
     if isinstance(entry, HostedEntry):
         return entry.folder / HOSTED_LOCK_FILE
     return targets_file.parent / EXISTING_LOCKS_DIR / f"{entry.name}.json"
@@ -235,8 +236,17 @@ def resolve(
     for index, entry in enumerate(targets):
         path = lock_path(entry, targets_file)
         shown = shown_path(path, root)
+        try:
+            derived = declared_tools(entry)
+        except SpecError as error:
+            raise LockError(f"targets[{index}] {entry.name}: {error}") from None
+        if derived is not None:
+            lock = _declared_lock(index, entry, derived, path, shown)
+            locks[entry.name] = lock
+            resolved.append(entry.model_copy(update={"tools": list(lock.names)}))
+            continue
         if not isinstance(entry, HostedEntry) and not path.is_file():
-            if entry.static_tool_schema:
+            if getattr(entry, "static_tool_schema", False):
                 raise LockError(
                     f"targets[{index}] {entry.name}: staticToolSchema serves the locked tools, and there is no lock "
                     f"{shown}: record it first (`make tools-lock TARGET={entry.name}`)"
@@ -257,6 +267,39 @@ def resolve(
                 f"({', '.join(entry.tools or []) or 'none declared'}): the smoke calls only a declared tool"
             )
     return tuple(resolved), locks, unpinned
+
+
+def _declared_lock(index: int, entry: Entry, derived: list[dict[str, Any]], path: Path, shown: str) -> ToolLock:
+    """A declared entry's lock, which must say what its declaration says: written offline by `make tools-lock`, and
+    reviewed (and diffed, and checked for drift) as a server's lock is."""
+    where = f"targets[{index}] {entry.name}"
+    fix = f"`make tools-lock TARGET={entry.name}` (offline: it reads the entry's declaration), then review the lock"
+    try:
+        expected = lock_document(derived)
+    except LockError as error:
+        raise LockError(f"{where}: {error}") from None
+    if not path.is_file():
+        raise LockError(f"{where}: no tool lock {shown}: write it with {fix}")
+    lock = read_lock(path, shown=shown, entry=entry.name)
+    if lock.sha256 != expected["sha256"]:
+        declared = {row["name"]: row["sha256"] for row in expected["tools"]}
+        locked = {tool.name: tool.sha256 for tool in lock.tools}
+        what = next(
+            (f"tool {name} is declared, not locked" for name in sorted(set(declared) - set(locked))),
+            next(
+                (f"tool {name} is locked, no longer declared" for name in sorted(set(locked) - set(declared))),
+                next(
+                    (
+                        f"tool {name} differs from its declaration"
+                        for name in sorted(declared)
+                        if declared[name] != locked[name]
+                    ),
+                    "it differs",
+                ),
+            ),
+        )
+        raise LockError(f"{where}: its lock {shown} is stale ({what}): write it with {fix}")
+    return lock
 
 
 def unpinned_note(entry: str, shown: str) -> str:

@@ -63,6 +63,13 @@ SERVICE_NAME_RULES: dict[str, tuple[re.Pattern[str], str]] = {
         re.compile(r"^[a-zA-Z0-9\-_]{1,128}$"),
         "letters, digits, hyphens and underscores, at most 128 characters",
     ),
+    # Registry schema AWS::Lambda::Function FunctionName (at most 64 characters).
+    "lambda function": (
+        re.compile(r"^[a-zA-Z0-9-_]{1,64}$"),
+        "letters, digits, hyphens and underscores, at most 64 characters",
+    ),
+    # Registry schema AWS::IAM::ManagedPolicy ManagedPolicyName (at most 128 characters).
+    "managed policy": (re.compile(r"^[\w+=,.@-]{1,128}$"), "letters, digits and +=,.@-_, at most 128 characters"),
     # CloudFormation's stack name rule (not a resource schema: the CreateStack API's).
     "stack": (
         re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$"),
@@ -82,6 +89,8 @@ SERVICE_NAME_SCHEMAS = {
     "runtime": ("AWS::BedrockAgentCore::Runtime", "AgentRuntimeName"),
     "target": ("AWS::BedrockAgentCore::GatewayTarget", "Name"),
     "credential provider": ("AWS::BedrockAgentCore::OAuth2CredentialProvider", "Name"),
+    "lambda function": ("AWS::Lambda::Function", "FunctionName"),
+    "managed policy": ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"),
     "policy engine": ("AWS::BedrockAgentCore::PolicyEngine", "Name"),
     "policy": ("AWS::BedrockAgentCore::Policy", "Name"),
     "cognito domain": ("AWS::Cognito::UserPoolDomain", "Domain"),

@@ -210,8 +210,17 @@ class CustomResourceHandlers(Construct):
             acknowledge(
                 self.role,
                 f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'logs', f'log-group:{name}:*')}]",
-                "One log group, named exactly: CloudWatch Logs authorizes its actions on the group's ARN ending in :*.",
+                "One log group, named exactly: CloudWatch Logs authorizes its actions on the group's ARN ending in :*."
+                if "*" not in name
+                else "The log groups of this deployment's functions, by their names' prefix (the deployment's), in the "
+                "form CloudWatch Logs authorizes its actions on (ARN ending in :*).",
             )
+            if "*" in name:
+                acknowledge(
+                    self.role,
+                    f"AwsSolutions-IAM5[Resource::{nag_arn(self, 'logs', f'log-group:{name}')}]",
+                    "The same log groups, in the bare ARN form CloudWatch Logs authorizes tagging on.",
+                )
         for resource, reason in {
             f"log-group:{runtime_groups}:*": "AgentCore names each runtime's log group after the service-generated "
             "runtime id; the grant covers this deployment's runtimes (their names start with the prefix) and no "

@@ -1,5 +1,5 @@
 """The gateway's service role: trusted by AgentCore only on behalf of our account's gateway (confused-deputy guard),
-allowed to fetch outbound OAuth tokens from this deployment's credential providers and nothing else."""
+allowed to fetch outbound OAuth tokens and API keys from this deployment's credential providers and nothing else."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def gateway_source_arn(gateway_name: str) -> str:
 
 class GatewayServiceRole(Construct):
     """An IAM role with a single, conditioned trust statement and two policies whose size does not depend on the
-    number of targets: outbound OAuth, and the use of this deployment's policy engine.
+    number of targets: outbound credentials (OAuth tokens, API keys), and the use of this deployment's policy engine.
 
     IAM caps a role's inline policies at 10,240 characters together (IAM quotas), so a grant per target on this
     one role fails the deploy at about the ninth target. Instead the grant is scoped by the app's naming: every
@@ -39,6 +39,7 @@ class GatewayServiceRole(Construct):
         gateway_name: str,
         provider_prefix: str,
         provider_suffix: str,
+        api_key_suffix: str,
         policy_engine_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -61,7 +62,16 @@ class GatewayServiceRole(Construct):
             resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_prefix}*{provider_suffix}-??????",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        outbound_oauth = iam.PolicyDocument(
+        api_key_providers = agentcore(
+            f"token-vault/default/apikeycredentialprovider/{provider_prefix}*{api_key_suffix}"
+        )
+        api_key_secrets = stack.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"bedrock-agentcore-identity!default/apikey/{provider_prefix}*{api_key_suffix}-??????",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        outbound = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
                     sid="WorkloadAccessToken",
@@ -84,6 +94,20 @@ class GatewayServiceRole(Construct):
                     sid="ProviderClientSecrets",
                     actions=["secretsmanager:GetSecretValue"],
                     resources=[secrets],
+                ),
+                # API keys (OpenAPI, API Gateway and MCP entries with an apiKey): GetResourceApiKey on the token vault
+                # and the providers (aws-cdk-lib's GATEWAY_API_KEY_PERMS; AgentCore guide, OpenAPI targets "Required
+                # permissions"), and the key AgentCore Identity keeps in bedrock-agentcore-identity!default/apikey/
+                # <provider name>: by the deployment's naming, as for OAuth, so the grant's size is fixed.
+                iam.PolicyStatement(
+                    sid="ResourceApiKey",
+                    actions=["bedrock-agentcore:GetResourceApiKey"],
+                    resources=[agentcore("token-vault/default"), api_key_providers, directory, workload_identity],
+                ),
+                iam.PolicyStatement(
+                    sid="ProviderApiKeys",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[api_key_secrets],
                 ),
             ]
         )
@@ -119,7 +143,7 @@ class GatewayServiceRole(Construct):
                     "ArnLike": {"aws:SourceArn": gateway_source_arn(gateway_name)},
                 }
             ),
-            inline_policies={"outbound-oauth": outbound_oauth, "policy-engine": policy_engine},
+            inline_policies={"outbound-credentials": outbound, "policy-engine": policy_engine},
         )
         reasons = {
             f"workload-identity-directory/default/workload-identity/{gateway_name}-*": "The gateway's workload "
@@ -128,6 +152,8 @@ class GatewayServiceRole(Construct):
             f"token-vault/default/oauth2credentialprovider/{provider_prefix}*{provider_suffix}": "Every credential provider of this "
             "deployment, and only those: one grant whatever the number of targets (IAM caps a role's inline "
             "policies at 10,240 characters).",
+            f"token-vault/default/apikeycredentialprovider/{provider_prefix}*{api_key_suffix}": "Every API-key "
+            "credential provider of this deployment, and only those: one grant whatever the number of targets.",
             f"policy-engine/{policy_engine_name}-*": "This deployment's policy engine, created later in the gateway "
             "stack: its id is its name and a suffix the service generates, and an engine name has no hyphen, so the "
             "pattern matches that engine only.",
@@ -150,4 +176,16 @@ class GatewayServiceRole(Construct):
             + "]",
             "The client secrets AgentCore Identity keeps for this deployment's credential providers "
             "(bedrock-agentcore-identity!default/oauth2/<provider name>-<random>), and no other secret.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::"
+            + nag_arn(
+                self,
+                "secretsmanager",
+                f"secret:bedrock-agentcore-identity!default/apikey/{provider_prefix}*{api_key_suffix}-??????",
+            )
+            + "]",
+            "The API keys AgentCore Identity keeps for this deployment's API-key credential providers "
+            "(bedrock-agentcore-identity!default/apikey/<provider name>-<random>), and no other secret.",
         )

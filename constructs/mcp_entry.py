@@ -3,67 +3,52 @@ construct for the entry's kind, so that a stack composes entries without knowing
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
-
 from aws_cdk import Aws, SecretValue
 from aws_cdk import aws_bedrockagentcore as agentcore
 
-from app_config import Entry, ExistingEntry, HostedEntry, Names, ToolLock, pascal
-from app_config.tool_locks import contract_mark, static_schema
+from app_config import Entry, ExistingEntry, HostedEntry, pascal
+from app_config.tool_locks import static_schema
 from constructs import Construct, IConstruct
-from constructs.custom_resource_handlers import HandlerEndpoint
-from constructs.hosted_server import HostedMcpServer, RuntimeSettings
+from constructs.hosted_server import HostedMcpServer
 from constructs.m2m_user_pool import M2MUserPool
-from constructs.mcp_target import GatewayMcpTarget
+from constructs.mcp_target import GatewayMcpTarget, oauth_credentials
 from constructs.naming import name_logical_id
 from constructs.pool_credential_provider import PoolCredentialProvider
 from constructs.runtime_url import runtime_invocation_url
+from constructs.tool_entries import (
+    ApiKeyAccess,
+    SharedResources,
+    ToolEntry,
+    declared_entry,
+    declared_grants,
+    target_description,
+)
+
+__all__ = ["ExistingMcpEntry", "HostedMcpEntry", "McpEntry", "SharedResources"]
 
 
-@dataclass(frozen=True)
-class SharedResources:
-    """What every entry of the deployment is wired to: the gateway, the gateway's way into the shared runtime pool
-    (its client, credential provider and token gate), the custom-resource handler, and the deployment's names and
-    settings."""
-
-    gateway: agentcore.IGateway
-    names: Names
-    account: str | None
-    runtime_access: PoolCredentialProvider
-    handlers: HandlerEndpoint
-    trace_destination_arn: str
-    runtime: RuntimeSettings
-    log_retention_days: int
-    retain_data: bool
-    tags: Mapping[str, str]
-    # Each entry's tool lock (app_config.tool_locks), by entry name; an unpinned existing entry has none.
-    tool_locks: Mapping[str, ToolLock] = field(default_factory=dict)
-
-
-class McpEntry(Construct):
-    """One entry: its gateway target (`target`) and the stack outputs it offers (`outputs`, name -> value)."""
+class McpEntry(ToolEntry):
+    """One MCP-server entry: its gateway target (`target`) and the stack outputs it offers (`outputs`, name -> value)."""
 
     target: GatewayMcpTarget
-    outputs: dict[str, str]
 
     @staticmethod
-    def of(scope: Construct, entry: Entry, shared: SharedResources) -> McpEntry:
+    def of(scope: Construct, entry: Entry, shared: SharedResources) -> ToolEntry:
         """The construct for `entry`'s kind, with construct and logical ids named after the entry."""
         if isinstance(entry, HostedEntry):
             return HostedMcpEntry(scope, pascal(entry.name), entry=entry, shared=shared)
-        return ExistingMcpEntry(scope, pascal(entry.name), entry=entry, shared=shared)
+        if isinstance(entry, ExistingEntry):
+            return ExistingMcpEntry(scope, pascal(entry.name), entry=entry, shared=shared)
+        return declared_entry(scope, entry, shared)
 
     def _target(
         self,
         shared: SharedResources,
-        entry: Entry,
+        entry: HostedEntry | ExistingEntry,
         *,
         image: str | None,
         endpoint: str,
-        provider: agentcore.OAuth2CredentialProvider,
-        provider_name: str,
-        scopes: list[str],
+        credentials: agentcore.ICredentialProviderConfig,
         wait_for: list[IConstruct],
     ) -> GatewayMcpTarget:
         label = pascal(entry.name)
@@ -74,17 +59,14 @@ class McpEntry(Construct):
         # refreshes its catalog only on a target's create or update. At most 36 characters after a description of at
         # most app_config.rules.TARGET_DESCRIPTION_MAX: within the service's 200.
         lock = shared.tool_locks.get(entry.name)
-        marks = ", ".join([*([f"image {image}"] if image else []), f"sync {contract_mark(lock, entry)}"])
         target = GatewayMcpTarget(
             self,
             "Target",
             gateway=shared.gateway,
             target_name=entry.name,
-            description=f"{entry.text} ({marks})",
+            description=target_description(entry, lock, image),
             endpoint=endpoint,
-            provider_arn=provider.credential_provider_arn,
-            provider_name=provider_name,
-            scopes=scopes,
+            credentials=credentials,
             wait_for=wait_for,
             static_tools=static_schema(lock) if lock is not None and entry.static_tool_schema else None,
         )
@@ -155,9 +137,12 @@ class HostedMcpEntry(McpEntry):
             # with CloudFormation's own permissions.
             image=self.server.image.asset_hash[:12],
             endpoint=runtime_invocation_url(self.server.runtime.agent_runtime_arn),
-            provider=access.provider,
-            provider_name=access.provider_name,
-            scopes=[access.pool.scope_string],
+            credentials=oauth_credentials(
+                self,
+                provider_arn=access.provider.credential_provider_arn,
+                provider_name=access.provider_name,
+                scopes=[access.pool.scope_string],
+            ),
             # Creating the target synchronizes its tools at once, with a token from the pool's domain.
             wait_for=[access.gate],
         )
@@ -168,32 +153,42 @@ class HostedMcpEntry(McpEntry):
 
 
 class ExistingMcpEntry(McpEntry):
-    """An HTTPS MCP endpoint run elsewhere: its credential provider (the client secret a Secrets Manager reference)
-    and the target."""
+    """An HTTPS MCP endpoint run elsewhere, and how the gateway authenticates to it: OAuth client credentials (its own
+    credential provider, the client secret a Secrets Manager reference), an API key (an API-key credential provider,
+    the key copied from Secrets Manager), or the gateway's own role (SigV4, with the grants the entry declares)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, entry: ExistingEntry, shared: SharedResources) -> None:
         super().__init__(scope, construct_id)
         label = pascal(entry.name)
-        provider_name = shared.names.target_provider(entry.name)
-        provider = agentcore.OAuth2CredentialProvider.using_custom(
-            self,
-            "OAuthProvider",
-            o_auth2_credential_provider_name=provider_name,
-            discovery_url=entry.oauth.discovery_url,
-            client_id=entry.oauth.client_id,
-            # A dynamic reference, resolved by CloudFormation at deploy time: the template holds the secret's
-            # name, never its value, and the config file only ever names it.
-            client_secret=SecretValue.secrets_manager(entry.oauth.client_secret_name),
-        )
-        name_logical_id(provider, f"{label}OAuthProvider")
+        credentials: agentcore.ICredentialProviderConfig
+        if entry.oauth is not None:
+            provider_name = shared.names.target_provider(entry.name)
+            provider = agentcore.OAuth2CredentialProvider.using_custom(
+                self,
+                "OAuthProvider",
+                o_auth2_credential_provider_name=provider_name,
+                discovery_url=entry.oauth.discovery_url,
+                client_id=entry.oauth.client_id,
+                # A dynamic reference, resolved by CloudFormation at deploy time: the template holds the secret's
+                # name, never its value, and the config file only ever names it.
+                client_secret=SecretValue.secrets_manager(entry.oauth.client_secret_name),
+            )
+            name_logical_id(provider, f"{label}OAuthProvider")
+            credentials = oauth_credentials(
+                self,
+                provider_arn=provider.credential_provider_arn,
+                provider_name=provider_name,
+                scopes=list(entry.oauth.scopes),
+            )
+        elif entry.api_key is not None:
+            credentials = ApiKeyAccess(self, "ApiKey", names=shared.names, entry=entry.name, key=entry.api_key).config
+        else:
+            assert entry.iam is not None
+            credentials = agentcore.GatewayCredentialProvider.from_iam_role(
+                service=entry.iam.service, region=entry.iam.region
+            )
+            self.grants = declared_grants(entry.name, entry.iam.grants)
         self.target = self._target(
-            shared,
-            entry,
-            image=None,
-            endpoint=entry.endpoint,
-            provider=provider,
-            provider_name=provider_name,
-            scopes=list(entry.oauth.scopes),
-            wait_for=[],
+            shared, entry, image=None, endpoint=entry.endpoint, credentials=credentials, wait_for=[]
         )
         self.outputs = {f"{label}TargetId": self.target.target.target_id}

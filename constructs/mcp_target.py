@@ -13,8 +13,32 @@ from constructs.credential_provider import provider_secret_arn
 MAX_DESCRIPTION = 200
 
 
+def acknowledge_secret_wildcard(gateway: agentcore.IGateway) -> None:
+    # The L2 warns on the gateway when a target binds a credential provider whose secret ARN is a token (ours is a
+    # pattern of the provider's name, with the stack's partition and account).
+    Annotations.of(gateway).acknowledge_warning(
+        "aws-cdk-lib.aws-bedrockagentcore:wildcardSecretArnGrant",
+        "The gateway role is passed immutable, so the L2's wildcard grant is dropped; the role's own "
+        "outbound policy grants this deployment's provider secrets (GatewayServiceRole).",
+    )
+
+
+def oauth_credentials(
+    scope: Construct, *, provider_arn: str, provider_name: str, scopes: list[str]
+) -> agentcore.ICredentialProviderConfig:
+    """Client-credentials tokens from the OAuth2 credential provider `provider_name`."""
+    if not scopes:
+        raise ValueError(f"{scope.node.path}: an OAuth target needs at least one scope")
+    # The secret's ARN is passed literal (a pattern of the provider's name): with the provider's own attribute, an
+    # object IAM cannot use, the L2 would warn of a wildcard grant. Its grants go nowhere anyway: the gateway's role
+    # is passed immutable, and its own outbound policy grants this deployment's provider secrets (GatewayServiceRole).
+    return agentcore.GatewayCredentialProvider.from_oauth_identity_arn(
+        provider_arn=provider_arn, secret_arn=provider_secret_arn(scope, provider_name), scopes=scopes
+    )
+
+
 class GatewayMcpTarget(Construct):
-    """An MCP-server target reached with client-credentials tokens from `provider_name`.
+    """An MCP-server target reached with `credentials` (OAuth client credentials, an API key, or the gateway's role).
 
     The gateway's role already holds the grant every target needs (GatewayServiceRole, scoped by the app's
     provider naming), so a target adds no IAM of its own. Creating a target synchronizes its tools at once;
@@ -30,9 +54,7 @@ class GatewayMcpTarget(Construct):
         target_name: str,
         description: str,
         endpoint: str,
-        provider_arn: str,
-        provider_name: str,
-        scopes: list[str],
+        credentials: agentcore.ICredentialProviderConfig,
         wait_for: list[IConstruct],
         static_tools: str | None = None,
     ) -> None:
@@ -44,8 +66,6 @@ class GatewayMcpTarget(Construct):
             raise ValueError(
                 f"{self.node.path}: a target description has 1-{MAX_DESCRIPTION} characters, got {len(description)}"
             )
-        if not scopes:
-            raise ValueError(f"{self.node.path}: an OAuth target needs at least one scope")
         self.target = agentcore.GatewayTarget.for_mcp_server(
             self,
             "Target",
@@ -53,18 +73,9 @@ class GatewayMcpTarget(Construct):
             gateway_target_name=target_name,
             description=description,
             endpoint=endpoint,
-            credential_provider_configurations=[
-                agentcore.GatewayCredentialProvider.from_oauth_identity_arn(
-                    provider_arn=provider_arn, secret_arn=provider_secret_arn(self, provider_name), scopes=scopes
-                )
-            ],
+            credential_provider_configurations=[credentials],
         )
-        # The L2 emits this on the gateway when a target binds its credential provider.
-        Annotations.of(gateway).acknowledge_warning(
-            "aws-cdk-lib.aws-bedrockagentcore:wildcardSecretArnGrant",
-            "The gateway role is passed immutable, so the L2's wildcard grant is dropped; the role's own "
-            "outbound-oauth policy grants this deployment's provider secrets (GatewayServiceRole).",
-        )
+        acknowledge_secret_wildcard(gateway)
         if wait_for:
             self.target.node.add_dependency(*wait_for)
         if static_tools is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
 
 from constructs import IConstruct
 
@@ -32,3 +33,39 @@ def _spelt_environment(stack: Stack) -> tuple[str, str, str]:
     ):
         spelt.append(token if Token.is_unresolved(value) else value)
     return spelt[0], spelt[1], spelt[2]
+
+
+def acknowledge_grants(construct: IConstruct, statements: list[iam.PolicyStatement]) -> None:
+    """The wildcards of permissions that config entries declare (reviewed with the entry): each acknowledged by name,
+    so that a new wildcard in a later entry is a new finding until acknowledged in its turn, by this same review."""
+    stack = Stack.of(construct)
+    for statement in statements:
+        for action in statement.actions:
+            if "*" in action:
+                acknowledge(
+                    construct,
+                    f"AwsSolutions-IAM5[Action::{action}]",
+                    f"Declared by the config entry behind statement {statement.sid} (config/targets.yaml, reviewed "
+                    "with it): the service's actions the gateway calls for that entry's tools.",
+                )
+        for resource in statement.resources:
+            if "*" in resource:
+                spelt = stack.resolve(resource)
+                acknowledge(
+                    construct,
+                    f"AwsSolutions-IAM5[Resource::{_nag_spelling(spelt)}]",
+                    f"Declared by the config entry behind statement {statement.sid} (config/targets.yaml, reviewed "
+                    "with it): a path parameter of an API operation, or the resources the entry's service calls need.",
+                )
+
+
+def _nag_spelling(value: object) -> str:
+    """A resource as cdk-nag spells it in a finding id: literal text, pseudo parameters as <AWS::Name>."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_nag_spelling(part) for part in parts)
+    return str(value)

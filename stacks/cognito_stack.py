@@ -60,8 +60,9 @@ class CognitoStack(Stack):
             wait=TOKEN_GATE_WAIT,
             log_retention_days=config.log_retention_days,
             retain_data=config.retain_data,
-            # The gateway stack's log group, adopted by name (see constructs/adopted_log_group.py).
-            adopted_log_groups=[names.gateway_log_group],
+            # The gateway stack's log group, adopted by name (see constructs/adopted_log_group.py), and the log groups
+            # of the Lambda functions built for entries, by their names' prefix (one grant whatever their number).
+            adopted_log_groups=[names.gateway_log_group, names.tool_function_log_groups],
         )
         # What an agent needs to get a gateway token (with its Agent<Name>ClientId); its client secret is read at run
         # time, never output.

@@ -19,10 +19,11 @@ class GatewayRoleStack(Stack):
         self.service_role = GatewayServiceRole(
             self,
             "GatewayServiceRole",
-            role_name=f"{names.gateway}-role",
+            role_name=names.gateway_role,
             gateway_name=names.gateway,
             provider_prefix=names.provider_prefix,
             provider_suffix=names.provider_suffix,
+            api_key_suffix=names.api_key_suffix,
             policy_engine_name=names.policy_engine,
         )
         self.role = self.service_role.role

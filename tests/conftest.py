@@ -72,6 +72,13 @@ def example_three_targets() -> Assembly:
     return synthesize_context(shipped_context(**snapshots.SETS["example-three-targets"]))
 
 
+@pytest.fixture(scope="session")
+def example_every_kind() -> Assembly:
+    """One entry of every kind and every outbound authentication, and an agent granted a tool of each
+    (config/examples/every-kind/)."""
+    return synthesize_context(shipped_context(**snapshots.SETS["example-every-kind"]))
+
+
 def many_entries() -> list[dict[str, Any]]:
     """Twelve entries of every kind: past the nine at which per-target grants overflowed the gateway role."""
     tools = ["getOrder", "updateOrder"]

@@ -14,8 +14,8 @@ from tests.cdk_helpers import Assembly
 IGNORED = ["W3005"]
 
 
-# The shipped config/ in both environments: what deploys.
-@pytest.mark.parametrize("set_name", ["shipped_dev", "shipped_prod"])
+# The shipped config/ in both environments (what deploys), and the example of every kind of entry.
+@pytest.mark.parametrize("set_name", ["shipped_dev", "shipped_prod", "example_every_kind"])
 def test_templates_pass_cfn_lint(set_name: str, request: pytest.FixtureRequest) -> None:
     assembly: Assembly = request.getfixturevalue(set_name)
     findings = []

@@ -14,7 +14,12 @@ from tests.cdk_helpers import DEFAULT_FIXTURE, ROOT, Assembly, load_context
 from tools import snapshots
 
 # Each snapshot set's session fixture (tests/conftest.py): the shipped config/ and the example, as committed.
-SET_FIXTURES = {"dev": "shipped_dev", "prod": "shipped_prod", "example-three-targets": "example_three_targets"}
+SET_FIXTURES = {
+    "dev": "shipped_dev",
+    "prod": "shipped_prod",
+    "example-three-targets": "example_three_targets",
+    "example-every-kind": "example_every_kind",
+}
 
 
 def test_every_snapshot_set_has_its_fixture() -> None:

@@ -105,7 +105,7 @@ def test_gateway_role_trust_is_conditioned_on_our_account_and_gateway(dev: Assem
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     source_arn = evaluate(trust["Condition"]["ArnLike"]["aws:SourceArn"], _pseudo)
     assert source_arn == "arn:aws:bedrock-agentcore:us-east-1:111122223333:gateway/mcpgw-dev-gateway-*"
-    assert [p["PolicyName"] for p in role["Policies"]] == ["outbound-oauth", "policy-engine"]
+    assert [p["PolicyName"] for p in role["Policies"]] == ["outbound-credentials", "policy-engine"]
     assert "ManagedPolicyArns" not in role
 
 
@@ -260,9 +260,15 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
     # One policy, whatever the number of targets: scoped by the app's provider naming (mcpgw-dev-*-oauth), so that
     # no target has to add a grant to the role (IAM caps a role's inline policies at 10,240 characters).
     policies = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]["Policies"]
-    (policy,) = [p for p in policies if p["PolicyName"] == "outbound-oauth"]
+    (policy,) = [p for p in policies if p["PolicyName"] == "outbound-credentials"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    assert set(statements) == {"WorkloadAccessToken", "ResourceOAuth2Token", "ProviderClientSecrets"}
+    assert set(statements) == {
+        "WorkloadAccessToken",
+        "ResourceOAuth2Token",
+        "ProviderClientSecrets",
+        "ResourceApiKey",
+        "ProviderApiKeys",
+    }
     for statement in statements.values():
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         assert "*" not in resources
@@ -271,6 +277,16 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
         "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/oauth2/mcpgw-dev-*-oauth-??????"
     )
     assert statements["ProviderClientSecrets"]["Action"] == "secretsmanager:GetSecretValue"
+    # API keys likewise: this deployment's API-key providers (mcpgw-dev-*-apikey) and the keys AgentCore keeps for them.
+    assert evaluate(statements["ProviderApiKeys"]["Resource"], _pseudo) == (
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/apikey/mcpgw-dev-*-apikey-??????"
+    )
+    api_keys = [evaluate(r, _pseudo) for r in statements["ResourceApiKey"]["Resource"]]
+    assert statements["ResourceApiKey"]["Action"] == "bedrock-agentcore:GetResourceApiKey"
+    assert (
+        "arn:aws:bedrock-agentcore:us-east-1:111122223333:token-vault/default/apikeycredentialprovider/mcpgw-dev-*-apikey"
+        in api_keys
+    )
     token = statements["ResourceOAuth2Token"]
     assert token["Action"] == "bedrock-agentcore:GetResourceOauth2Token"
     token_resources = [evaluate(r, _pseudo) for r in token["Resource"]]
@@ -385,7 +401,7 @@ def test_literal_secrets_are_found_and_dynamic_references_are_not() -> None:
     assert literal_secrets({"P": {"Body": "grant_type=client_credentials&client_secret=s3cr3t"}}) == ["/P/Body"]
 
 
-@pytest.mark.parametrize("set_name", ["dev", "prod", "example_three_targets", "many"])
+@pytest.mark.parametrize("set_name", ["dev", "prod", "example_three_targets", "example_every_kind", "many"])
 def test_no_template_holds_a_literal_secret(set_name: str, request: pytest.FixtureRequest) -> None:
     # The example and `many` hold existing entries, whose client secret is a Secrets Manager dynamic reference.
     assembly: Assembly = request.getfixturevalue(set_name)

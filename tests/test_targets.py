@@ -48,7 +48,7 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
     config = config_with(tmp_path, [HOSTED, EXISTING])
     hosted, existing = config.targets
     assert isinstance(hosted, HostedEntry) and hosted.folder == ROOT / "mcp_server" and not hosted.own_pool
-    assert isinstance(existing, ExistingEntry)
+    assert isinstance(existing, ExistingEntry) and existing.oauth is not None
     assert (existing.endpoint, existing.oauth.client_secret_name, existing.oauth.scopes) == (
         "https://billing.example.com/mcp",
         "teams/billing/mcp",
@@ -68,7 +68,10 @@ def test_both_kinds_load_into_typed_entries(tmp_path: Path) -> None:
             [{**HOSTED, "name": "o" * 25}],
             "targets[0].name: " + repr("o" * 25) + " is invalid: must be 1-24 lowercase letters",
         ),
-        ([{**HOSTED, "kind": "lambda"}], "targets[0]: 'kind' must be 'hosted' or 'existing'"),
+        (
+            [{**HOSTED, "kind": "ftp"}],
+            "targets[0]: 'kind' must be one of 'hosted', 'existing', 'lambda', 'openapi', 'smithy', 'apiGateway'",
+        ),
         ([{k: v for k, v in HOSTED.items() if k != "path"}], "targets[0]: 'path' is a required property"),
         ([{**HOSTED, "path": "app_config"}], "targets[0].path 'app_config': no Dockerfile in app_config/"),
         # Reported as "no Dockerfile" before: the folder is not there at all.

@@ -15,6 +15,7 @@ from tools.cli import run
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = ROOT / "tests" / "snapshots"
 EXAMPLE = "config/examples/three-targets"
+EVERY_KIND = "config/examples/every-kind"
 # Each set is one synthesized configuration: the shipped config/ in both environments (cdk.json's targetsFile and
 # agentsFile), and an example with more than one kind of target, which brings its own agents: a set never reads files
 # of two configurations, so an agent granted a new entry of config/targets.yaml cannot break the example's set.
@@ -25,6 +26,13 @@ SETS: dict[str, dict[str, str]] = {
         "env": "dev",
         "targetsFile": f"{EXAMPLE}/targets.yaml",
         "agentsFile": f"{EXAMPLE}/agents.yaml",
+    },
+    # One entry of every kind (MCP servers hosted and elsewhere, Lambda, OpenAPI, Smithy, API Gateway) and every way
+    # the gateway authenticates to them.
+    "example-every-kind": {
+        "env": "dev",
+        "targetsFile": f"{EVERY_KIND}/targets.yaml",
+        "agentsFile": f"{EVERY_KIND}/agents.yaml",
     },
 }
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import anyio
 import httpx2
 
+from app_config.declared import SpecError, declared_tools
 from app_config.errors import TargetsError
 from app_config.model import ROOT, Entry, ExistingEntry, HostedEntry
 from app_config.targets import load_targets
@@ -114,7 +115,9 @@ def oauth_token(entry: ExistingEntry, timeout: float, secrets: Any = None) -> st
     client id and scopes of the entry, the secret from Secrets Manager (never printed)."""
     from tools.smoke import Secret, fetch_token  # the smoke's token request: https only, retried, secret-safe
 
-    name = entry.oauth.client_secret_name
+    oauth = entry.oauth
+    assert oauth is not None
+    name = oauth.client_secret_name
     print(
         f"{entry.name}: reading the client secret from Secrets Manager secret {name!r} (needs AWS credentials with "
         "secretsmanager:GetSecretValue on it)",
@@ -129,15 +132,15 @@ def oauth_token(entry: ExistingEntry, timeout: float, secrets: Any = None) -> st
     except Exception as error:  # botocore's errors name the secret, never its value
         raise LockToolError(f"{entry.name}: cannot read secret {name!r}: {type(error).__name__}") from None
     try:
-        discovery = httpx2.get(entry.oauth.discovery_url, timeout=timeout).json()
+        discovery = httpx2.get(oauth.discovery_url, timeout=timeout).json()
         endpoint = str(discovery["token_endpoint"])
     except Exception as error:
         raise LockToolError(
-            f"{entry.name}: no token_endpoint from {entry.oauth.discovery_url} ({type(error).__name__})"
+            f"{entry.name}: no token_endpoint from {oauth.discovery_url} ({type(error).__name__})"
         ) from None
 
     async def token() -> str:
-        access, _ = await fetch_token(endpoint, entry.oauth.client_id, Secret(value), " ".join(entry.oauth.scopes))
+        access, _ = await fetch_token(endpoint, oauth.client_id, Secret(value), " ".join(oauth.scopes))
         return access
 
     try:
@@ -222,12 +225,20 @@ def run(args: argparse.Namespace, fetch: Fetch = list_tools) -> int:
     ok = True
     by_lock: dict[Path, list[tuple[int, Entry]]] = {}
     for index, entry in indexed:
-        if isinstance(entry, ExistingEntry) and not args.target:
-            print(f"{entry.name}: existing entry, skipped: `make tools-lock TARGET={entry.name}` reads its server")
+        if not isinstance(entry, HostedEntry) and declared_tools_or_none(entry) is None and not args.target:
+            print(f"{entry.name}: {entry.kind} entry, skipped: `make tools-lock TARGET={entry.name}` reads its server")
             continue
         by_lock.setdefault(lock_path(entry, targets_file), []).append((index, entry))
     for path, served in by_lock.items():
         entry = served[0][1]
+        try:
+            declared = declared_tools(entry)
+        except SpecError as error:
+            raise LockToolError(f"{entry.name}: {error}") from None
+        if declared is not None:
+            # Offline: what the repository declares (a tool schema, a description's operations) is the contract.
+            ok = write_lock(path, declared, served, check=args.check) and ok
+            continue
         if args.url:
             tools = fetch(args.url, None if args.no_auth else _env_token(), args.timeout)
         elif args.from_gateway:
@@ -235,11 +246,22 @@ def run(args: argparse.Namespace, fetch: Fetch = list_tools) -> int:
         elif isinstance(entry, HostedEntry):
             with serving(entry.folder) as url:
                 tools = fetch(url, None, args.timeout)
-        else:
-            assert isinstance(entry, ExistingEntry)
+        elif isinstance(entry, ExistingEntry) and entry.oauth is not None:
             tools = fetch(entry.endpoint, oauth_token(entry, args.timeout), args.timeout)
+        else:
+            raise LockToolError(
+                f"{entry.name}: its server is reached with {'an API key' if getattr(entry, 'api_key', None) else 'IAM'}"
+                ", which this tool does not hold: record its tools through the gateway (--from-gateway) or --url"
+            )
         ok = write_lock(path, tools, served, check=args.check) and ok
     return 0 if ok else 1
+
+
+def declared_tools_or_none(entry: Entry) -> list[dict[str, Any]] | None:
+    try:
+        return declared_tools(entry)
+    except SpecError:
+        return []  # not skipped: run() reports the problem
 
 
 def _env_token() -> str | None:
