@@ -522,7 +522,8 @@ def _reachable_operations(shapes: dict[str, Any], service: str, fail: Fail) -> s
 
     def expect(shape_id: str, at: tuple[str | int, ...], target: str, kind: str) -> None:
         if shapes.get(target, {}).get("type") != kind:
-            fail(_at(("shapes", shape_id, *at, "target")), f"{target} must be a {kind} shape")
+            article = "an" if kind[0] in "aeiou" else "a"
+            fail(_at(("shapes", shape_id, *at, "target")), f"{target} must be the id of {article} {kind} shape")
 
     def visit(shape_id: str, keys: tuple[str, ...]) -> None:
         if shape_id in seen:

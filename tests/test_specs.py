@@ -425,7 +425,7 @@ SMITHY_BREAKS: list[tuple[Callable[[dict[str, Any]], None], tuple[str, ...]]] = 
     (_second_service, ("shapes:", f"found example.other#OtherService, {NS}WeatherService")),
     (_missing_member_target, (f'shapes["{NS}ForecastDay"].members.high.target:', f"{NS}Celsius is not a shape")),
     (_missing_operation, (f'shapes["{NS}WeatherService"].operations[2].target:', f"{NS}GetAlerts is not a shape")),
-    (_operation_is_a_structure, ("operations[2].target:", f"{NS}Conditions must be a operation shape")),
+    (_operation_is_a_structure, ("operations[2].target:", f"{NS}Conditions must be the id of an operation shape")),
     (_bare_operation_reference, ("operations[2]:", "must be a reference")),
     (lambda d: d["shapes"][f"{NS}WeatherService"].update(operations=[]), ("reaches no operation",)),
     (_same_name_twice, (f'shapes["{NS}GetForecast"]:', "same name as example.legacy#GetForecast", "unique")),
@@ -486,7 +486,9 @@ def test_smithy_resources_bring_their_operations_recursively(tmp_path: Path) -> 
 def test_a_resource_reference_must_be_a_resource(tmp_path: Path) -> None:
     document = weather()
     document["shapes"][f"{NS}WeatherService"]["resources"] = [{"target": f"{NS}GetForecast"}]
-    refusal(read_smithy, write(tmp_path, document, ".json"), "resources[0].target:", "must be a resource shape")
+    refusal(
+        read_smithy, write(tmp_path, document, ".json"), "resources[0].target:", "must be the id of a resource shape"
+    )
 
 
 def test_a_smithy_payload_does_not_depend_on_key_order(tmp_path: Path) -> None:
