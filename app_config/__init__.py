@@ -315,6 +315,9 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         )
     except TargetsError as error:
         raise ConfigError("targetsFile", str(targets_file), str(error)) from None
+    for index, target in enumerate(targets):
+        if isinstance(target, LambdaEntry):
+            _check_function_home(index, target, environment, targets_file)
     # Tool contracts: each entry's lock, which its declared tools must agree with; agents are granted the lock's names.
     try:
         targets, tool_locks, unpinned = resolve(
@@ -342,9 +345,6 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
             f"of {settings.max_api_key_credential_providers} (AgentCore Identity, per account and region, shared by "
             "every deployment there; raise it with AWS, then -c maxApiKeyCredentialProviders=N)",
         )
-    for index, target in enumerate(targets):
-        if isinstance(target, LambdaEntry):
-            _check_function_home(index, target, environment, targets_file)
 
     agents_file = Path(settings.agents_file)
     try:

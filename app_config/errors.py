@@ -41,6 +41,11 @@ class TargetsError(ValueError):
     """A targets file the app refuses; the message names the entry and the field (the caller names the file)."""
 
 
+# The keys under which an entry names credentials (Secrets Manager secrets): a value written there by mistake may be
+# the credential itself.
+CREDENTIAL_KEYS = frozenset(("apiKey", "oauth", "secretName", "clientSecretName", "jsonKey", "prefix", "clientSecret"))
+
+
 def rule_of(error: ErrorDetails) -> str:
     if error["type"] == "rule":
         return str((error.get("ctx") or {}).get("rule", error["msg"]))
@@ -70,12 +75,18 @@ def explain_entries(error: ValidationError) -> str:
     if kind in ("missing", "extra_forbidden"):
         parent, field = entry_path(parts[:-1]) or "file", parts[-1]
         if kind == "missing":
-            return f"{parent}: '{field}' is a required property"
+            hint = (
+                " (the name of the Secrets Manager secret that holds it: the secret itself never goes in this file)"
+                if field in ("secretName", "clientSecretName")
+                else ""
+            )
+            return f"{parent}: '{field}' is a required property{hint}"
         return f"{parent}: Additional properties are not allowed ('{field}' was unexpected)"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         kinds = ", ".join(repr(kind) for kind in ENTRY_KINDS)
         return f"{entry_path(parts) or 'entry'}: 'kind' must be one of {kinds}"
-    if (first.get("ctx") or {}).get("conceal"):
+    if (first.get("ctx") or {}).get("conceal") or any(part in CREDENTIAL_KEYS for part in parts):
+        # Under a key that holds credentials' names, a wrong value may be the credential itself: never shown.
         return f"{entry_path(parts)}: {rule_of(first)}"
     return f"{entry_path(parts)}: {first['input']!r} is invalid: {rule_of(first)}"
 

@@ -333,15 +333,38 @@ OAuthScope = Annotated[
         rule="must be an OAuth scope: printable ASCII without spaces, double quotes or backslashes (RFC 6749, 3.3)",
     ),
 ]
-SecretName = Annotated[
-    str,
-    text(
-        pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$",
-        rule="must be a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ - (the name of the "
-        "secret, never the secret itself)",
-        conceal=True,
-    ),
-]
+# What credentials look like, so that one pasted where its secret's name belongs is refused (without being shown):
+# the prefixes of common API keys and tokens (Stripe sk_/pk_/rk_, AWS access keys AKIA/ASIA, GitHub ghp_/gho_/
+# github_pat_, Slack xox, Google AIza, GitLab glpat-, a JWT's eyJ), or a long run of mixed-case letters and digits that
+# no secret's name (words, paths) has.
+_CREDENTIAL_PREFIXES = re.compile(
+    r"^(sk|pk|rk)[_-]|^(AKIA|ASIA)[A-Z0-9]{12}|^(ghp|gho|ghs|ghu)_|^github_pat_|^xox[abprs]-|^AIza|^glpat-|^eyJ"
+)
+_RANDOM_RUN = re.compile(r"[A-Za-z0-9]{24,}")
+
+
+def _secret_name_check(value: Any) -> Any:
+    if isinstance(value, str):
+        run = _RANDOM_RUN.search(value)
+        mixed = run is not None and all(
+            any(test(c) for c in run.group()) for test in (str.isupper, str.islower, str.isdigit)
+        )
+        if _CREDENTIAL_PREFIXES.search(value) or mixed:
+            raise violation(
+                "looks like a credential, not the name of the Secrets Manager secret holding it: store the value in "
+                "Secrets Manager and write the secret's name here",
+                conceal=True,
+            )
+    return _SECRET_NAME.check(value)
+
+
+_SECRET_NAME = text(
+    pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$",
+    rule="must be a Secrets Manager secret name: 1-512 letters, digits and / _ + = . @ - (the name of the "
+    "secret, never the secret itself)",
+    conceal=True,
+)
+SecretName = Annotated[str, Rule(_secret_name_check, _SECRET_NAME.json_schema)]
 SourcePath = Annotated[
     str,
     text(
