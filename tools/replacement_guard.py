@@ -40,9 +40,12 @@ GUARDED_TYPES = (
     "AWS::BedrockAgentCore::Gateway",
     "AWS::BedrockAgentCore::Runtime",
     "AWS::BedrockAgentCore::OAuth2CredentialProvider",
+    "AWS::BedrockAgentCore::ApiKeyCredentialProvider",
     # Named, with create-only properties: CloudFormation cannot replace a custom-named resource in place.
     "AWS::Logs::DeliverySource",
     "AWS::Logs::DeliveryDestination",
+    # A shard's grants to the gateway role (ManagedPolicyName is create-only).
+    "AWS::IAM::ManagedPolicy",
     # Every custom resource's ServiceToken is this function's ARN, and CloudFormation refuses a changed ServiceToken.
     "AWS::Lambda::Function",
 )
