@@ -22,7 +22,7 @@ STACKS ?=
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
 
-.PHONY: help setup synth lint test bench bench-scale bootstrap deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check new-server access bench-mcp smoke tools-lock drift clean
+.PHONY: help setup synth lint test bench bench-scale bootstrap deploy destroy diff diff-live schema snapshots replacement-guard serve mcp-check new-server new-function access bench-mcp smoke tools-lock drift clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -97,6 +97,10 @@ mcp-check: setup ## /ping, MCP and every tool of any endpoint: make mcp-check UR
 new-server: setup ## A minimal hosted server folder that passes every check, and its entry: make new-server NAME=inventory
 	@test -n "$(NAME)" || { echo "usage: make new-server NAME=<entry name> [DIR=servers/<name>]" >&2; exit 2; }
 	$(BIN)/python -m tools.new_server $(NAME) $(if $(filter-out mcp_server,$(DIR)),--dir $(DIR))
+
+new-function: setup ## A Lambda function folder for a lambda entry, its tool schema and lock, and its entry: make new-function NAME=quotes
+	@test -n "$(NAME)" || { echo "usage: make new-function NAME=<entry name> [DIR=functions/<name>]" >&2; exit 2; }
+	$(BIN)/python -m tools.new_function $(NAME) $(if $(DIR),--dir $(DIR))
 
 access: setup ## From the config alone: each agent's tools and rate limit, and who may call each tool
 	$(BIN)/python -m tools.access $(CDK_FLAGS)

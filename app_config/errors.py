@@ -85,8 +85,9 @@ def explain_entries(error: ValidationError) -> str:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         kinds = ", ".join(repr(kind) for kind in ENTRY_KINDS)
         return f"{entry_path(parts) or 'entry'}: 'kind' must be one of {kinds}"
-    if (first.get("ctx") or {}).get("conceal") or any(part in CREDENTIAL_KEYS for part in parts):
-        # Under a key that holds credentials' names, a wrong value may be the credential itself: never shown.
+    keys = [part for part in parts if isinstance(part, str)]
+    if (first.get("ctx") or {}).get("conceal") or (keys and keys[-1] in CREDENTIAL_KEYS):
+        # A wrong value of a key that names a credential (or of its block) may be the credential itself: never shown.
         return f"{entry_path(parts)}: {rule_of(first)}"
     return f"{entry_path(parts)}: {first['input']!r} is invalid: {rule_of(first)}"
 

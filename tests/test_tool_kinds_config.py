@@ -300,3 +300,39 @@ def test_a_lock_lists_what_the_declaration_says_and_nothing_of_a_spec_it_cannot_
     load(repo_tmp_path, [entry])
     lock = json.loads((repo_tmp_path / "tool-locks" / "pets.json").read_text())
     assert {field for tool in lock["tools"] for field in tool} == {"name", "sha256", "description"}
+
+
+def test_a_new_function_is_one_pull_request_the_app_accepts_as_created(
+    repo_tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from tools import new_function
+
+    targets = repo_tmp_path / "targets.yaml"
+    folder = repo_tmp_path / "fresh"
+    assert new_function.main(["fresh", "--dir", relative(folder), "--targets-file", relative(targets)]) == 0
+    printed = capsys.readouterr().out
+    entry = yaml.safe_load(printed.split("`make test`:\n\n", 1)[1].split("\n\n", 1)[0])
+    (repo_tmp_path / "agents.yaml").write_text(
+        yaml.safe_dump({**AGENTS, "agents": [{"name": "tester", "tools": ["fresh___echo"]}]})
+    )
+    targets.write_text(yaml.safe_dump({"targets": entry}))
+    config = load_config(load_context(targetsFile=str(targets), agentsFile=str(repo_tmp_path / "agents.yaml")))
+    (fresh,) = config.targets
+    assert fresh.tools == ["echo"] and fresh.smoke_tool == "echo"  # the lock beside the targets file, as written
+    # The handler answers the tool the gateway names in the client context, and nothing else.
+    spec = importlib.util.spec_from_file_location("fresh_app", folder / "app.py")
+    assert spec is not None and spec.loader is not None
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+
+    class Context:
+        class client_context:
+            custom = {"bedrockAgentCoreToolName": "fresh___echo"}
+
+    assert app.handler({"text": "hi"}, Context()) == {"text": "hi"}
+    Context.client_context.custom = {"bedrockAgentCoreToolName": "fresh___other"}
+    assert "unknown tool" in app.handler({}, Context())["error"]
+    # A second run refuses to overwrite.
+    assert new_function.main(["fresh", "--dir", relative(folder), "--targets-file", relative(targets)]) == 1
