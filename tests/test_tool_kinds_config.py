@@ -105,7 +105,11 @@ def test_every_kind_of_the_example_loads_with_the_tools_its_declaration_gives() 
 
 
 def test_agents_are_granted_only_the_operations_a_description_defines(repo_tmp_path: Path) -> None:
-    pets = {"name": "pets", "kind": "openapi", "spec": relative(EXAMPLE / "specs" / "petstore.openapi.yaml")}
+    pets: dict[str, Any] = {
+        "name": "pets",
+        "kind": "openapi",
+        "spec": relative(EXAMPLE / "specs" / "petstore.openapi.yaml"),
+    }
     pets["apiKey"] = {"secretName": "pets/key"}
     assert load(repo_tmp_path, [pets], "pets___getPet").agents.entries[0].tools == ["pets___getPet"]
     with pytest.raises(ConfigError) as raised:
@@ -295,7 +299,7 @@ def test_a_lock_lists_what_the_declaration_says_and_nothing_of_a_spec_it_cannot_
     # An OpenAPI tool's input schema is the gateway's derivation: the lock holds its name and description only, so
     # that the drift check never reports a field the app cannot predict.
     shutil.copy(EXAMPLE / "specs" / "petstore.openapi.yaml", repo_tmp_path / "pets.yaml")
-    entry = {"name": "pets", "kind": "openapi", "spec": relative(repo_tmp_path / "pets.yaml")}
+    entry: dict[str, Any] = {"name": "pets", "kind": "openapi", "spec": relative(repo_tmp_path / "pets.yaml")}
     entry["apiKey"] = {"secretName": "pets/key"}
     load(repo_tmp_path, [entry])
     lock = json.loads((repo_tmp_path / "tool-locks" / "pets.json").read_text())
