@@ -273,8 +273,14 @@ class LambdaToolEntry(ToolEntry):
             function = self.function.function
         else:
             assert entry.function_arn is not None
+            # Elsewhere, its owner's resource policy is theirs to write (skip_permissions: the L2 would otherwise
+            # refuse, as it cannot add to it); here, this construct writes it itself below.
             function = lambda_.Function.from_function_attributes(
-                self, "Function", function_arn=entry.function_arn, same_environment=not entry.cross_account_or_region
+                self,
+                "Function",
+                function_arn=entry.function_arn,
+                same_environment=not entry.cross_account_or_region,
+                skip_permissions=entry.cross_account_or_region,
             )
         tools = agentcore.ToolSchema.from_inline(
             [
