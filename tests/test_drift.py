@@ -202,7 +202,7 @@ def test_tools_lock_reads_an_entry_from_the_deployed_gateway(
     assert tools_lock.main(argv) == 1
     out, err = capsys.readouterr()
     assert "orders: tool getOrder, field description (changes what agents are told): " in out
-    assert "differs from what the server lists (orders): run `make tools-lock`" in err
+    assert "differs from what the server lists (orders): run `make tools-lock TARGET=orders`" in err
     assert lock.read_text() == before
 
 
