@@ -117,7 +117,7 @@ smoke: setup ## After `make deploy`: token, search, list and call tools through 
 # through its own OAuth client (its secret from Secrets Manager: AWS credentials needed).
 TARGET ?=
 TOOLS_LOCK_ARGS ?=
-tools-lock: setup ## Write the tool locks from each server's tools/list (hosted: all; existing: TARGET=<name>)
+tools-lock: setup ## Write the tool locks: hosted servers' tools/list and declared kinds' declarations (offline); existing servers: TARGET=<name>
 	$(BIN)/python -m tools.tools_lock $(if $(TARGET),--target $(TARGET)) $(TOOLS_LOCK_ARGS)
 
 DRIFT_ARGS ?=

@@ -386,8 +386,9 @@ def _openapi_operations(document: dict[str, Any], fail: Fail) -> tuple[Operation
 
 def _openapi_description(operation: dict[str, Any]) -> str:
     # AWS does not document which of summary and description the gateway shows as the tool's description: keep both.
-    texts = [operation.get(key) for key in ("summary", "description")]
-    return "\n\n".join(text.strip() for text in texts if isinstance(text, str) and text.strip())
+    # (Once, when they say the same.)
+    texts = [text.strip() for key in ("summary", "description") if isinstance(text := operation.get(key), str)]
+    return "\n\n".join(dict.fromkeys(text for text in texts if text))
 
 
 def _check_parameters(parameters: Any, at: tuple[str | int, ...], fail: Fail) -> None:

@@ -169,6 +169,10 @@ def _check_kind(index: int, entry: Entry) -> None:
         return
     if isinstance(entry, HostedEntry):
         return
+    if isinstance(entry, OpenApiEntry):
+        _one_of(index, entry, {"spec": entry.spec, "specS3": entry.spec_s3}, "the API's OpenAPI description")
+    elif isinstance(entry, SmithyEntry):
+        _one_of(index, entry, {"model": entry.model, "modelS3": entry.model_s3}, "the service's Smithy model")
     s3 = {LambdaEntry: None, OpenApiEntry: "specS3", SmithyEntry: "modelS3", ApiGatewayEntry: None}[type(entry)]
     from_s3 = s3 is not None and getattr(entry, "spec_s3" if s3 == "specS3" else "model_s3") is not None
     if entry.tools is not None and not from_s3:
@@ -197,12 +201,10 @@ def _check_kind(index: int, entry: Entry) -> None:
                 )
             _check_handler(index, entry)
     elif isinstance(entry, OpenApiEntry):
-        _one_of(index, entry, {"spec": entry.spec, "specS3": entry.spec_s3}, "the API's OpenAPI description")
         _one_of(index, entry, {"apiKey": entry.api_key, "oauth": entry.oauth}, "how the gateway authenticates")
         if entry.spec is not None:
             _repository_file(index, entry, "spec", entry.spec)
     elif isinstance(entry, SmithyEntry):
-        _one_of(index, entry, {"model": entry.model, "modelS3": entry.model_s3}, "the service's Smithy model")
         if entry.model is not None:
             _repository_file(index, entry, "model", entry.model)
     elif isinstance(entry, ApiGatewayEntry):

@@ -1,5 +1,5 @@
-"""The gateway at work: one dashboard (calls, errors, throttles, latency; per tool; per hosted runtime) and alarms on
-system errors and p99 latency, notifying a topic.
+"""The gateway at work: one dashboard (calls, errors, throttles, latency; per tool; the deployment's built Lambda
+functions; per hosted runtime) and alarms on system errors and p99 latency, notifying a topic.
 
 Declared with the L1s and the dashboard body written as data: the L2 metric, widget and alarm-action objects cost a
 jsii round trip each at every synth for what is a fixed JSON document, and the data reads as what CloudWatch gets.
@@ -36,6 +36,14 @@ def gateway_dimensions(gateway_arn: str) -> dict[str, str]:
 TOOL_TERMS = f'Namespace="{NAMESPACE}" Method="tools/call"'
 # A runtime's metrics: the Runtime L2's own dimension set (Operation, Name = <runtime name>::<endpoint>, Resource).
 RUNTIME_SCHEMA = "{AWS/Bedrock-AgentCore,Name,Operation,Resource}"
+# The Lambda functions built for `lambda` entries, all in one fixed row (adding an entry changes its shard only, not
+# this dashboard): a SEARCH over Lambda's per-function metrics whose FunctionName holds the deployment's function
+# prefix. CloudWatch's search-expression syntax (AmazonCloudWatch/latest/monitoring/search-expression-syntax.html):
+# an unquoted term is a partial match, and a term with non-alphanumeric characters matches the consecutive tokens
+# of a name ("mcpgw-dev-fn" finds mcpgw-dev-fn-inventory, not mcpgw-prod-fn-inventory); a quoted term matches the
+# whole value only, so a prefix cannot be quoted. The terms are ANDed; names are tokenized at "-", so a function
+# named McpgwDevFn... would match too (none of this deployment's is).
+FUNCTION_SCHEMA = "{AWS/Lambda,FunctionName}"
 
 
 class GatewayAlarms(Construct):
@@ -55,6 +63,7 @@ class GatewayAlarms(Construct):
         emails: Sequence[str],
         dashboard_name: str,
         log_group_name: str,
+        function_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
         if system_errors < 1 or latency_p99_ms < 1:
@@ -105,6 +114,14 @@ class GatewayAlarms(Construct):
             "topic encrypted with the AWS managed SNS key, and a customer managed key would cost more than it protects.",
         )
         where = f"Dashboard {dashboard_name}; gateway logs in {log_group_name}; traces in CloudWatch (X-Ray)."
+        # Where a target's own errors are, by kind of entry: the tool name's prefix is the entry (targets file).
+        by_kind = (
+            "By kind of target: hosted, its runtime's row and logs; existing MCP server, its team's server (or its "
+            "OAuth/API-key provider); lambda, the 'Lambda tool functions' row and /aws/lambda/"
+            f"{function_prefix}<entry> (an existing function: its own log group); openapi, smithy, apiGateway: the "
+            "gateway logs hold the API's answer, then the API's own metrics and logs (API Gateway: AWS/ApiGateway "
+            "by ApiName and Stage)."
+        )
         errors_name, latency_name = alarm_names
         dimensions = [
             cw.CfnAlarm.DimensionProperty(name=k, value=v) for k, v in gateway_dimensions(gateway_arn).items()
@@ -124,7 +141,7 @@ class GatewayAlarms(Construct):
             alarm_description=(
                 f"The gateway answered with {system_errors} or more server errors (5xx) in 5 minutes. Look first at "
                 f"the 'Errors per tool' graph to find the target, then at that target's runtime (its log group, "
-                f"its errors) or its OAuth provider (a token it cannot get). {where}"
+                f"its errors) or its OAuth provider (a token it cannot get). {by_kind} {where}"
             ),
             metric_name="SystemErrors",
             statistic="Sum",
@@ -140,7 +157,7 @@ class GatewayAlarms(Construct):
             alarm_description=(
                 f"The gateway's p99 latency stayed above {latency_p99_ms} ms for 10 minutes. Look first at 'Target "
                 f"execution time' (slow servers) against 'Latency' (the gateway itself), then at the slowest tool "
-                f"and its runtime's sessions (cold starts). {where}"
+                f"and its target (a runtime's sessions, a function's duration p99: cold starts). {where}"
             ),
             metric_name="Latency",
             extended_statistic="p99",
@@ -208,6 +225,7 @@ class GatewayDashboard(Construct):
         runtime_names: Sequence[str],
         alarm_arns: Sequence[str],
         log_group_name: str,
+        function_prefix: str,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -215,9 +233,11 @@ class GatewayDashboard(Construct):
         tools = f'{TOOL_TERMS} Resource="{gateway_arn}"'
         text = (
             f"## MCP gateway `{dashboard_name}`\n"
-            f"Calls that fail: find the tool in *Errors per tool*, then its runtime below, or the gateway's logs "
-            f"(`{log_group_name}`) and traces (CloudWatch, X-Ray). Slow calls: compare *Target execution time* with "
-            "*Latency*."
+            f"Calls that fail: find the tool in *Errors per tool* (its prefix is the entry), then its target: a Lambda "
+            f"entry's function in *Lambda tool functions* (`/aws/lambda/{function_prefix}<entry>`), a hosted entry's "
+            f"runtime below; an API's answer (openapi, smithy, apiGateway) is in the gateway's logs "
+            f"(`{log_group_name}`), with traces in CloudWatch (X-Ray). Slow calls: compare *Target execution time* "
+            "with *Latency*."
         )
         rows: list[list[dict[str, Any]]] = [
             [{"type": "text", "width": 24, "height": 2, "properties": {"markdown": text}}],
@@ -263,6 +283,7 @@ class GatewayDashboard(Construct):
                     "properties": {"title": "Alarms", "alarms": list(alarm_arns)},
                 }
             ],
+            self._function_row(function_prefix, region),
             *[self._runtime_row(name, region) for name in runtime_names],
         ]
         self.dashboard = cw.CfnDashboard(
@@ -275,6 +296,22 @@ class GatewayDashboard(Construct):
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
             f"#dashboards/dashboard/{dashboard_name}"
         )
+
+    @staticmethod
+    def _function_row(function_prefix: str, region: str) -> list[dict[str, Any]]:
+        """Every Lambda function built for an entry, found by the deployment's prefix (FUNCTION_SCHEMA): the same row
+        however many there are, none included."""
+        functions = f"{FUNCTION_SCHEMA} FunctionName={function_prefix.rstrip('-')}"
+        calls = [("Invocations", "Sum", "calls "), ("Errors", "Sum", "errors "), ("Throttles", "Sum", "throttles ")]
+        return [
+            _graph("Lambda tool functions: calls, errors, throttles", _searches(functions, calls), 12, region),
+            _graph(
+                "Lambda tool functions: duration p99 (ms)",
+                _searches(functions, [("Duration", "p99", "p99 ")]),
+                12,
+                region,
+            ),
+        ]
 
     @staticmethod
     def _runtime_row(runtime_name: str, region: str) -> list[dict[str, Any]]:

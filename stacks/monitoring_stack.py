@@ -37,6 +37,7 @@ class MonitoringStack(Stack):
             emails=environment.alarm_emails,
             dashboard_name=names.dashboard,
             log_group_name=gateway_log_group,
+            function_prefix=names.tool_function_prefix,
         )
         name_logical_id(self.alarms.topic, "AlarmTopic")
         name_logical_id(self.alarms.node.find_child("TopicPolicy"), "AlarmTopicPolicy")
@@ -53,6 +54,7 @@ class MonitoringStack(Stack):
             runtime_names=sorted(runtimes),
             alarm_arns=self.alarms.alarm_arns,
             log_group_name=gateway_log_group,
+            function_prefix=names.tool_function_prefix,
         )
         name_logical_id(self.dashboard.dashboard, "Dashboard")
         CfnOutput(self, "DashboardName", value=names.dashboard)

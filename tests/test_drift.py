@@ -202,7 +202,7 @@ def test_tools_lock_reads_an_entry_from_the_deployed_gateway(
     assert tools_lock.main(argv) == 1
     out, err = capsys.readouterr()
     assert "orders: tool getOrder, field description (changes what agents are told): " in out
-    assert "differs from what the server lists (orders): run `make tools-lock`" in err
+    assert "differs from what the server lists (orders): run `make tools-lock TARGET=orders`" in err
     assert lock.read_text() == before
 
 
@@ -264,3 +264,86 @@ def test_tools_lock_reads_an_existing_entry_through_its_own_oauth_client(
     out, err = capsys.readouterr()
     assert "reading the client secret from Secrets Manager secret 'teams/billing/mcp'" in err
     assert secret not in out + err and token not in out + err
+
+
+# --- every kind: a declared entry's lock holds what its declaration says, the gateway builds the rest ---------------------
+
+EVERY_KIND = ROOT / "config" / "examples" / "every-kind"
+# The every-kind example's gateway, as recorded: every locked entry's tools as their locks say (no titles), an OpenAPI,
+# Smithy or API Gateway tool with the inputSchema the gateway builds from its operation, the unpinned entries' tools.
+EVERY_KIND_ANSWER = RECORDED / "every-kind-tools-list.json"
+EVERY_KIND_CONFIG = [
+    "--targets-file",
+    str(EVERY_KIND / "targets.yaml"),
+    "--agents-file",
+    str(EVERY_KIND / "agents.yaml"),
+]
+
+
+def every_kind_answer(edit: Any, tmp_path: Path) -> Path:
+    recorded = json.loads(EVERY_KIND_ANSWER.read_text())
+    edit(recorded["result"]["tools"])
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps(recorded))
+    return path
+
+
+def test_a_field_the_gateway_builds_for_a_declared_tool_is_no_drift(capsys: pytest.CaptureFixture[str]) -> None:
+    assert drift.main([*EVERY_KIND_CONFIG, "--recorded", str(EVERY_KIND_ANSWER)]) == 0
+    out = capsys.readouterr().out
+    assert "no drift: 7 locked entries match the recorded answer" in out
+    # The locks of openapi, smithy and apiGateway entries hold name and description: the gateway's inputSchema is
+    # said once per entry, not compared.
+    for entry, kind in (("pets", "openapi"), ("tables", "smithy"), ("shipping", "apiGateway")):
+        assert (
+            f"note: {entry}: the gateway lists inputSchema of its {kind} tools, which it builds itself and the lock "
+            f"config/examples/every-kind/tool-locks/{entry}.json (from the declaration) does not hold: not compared"
+        ) in out
+    assert "note: inventory" not in out  # a Lambda tool's inputSchema is declared, locked and compared
+    assert "note: catalog: unpinned (no tool lock): its tools are not compared" in out
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        pytest.param(
+            lambda tools: tool(tools, "pets___getPet").update(description="Get any pet"),
+            "DRIFT pets: tool getPet, field description (changes what agents are told): Get [-one-]{+any+} pet[- by its id-]",
+            id="openapi-description",
+        ),
+        pytest.param(
+            lambda tools: tool(tools, "inventory___getStock")["inputSchema"].update(required=[]),
+            'DRIFT inventory: tool getStock, field inputSchema: -"required": [; -"sku"; -],; +"required": [],',
+            id="lambda-input-schema",
+        ),
+        pytest.param(
+            lambda tools: tools.append({"name": "shipping___cancelShipment", "description": "x", "inputSchema": {}}),
+            "DRIFT shipping: tool cancelShipment: listed by the gateway, not in its lock "
+            "config/examples/every-kind/tool-locks/shipping.json (a new tool no review saw)",
+            id="apigateway-new-tool",
+        ),
+        pytest.param(
+            lambda tools: tools.remove(tool(tools, "tables___DescribeTable")),
+            "DRIFT tables: tool DescribeTable: in its lock config/examples/every-kind/tool-locks/tables.json, not "
+            "listed by the gateway",
+            id="smithy-tool-gone",
+        ),
+    ],
+)
+def test_a_declared_entrys_locked_fields_still_drift(
+    tmp_path: Path, edit: Any, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert drift.main([*EVERY_KIND_CONFIG, "--recorded", str(every_kind_answer(edit, tmp_path))]) == 1
+    drifted = [line for line in capsys.readouterr().out.splitlines() if line.startswith("DRIFT")]
+    assert drifted == [expected]
+
+
+def test_the_gateways_input_schema_of_an_openapi_tool_may_change_without_drift(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The gateway's own rendering of the operation (its lock does not hold it) is not the entry's contract.
+    def edit(tools: list[dict[str, Any]]) -> None:
+        tool(tools, "pets___getPet")["inputSchema"]["properties"]["id"]["description"] = "The pet's id."
+
+    assert drift.main([*EVERY_KIND_CONFIG, "--recorded", str(every_kind_answer(edit, tmp_path))]) == 0
+    assert "DRIFT" not in capsys.readouterr().out

@@ -196,8 +196,13 @@ def test_the_dashboard_shows_gateway_tools_and_each_hosted_runtime(example_three
         "Errors per tool",
         "Latency p99 per tool (ms)",
     ]
-    # One row per hosted runtime (orders); the existing servers run elsewhere and have no runtime metrics here.
-    assert titles[5:] == ["Runtime mcpgw_dev_orders: calls, errors, sessions", "Runtime mcpgw_dev_orders: latency (ms)"]
+    # The deployment's built Lambda functions, always (none here); then one row per hosted runtime (orders); the
+    # existing servers run elsewhere and have no runtime metrics here.
+    assert titles[5:7] == [
+        "Lambda tool functions: calls, errors, throttles",
+        "Lambda tool functions: duration p99 (ms)",
+    ]
+    assert titles[7:] == ["Runtime mcpgw_dev_orders: calls, errors, sessions", "Runtime mcpgw_dev_orders: latency (ms)"]
     expressions = [
         m[0]["expression"]
         for w in body["widgets"]
@@ -209,6 +214,44 @@ def test_the_dashboard_shows_gateway_tools_and_each_hosted_runtime(example_three
     assert any('Method="tools/call"' in e and 'Resource="<token>"' in e for e in expressions)
     assert any('Name="mcpgw_dev_orders::DEFAULT"' in e for e in expressions)
     assert [w["type"] for w in body["widgets"]].count("alarm") == 1
+
+
+def test_the_lambda_row_finds_the_deployments_functions_by_prefix(example_every_kind: Assembly) -> None:
+    body = json.loads(dashboard_body(example_every_kind))
+    row = [w for w in body["widgets"] if w["type"] == "metric" and w["properties"]["title"].startswith("Lambda ")]
+    searched = {
+        (m[0]["expression"], m[0]["label"]) for w in row for m in w["properties"]["metrics"] if "expression" in m[0]
+    }
+    terms = "{AWS/Lambda,FunctionName} FunctionName=mcpgw-dev-fn"
+    assert searched == {
+        (f"SEARCH('{terms} MetricName=\"Invocations\"', 'Sum', 300)", "calls "),
+        (f"SEARCH('{terms} MetricName=\"Errors\"', 'Sum', 300)", "errors "),
+        (f"SEARCH('{terms} MetricName=\"Throttles\"', 'Sum', 300)", "throttles "),
+        (f"SEARCH('{terms} MetricName=\"Duration\"', 'p99', 300)", "p99 "),
+    }
+    # The built function's name has the prefix the SEARCH looks for (its shard names it).
+    functions = [
+        r["Properties"].get("FunctionName") for _, _, r in by_type(example_every_kind, "AWS::Lambda::Function")
+    ]
+    assert "mcpgw-dev-fn-inventory" in functions
+
+
+def test_entries_of_every_kind_leave_the_monitoring_stack_as_it_is(dev: Assembly, example_every_kind: Assembly) -> None:
+    # dev has one hosted entry (orders); the example has the same one plus an entry of every other kind: the
+    # monitoring stack is the same, so adding a lambda, openapi, smithy, apiGateway or existing entry changes its
+    # shard only (the Lambda row finds functions by prefix; the per-tool graphs by the gateway's tool metrics).
+    assert example_every_kind.template(MONITORING) == dev.template(MONITORING)
+
+
+def test_the_alarms_say_where_each_kind_of_target_keeps_its_errors(dev: Assembly) -> None:
+    errors = alarms(dev)["SystemErrorsAlarm"]["AlarmDescription"]
+    assert "/aws/lambda/mcpgw-dev-fn-<entry>" in errors and "'Lambda tool functions' row" in errors
+    assert "openapi, smithy, apiGateway: the gateway logs hold the API's answer" in errors
+    assert "AWS/ApiGateway by ApiName and Stage" in errors and "its runtime's row" in errors
+    latency = alarms(dev)["LatencyP99Alarm"]["AlarmDescription"]
+    assert "a function's duration p99" in latency
+    # CloudFormation's AWS::CloudWatch::Alarm AlarmDescription: at most 1024 characters (cfn-lint's schema).
+    assert max(len(errors), len(latency)) <= 1024
 
 
 def test_the_dashboard_url_names_the_dashboard(dev: Assembly) -> None:

@@ -811,7 +811,9 @@ def test_the_smoke_reads_outputs_the_app_declares(dev) -> None:
     for component, keys in layout.outputs.items():
         stack_name = layout.stack_name(component)
         assert stack_names[layout.artifact_id(component)] == stack_name
-        assert set(keys) <= set(dev.template(stack_name).get("Outputs", {})), stack_name
+        # A function name is a built Lambda entry's only (orders is hosted): see the every-kind test below.
+        read = set(keys) - {layout.function_name_key}
+        assert read <= set(dev.template(stack_name).get("Outputs", {})), stack_name
     # The denial check's causes name the agent's policy by the agents stack's logical id.
     agents_stack = dev.template(layout.stack_name("agents"))
     assert "AgentOrderViewerPolicy" in agents_stack["Resources"]
@@ -941,3 +943,129 @@ def test_a_local_failure_blames_the_server_not_a_gateway(
     assert "FAILED at step 'list tools': missing cancelOrder" in err
     assert "likely cause: server: its tools/list lacks tools its entry declares" in err
     assert "gateway" not in err and "SynchronizeGatewayTargets" not in err
+
+
+# --- every kind of entry: its declared tools, called as <entry>___<tool> through the gateway -------------------------------
+
+# What the fake gateway serves for an entry (Fake.order_tools): getOrder and updateOrder under the entry's prefix, so
+# a Lambda or OpenAPI entry declaring those two is smoked as any other.
+ORDER_SCHEMA = [
+    {"name": "getOrder", "description": "Get an order", "inputSchema": {"type": "object"}},
+    {
+        "name": "updateOrder",
+        "description": "Update an order",
+        "inputSchema": {"type": "object", "properties": {"orderId": {"type": "integer"}}, "required": ["orderId"]},
+    },
+]
+
+
+def write_entry(tmp_path: Path, entry: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the smoke read a targets file holding `entry` beside the tests' orders entry (their agents name it)."""
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": [ORDERS_ENTRY, entry]}))
+    context = {**smoke.cdk_context(), "targetsFile": str(path)}
+    monkeypatch.setattr(smoke, "cdk_context", lambda: context)
+
+
+def deployed_entry(deployed: Deployed, name: str, outputs: dict[str, str]) -> str:
+    """The fake gateway serves `name`'s tools, and its shard's stack has `outputs` (as the app names them)."""
+    deployed.fake.state.prefix = name
+    stack = f"mcpgw-dev-mcp-targets-{shard_of(name, 4)}"
+    deployed.outputs[stack] = {**deployed.outputs.get(stack, {}), **outputs}
+    return stack
+
+
+def test_a_built_lambda_entry_is_smoked_and_its_function_logs_named(
+    deployed: Deployed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    entry = {
+        "name": "inventory",
+        "kind": "lambda",
+        "path": "functions/inventory",
+        "toolSchema": ORDER_SCHEMA,
+        "smokeTool": "getOrder",
+    }
+    write_entry(tmp_path, entry, monkeypatch)
+    outputs = {"InventoryTargetId": "INVTARGET1", "InventoryFunctionName": "mcpgw-dev-fn-inventory"}
+    deployed_entry(deployed, "inventory", outputs)
+    assert deployed.run("--target", "inventory") == 0
+    out = capsys.readouterr().out
+    # Its declared tools (no `tools:`: the tool schema's) searched and listed, its smokeTool called, by gateway name.
+    assert [name for name, _ in steps(out)][-4:] == [
+        "search",
+        "list tools",
+        "call inventory___getOrder",
+        "denial check",
+    ]
+    assert "target inventory (INVTARGET1)" in out
+    assert "  function logs: /aws/lambda/mcpgw-dev-fn-inventory (inventory)" in out.split("where to look:\n", 1)[1]
+    # A failed call points at the function's log group and its invoke permission, not at a runtime.
+    deployed.fake.state.failing_tool = "inventory___getOrder"
+    assert deployed.run("--target", "inventory") == 1
+    err = capsys.readouterr().err
+    assert "FAILED at step 'call inventory___getOrder'" in err
+    assert (
+        "likely cause: function: the tool call failed past the catalog; read /aws/lambda/mcpgw-dev-fn-inventory" in err
+    )
+    assert "runtime" not in err
+
+
+def test_an_openapi_entry_is_smoked_with_its_specs_operations(
+    deployed: Deployed, tmp_path: Path, repo_tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from tests.cdk_helpers import ROOT
+
+    spec = repo_tmp_path / "orders.openapi.yaml"
+    operation = {"responses": {"200": {"description": "ok"}}}
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "openapi": "3.0.3",
+                "info": {"title": "Orders", "version": "1"},
+                "servers": [{"url": "https://orders.example.com/v1"}],
+                "paths": {
+                    "/orders/{orderId}": {
+                        "get": {**operation, "operationId": "getOrder", "summary": "Get an order"},
+                        "put": {**operation, "operationId": "updateOrder", "summary": "Update an order"},
+                    }
+                },
+            }
+        )
+    )
+    entry = {
+        "name": "shop",
+        "kind": "openapi",
+        "spec": str(spec.relative_to(ROOT)),
+        "apiKey": {"secretName": "mcp-gateway/shop/api-key", "parameterName": "x-api-key"},
+        "smokeTool": "getOrder",
+    }
+    write_entry(tmp_path, entry, monkeypatch)
+    stack = deployed_entry(deployed, "shop", {"ShopTargetId": "SHOPTARGET1"})
+    assert deployed.run("--target", "shop") == 0
+    out = capsys.readouterr().out
+    assert [name for name, _ in steps(out)][-4:] == ["search", "list tools", "call shop___getOrder", "denial check"]
+    assert f"target shop ({deployed.outputs[stack]['ShopTargetId']})" in out
+    assert "function logs" not in out and "runtime logs" not in out
+    deployed.fake.state.failing_tool = "shop___getOrder"
+    assert deployed.run("--target", "shop") == 1
+    err = capsys.readouterr().err
+    assert (
+        "likely cause: API: the tool call failed past the catalog; the gateway's logs hold the API's answer; check "
+        "the API's own logs and its API-key credential provider (the key in Secrets Manager)"
+    ) in err
+
+
+def test_a_lambda_entrys_outputs_are_the_ones_its_shard_declares(example_every_kind) -> None:
+    # The every-kind example's shards: the built function's entry offers its target id and function name, the
+    # existing function's and the OpenAPI entry's their target id (and no runtime): what the smoke reads.
+    for target, expected in (
+        ("inventory", {"InventoryTargetId", "InventoryFunctionName"}),
+        ("pricing", {"PricingTargetId"}),
+        ("pets", {"PetsTargetId"}),
+        ("tables", {"TablesTargetId"}),
+        ("shipping", {"ShippingTargetId"}),
+    ):
+        layout = smoke.TargetLayout("mcpgw", "dev", target, 4)
+        outputs = example_every_kind.template(layout.stack_name(layout.targets_component)).get("Outputs", {})
+        read = set(layout.outputs[layout.targets_component])
+        assert read & set(outputs) == expected, target

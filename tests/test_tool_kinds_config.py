@@ -340,3 +340,25 @@ def test_a_new_function_is_one_pull_request_the_app_accepts_as_created(
     assert "unknown tool" in app.handler({}, Context())["error"]
     # A second run refuses to overwrite.
     assert new_function.main(["fresh", "--dir", relative(folder), "--targets-file", relative(targets)]) == 1
+
+
+def test_both_an_openapi_file_and_s3_are_refused_as_such(repo_tmp_path: Path) -> None:
+    entry = {
+        "name": "pets",
+        "kind": "openapi",
+        "spec": relative(EXAMPLE / "specs" / "petstore.openapi.yaml"),
+        "specS3": {"uri": "s3://specs-bucket/pets.json"},
+        "apiKey": {"secretName": "pets/key"},
+    }
+    assert "set exactly one of spec or specS3" in refusal(repo_tmp_path, [entry])
+
+
+def test_hosted_entries_on_the_shared_pool_share_its_one_credential_provider(repo_tmp_path: Path) -> None:
+    # The OAuth2 provider quota counts the shared runtime provider once, whatever the number of hosted entries on it.
+    hosted = [{"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server"} for i in range(3)]
+    context = write_config(repo_tmp_path, hosted, {**AGENTS, "agents": [{"name": "tester", "targets": ["hosted0"]}]})
+    assert len(load_config(load_context(**context, maxOAuthCredentialProviders=1)).targets) == 3
+    own = [*hosted, {"name": "own", "kind": "hosted", "path": "mcp_server", "ownPool": True}]
+    context = write_config(repo_tmp_path, own, {**AGENTS, "agents": [{"name": "tester", "targets": ["hosted0"]}]})
+    with pytest.raises(ConfigError, match="needs 2 OAuth2 credential providers"):
+        load_config(load_context(**context, maxOAuthCredentialProviders=1))

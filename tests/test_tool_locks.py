@@ -450,3 +450,235 @@ def test_the_diff_workflow_compares_the_locks_with_the_prs_base() -> None:
     assert "python -m tools.contract_diff --base HEAD^1 > tool-contracts.txt" in script
     assert script.index("tool-contracts.txt") < script.index("make diff-live")
     assert "--contracts-file tool-contracts.txt" in script
+
+
+# --- declared kinds (lambda, openapi, smithy, apiGateway): locks written offline from the declaration --------------------
+
+EVERY_KIND = ROOT / "config" / "examples" / "every-kind"
+
+
+@pytest.fixture
+def hosted_served_locally(local_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hosted folder's server, already running (the session's local_url), instead of a fresh start per test."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def serving(folder: Path) -> Any:
+        assert folder == SERVER_DIR
+        yield local_url
+
+    monkeypatch.setattr(tools_lock, "serving", serving)
+
+
+def every_kind_copy(tmp_path: Path, edit: Any = None) -> Path:
+    """The every-kind example's targets file and its locks, copied (its paths stay relative to the repository root),
+    with `edit` applied to its entries by name."""
+    document = yaml.safe_load((EVERY_KIND / "targets.yaml").read_text())
+    if edit:
+        edit({entry["name"]: entry for entry in document["targets"]})
+    (tmp_path / "targets.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    shutil.copytree(EVERY_KIND / "tool-locks", tmp_path / "tool-locks")
+    return tmp_path / "targets.yaml"
+
+
+@pytest.mark.usefixtures("hosted_served_locally")
+def test_tools_lock_check_passes_on_the_every_kind_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert tools_lock.main(["--targets-file", str(EVERY_KIND / "targets.yaml"), "--check"]) == 0
+    out = capsys.readouterr().out
+    # Every declared entry's lock is checked offline against its declaration, whatever its kind.
+    for name, count in (("inventory", 2), ("pricing", 1), ("pets", 3), ("tables", 2), ("shipping", 2)):
+        assert f"config/examples/every-kind/tool-locks/{name}.json: up to date ({count} tools; {name})" in out, out
+    assert "mcp_server/tools.lock.json: up to date" in out
+
+
+@pytest.mark.parametrize(
+    ("edit", "entry", "change"),
+    [
+        pytest.param(
+            lambda e: e["pricing"]["toolSchema"][0].update(description="The price of an item, in euros."),
+            "pricing",
+            "pricing: tool quotePrice, field description (changes what agents are told): The price[- of a "
+            "quantity-] of an item, in [-cents.-]{+euros.+}",
+            id="lambda-tool-schema",
+        ),
+        pytest.param(
+            lambda e: e["shipping"]["operations"].pop(),
+            "shipping",
+            "shipping: tool listShipments removed",
+            id="apigateway-operations",
+        ),
+    ],
+)
+def test_tools_lock_check_fails_naming_the_entry_whose_declaration_changed(
+    tmp_path: Path, edit: Any, entry: str, change: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = every_kind_copy(tmp_path, edit)
+    lock = tmp_path / "tool-locks" / f"{entry}.json"
+    text = lock.read_text()
+    assert tools_lock.main(["--targets-file", str(targets), "--target", entry, "--check"]) == 1
+    out, err = capsys.readouterr()
+    assert f"  {change}" in out.splitlines(), out
+    assert err.splitlines()[-1] == (
+        f"{lock}: differs from what its declaration says ({entry}): run `make tools-lock TARGET={entry}`"
+    )
+    assert lock.read_text() == text  # --check writes nothing
+    # The app refuses the stale lock too, naming the entry and the command (app_config.tool_locks).
+    with pytest.raises(ConfigError, match=rf"targets\[\d\] {entry}: its lock .* is stale .*TARGET={entry}"):
+        load_config(shipped_context(targetsFile=str(targets), agentsFile=str(EVERY_KIND / "agents.yaml")))
+    # Written, the lock says the declaration again, and the check passes.
+    assert tools_lock.main(["--targets-file", str(targets), "--target", entry]) == 0
+    assert tools_lock.main(["--targets-file", str(targets), "--target", entry, "--check"]) == 0
+
+
+S3_SPEC = {"uri": "s3://team-specs/pets/openapi.yaml"}
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        pytest.param(
+            {
+                "name": "pets",
+                "kind": "openapi",
+                "specS3": S3_SPEC,
+                "tools": ["getPet"],
+                "apiKey": {"secretName": "mcp-gateway/pets/api-key", "parameterName": "x-api-key"},
+            },
+            f"its OpenAPI description is in S3 ({S3_SPEC['uri']}), which only the gateway reads",
+            id="openapi-s3",
+        ),
+        pytest.param(
+            {
+                "name": "weather",
+                "kind": "smithy",
+                "modelS3": {"uri": "s3://team-specs/weather.json"},
+                "tools": ["GetForecast"],
+                "grants": [
+                    {
+                        "actions": ["execute-api:Invoke"],
+                        "resources": ["arn:aws:execute-api:us-east-1:111122223333:w1/prod/*"],
+                    }
+                ],
+            },
+            "its Smithy model is in S3 (s3://team-specs/weather.json), which only the gateway reads",
+            id="smithy-s3",
+        ),
+        pytest.param(
+            {
+                "name": "catalog",
+                "kind": "existing",
+                "endpoint": "https://catalog.example.com/mcp",
+                "tools": ["searchProducts"],
+                "apiKey": {"secretName": "mcp-gateway/catalog/api-key", "parameterName": "x-api-key"},
+            },
+            "its server is called with an API key, which this tool does not hold",
+            id="existing-api-key",
+        ),
+        pytest.param(
+            {
+                "name": "reports",
+                "kind": "existing",
+                "endpoint": "https://abcde12345.execute-api.us-east-1.amazonaws.com/prod/mcp",
+                "tools": ["salesReport"],
+                "iam": {
+                    "service": "execute-api",
+                    "grants": [
+                        {
+                            "actions": ["execute-api:Invoke"],
+                            "resources": ["arn:aws:execute-api:us-east-1:111122223333:abcde12345/prod/POST/mcp"],
+                        }
+                    ],
+                },
+            },
+            "its server is called with IAM (SigV4), which this tool does not hold",
+            id="existing-iam",
+        ),
+    ],
+)
+def test_what_this_tool_cannot_read_is_skipped_and_refused_unless_told_where(
+    tmp_path: Path, local_url: str, entry: dict[str, Any], why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = write_config(tmp_path, [entry])["targetsFile"]
+    name = entry["name"]
+    # Without TARGET: skipped, saying why and what to run.
+    assert tools_lock.main(["--targets-file", targets]) == 0
+    assert capsys.readouterr().out == (
+        f"{name}: {entry['kind']} entry, skipped: {why}: `make tools-lock TARGET={name} TOOLS_LOCK_ARGS=--from-gateway` "
+        "records it\n"
+    )
+    # With TARGET alone: refused in one line, naming the entry, why, and the two ways that work.
+    assert tools_lock.main(["--targets-file", targets, "--target", name]) == 1
+    err = capsys.readouterr().err
+    assert err == f"{tools_lock.PROG}: error: {name}: {why}: {tools_lock.THROUGH_GATEWAY}\n"
+    assert "api-key" not in err and not (tmp_path / "tool-locks").exists()
+    # With --url: read from that MCP endpoint (here the local example server, as a stand-in), and written.
+    argv = ["--targets-file", targets, "--target", name, "--url", local_url, "--no-auth"]
+    assert tools_lock.main(argv) == 0
+    assert read_lock(tmp_path / "tool-locks" / f"{name}.json", shown="x", entry=name).names == (
+        "getOrder",
+        "updateOrder",
+    )
+
+
+@pytest.fixture
+def fresh_specs() -> Any:
+    """Specs are read once per process (app_config.declared caches them by path): a test that edits one reads it anew."""
+    from app_config import declared
+
+    declared._spec.cache_clear()
+    yield
+    declared._spec.cache_clear()
+
+
+@pytest.mark.usefixtures("fresh_specs")
+def test_a_description_changed_in_an_openapi_spec_shows_as_a_change_to_what_agents_are_told(
+    tmp_path: Path, repo_tmp_path: Path
+) -> None:
+    import subprocess
+
+    from app_config import declared
+    from tools import contract_diff
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    # The spec lives in the repository (a spec path is relative to its root); the targets file and its locks in a
+    # repository of the test's own, which contract_diff compares with its HEAD.
+    spec = repo_tmp_path / "pets.openapi.yaml"
+    operation = {"operationId": "getPet", "responses": {"200": {"description": "ok"}}}
+
+    def write_spec(text: str) -> None:
+        # Summary and description alike: whichever a reader takes is the tool's description.
+        document = {
+            "openapi": "3.0.3",
+            "info": {"title": "Pets", "version": "1"},
+            "servers": [{"url": "https://api.example.com/v1"}],
+            "paths": {"/pets/{id}": {"get": {**operation, "summary": text, "description": text}}},
+        }
+        spec.write_text(yaml.safe_dump(document))
+
+    write_spec("Get a pet by its id.")
+    pets = {
+        "name": "pets",
+        "kind": "openapi",
+        "spec": str(spec.relative_to(ROOT)),
+        "apiKey": {"secretName": "mcp-gateway/pets/api-key", "parameterName": "x-api-key"},
+    }
+    config = tmp_path / "config"
+    config.mkdir()
+    agents = {"defaultRateLimit": {"requests": 600, "per": "minute"}, "agents": [{"name": "a", "targets": ["pets"]}]}
+    targets = write_config(config, [pets], agents)["targetsFile"]
+    assert tools_lock.main(["--targets-file", targets]) == 0  # offline: every declared entry's lock
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "lock")
+    assert contract_diff.report(root=tmp_path) == "tool contracts: no change against HEAD\n"
+
+    write_spec("Get one pet by its id.")
+    declared._spec.cache_clear()
+    assert tools_lock.main(["--targets-file", targets, "--target", "pets"]) == 0
+    lines = contract_diff.report(root=tmp_path).splitlines()
+    assert lines[0] == "tool contracts against HEAD (1 change(s) to what agents are told):"
+    assert lines[1] == "config/tool-locks/pets.json (changed):"
+    assert lines[2].startswith("  pets: tool getPet, field description (changes what agents are told): Get ")
+    assert "[-a-]{+one+}" in lines[2] and len(lines) == 3

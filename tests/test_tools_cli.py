@@ -92,9 +92,63 @@ def test_make_access_lists_each_agents_tools_and_each_tools_agents(tmp_path: Pat
         "  viewer: rate limit 5 requests per second",
         "    orders___getOrder",
     ]
-    assert "  orders___getOrder: bot, viewer" in lines and "  orders___updateOrder: bot" in lines
-    assert "  tickets___*: no tools declared, so no agent may be granted them" in lines
+    assert "    orders___getOrder: bot, viewer" in lines and "    orders___updateOrder: bot" in lines
+    assert "  tickets: kind existing, outbound oauth (OAuth client credentials)" in lines
+    assert "    tickets___*: no tools declared, so no agent may be granted them" in lines
     assert yaml.safe_load((tmp_path / "agents.yaml").read_text())["agents"][0]["name"] == "bot"
+
+
+def test_make_access_shows_every_kind_its_outbound_auth_and_callers() -> None:
+    from tests.cdk_helpers import shipped_context
+
+    config = load_config(shipped_context(**snapshots.SETS["example-every-kind"]))
+    lines = access.report(config).splitlines()
+    at = lines.index("targets and their tools (config/examples/every-kind/targets.yaml):")
+    by_entry: dict[str, list[str]] = {}
+    for line in lines[at + 1 :]:
+        if line.startswith("  ") and not line.startswith("    "):
+            by_entry[line.split(":")[0].strip()] = [line]
+        elif line.startswith("    "):
+            by_entry[list(by_entry)[-1]].append(line)
+    heads = {name: rows[0].split(": ", 1)[1] for name, rows in by_entry.items()}
+    assert heads == {
+        "orders": "kind hosted, outbound oauth (OAuth client credentials)",
+        "billing": "kind existing, outbound oauth (OAuth client credentials)",
+        "catalog": "kind existing, outbound apiKey (an API-key credential provider; the key stays in Secrets Manager)",
+        "reports": "kind existing, outbound iam (the gateway's own role, SigV4)",
+        "inventory": "kind lambda, outbound iam (the gateway's own role invokes the function)",
+        "pricing": "kind lambda, outbound iam (the gateway's own role invokes the function)",
+        "pets": "kind openapi, outbound apiKey (an API-key credential provider; the key stays in Secrets Manager)",
+        "tables": "kind smithy, outbound iam (the gateway's own role, SigV4)",
+        "shipping": "kind apiGateway, outbound iam (the gateway's own role, SigV4)",
+    }
+    # Where the tools come from, and the lock that pins them (an existing entry may still be unpinned).
+    assert by_entry["inventory"][1] == (
+        "    function built from functions/inventory, tool schema in config/examples/every-kind/tools/"
+        "inventory.tools.json; tool lock config/examples/every-kind/tool-locks/inventory.json"
+    )
+    assert by_entry["pets"][1].startswith("    OpenAPI description config/examples/every-kind/specs/petstore")
+    assert by_entry["shipping"][1] == (
+        "    REST API a1b2c3d4e5, stage prod; tool lock config/examples/every-kind/tool-locks/shipping.json"
+    )
+    assert by_entry["catalog"][1].endswith("unpinned (no tool lock config/examples/every-kind/tool-locks/catalog.json)")
+    # Each declared tool (a Lambda tool schema's, a description's operations, the operations listed) and its callers.
+    assert by_entry["inventory"][2:] == [
+        "    inventory___getStock: concierge, warehouse",
+        "    inventory___reserveItem: warehouse",
+    ]
+    assert by_entry["pets"][2:] == [
+        "    pets___createPet: no agent",
+        "    pets___getPet: concierge",
+        "    pets___listPets: no agent",
+    ]
+    assert by_entry["tables"][2:] == ["    tables___DescribeTable: concierge", "    tables___ListTables: no agent"]
+    assert by_entry["shipping"][2:] == [
+        "    shipping___getShipment: concierge, warehouse",
+        "    shipping___listShipments: warehouse",
+    ]
+    # Names, never secrets: an API key's secret is named by the entry, and not even its name is shown.
+    assert "mcp-gateway/pets/api-key" not in "\n".join(lines)
 
 
 def test_stacks_are_selected_by_the_names_the_docs_give_them(dev: Assembly) -> None:

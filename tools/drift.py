@@ -21,6 +21,7 @@ from typing import Any, Callable
 import anyio
 
 from app_config import AppConfig, ConfigError, load_config
+from app_config.declared import is_declared
 from app_config.rules import agent_client_output
 from app_config.tool_locks import CONTRACT_FIELDS, LockError, canonical_tool, shown_path
 from tools.contracts import compare
@@ -31,6 +32,10 @@ SEPARATOR = "___"
 # Fields a gateway may leave out of its listing without that being drift (AWS does not document which of a server's
 # tool fields its catalog keeps): each one the gateway does not list is said once, as a note.
 OPTIONAL_AT_GATEWAY = ("title", "annotations", "outputSchema")
+# An entry whose tools the repository declares (lambda, openapi, smithy, apiGateway) has a lock of what the
+# declaration says, and the gateway builds the rest of each tool itself: an OpenAPI, Smithy or API Gateway tool's
+# inputSchema from the description's operation (its lock holds name and description only). Such an entry's tools are
+# compared on the fields its lock holds; a field only the gateway lists is noted, never drift.
 
 AwsClients = Callable[[str, str | None], Any]
 
@@ -259,11 +264,20 @@ def compare_listing(
         common = sorted(set(seen) & set(locked))
         before = {name: locked[name] for name in common}
         after = {name: seen[name] for name in common}
+        built: set[str] = set()  # fields the gateway lists that a declared entry's lock does not hold
         for change in compare(before, after, tuple(f for f in CONTRACT_FIELDS if f != "name")):
             if gateway and change.after is None and change.field in OPTIONAL_AT_GATEWAY:
                 absent_fields.add(str(change.field))
                 continue
+            if change.before is None and is_declared(entry):
+                built.add(str(change.field))
+                continue
             findings.drift.append(change.line(entry.name))
+        if built:
+            findings.notes.append(
+                f"{entry.name}: the {_source(gateway)} lists {', '.join(sorted(built))} of its {entry.kind} tools, which "
+                f"it builds itself and the lock {shown} (from the declaration) does not hold: not compared"
+            )
     for absent in sorted(absent_fields):
         findings.notes.append(f"the gateway does not list the field {absent} of some locked tools: not compared")
     return findings

@@ -1,7 +1,9 @@
 """Post-deploy smoke test: as one agent (its own app client in the gateway pool), get a token, then search, list and
 call one entry's tools through the gateway (or a local server). An entry naming a `smokeTool` (a read-only tool of its
 `tools:`) gets its declared tools listed and that one tool called; the example's entry, without one, gets its order
-tools called and checked. Then, for the order tools, as a second agent that may call some but not all of them
+tools called and checked. Any kind of entry: an MCP server's tools as its `tools:` (or lock) names them; a lambda,
+openapi, smithy or apiGateway entry's as its declaration does (its tool schema, its description's operations, its
+operations), each called as <entry>___<tool> through the gateway. Then, for the order tools, as a second agent that may call some but not all of them
 (config/agents.yaml), call one it may and one it may not: with PolicyEngineMode ENFORCE the gateway must refuse the
 second, with LOG_ONLY it lets it through and only logs the decision."""
 
@@ -25,8 +27,9 @@ import httpx2
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter
 
-from app_config import Names
+from app_config import Names, outbound_auth
 from app_config.agents import Agents, load_agents
+from app_config.declared import SpecError, declared_tools
 from app_config.errors import TargetsError
 from app_config.model import ROOT, AppSettings, Entry
 from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, AgentName, agent_client_output, pascal, shard_of
@@ -130,6 +133,11 @@ class TargetLayout:
         return f"{pascal(self.target)}RuntimeArn"
 
     @property
+    def function_name_key(self) -> str:
+        # A lambda entry built from a folder: its function's name (constructs/tool_entries.py LambdaToolEntry).
+        return f"{pascal(self.target)}FunctionName"
+
+    @property
     def agents(self) -> tuple[str, ...]:
         return (self.agent,) if self.denied_agent in (None, self.agent) else (self.agent, self.denied_agent)
 
@@ -140,7 +148,7 @@ class TargetLayout:
         return {
             **STACK_OUTPUTS,
             "cognito": STACK_OUTPUTS["cognito"] + clients,
-            self.targets_component: (self.target_id_key, self.runtime_arn_key),
+            self.targets_component: (self.target_id_key, self.runtime_arn_key, self.function_name_key),
         }
 
     @property
@@ -441,14 +449,26 @@ class EntryChecks:
     declared: tuple[str, ...]
     smoke_tool: str | None
     order_tools: bool
+    # The entry's kind and how the gateway authenticates to it: what a failed call's cause points at.
+    kind: str = "hosted"
+    auth: str = "oauth"
 
     @classmethod
     def of(cls, entry: Entry | None) -> EntryChecks:
         if entry is None:
             return cls(ORDER_TOOLS, None, True)
-        declared = tuple(entry.tools or ())
+        names = entry.tools
+        if names is None:
+            # A declared kind's tools are its declaration's (the app takes them from there too: its lock says the
+            # same); an MCP server without `tools:` lists its lock's, which the smoke does not read.
+            try:
+                derived = declared_tools(entry)
+            except SpecError as error:
+                raise TargetsError(f"entry {entry.name}: {error}") from None
+            names = [tool["name"] for tool in derived or ()]
+        declared = tuple(names)
         order_tools = entry.smoke_tool is None and set(ORDER_TOOLS) <= set(declared)
-        return cls(declared, entry.smoke_tool, order_tools)
+        return cls(declared, entry.smoke_tool, order_tools, entry.kind, outbound_auth(entry))
 
     @property
     def searched(self) -> tuple[str, ...]:
@@ -800,6 +820,8 @@ async def gateway_smoke(
     finally:
         report.notes.extend(where_to_look(found, layout))
         failed = report.failure
+        if failed is not None and failed.cause == CAUSE_TOOL:
+            failed.cause = tool_cause(checks, found, layout)
         if failed is not None and failed.cause == CAUSE_SYNC:
             if not target_id:
                 failed.cause += (
@@ -817,6 +839,30 @@ async def gateway_smoke(
                 )
 
 
+def tool_cause(checks: EntryChecks, found: dict[str, str], layout: TargetLayout) -> str:
+    """Where a call that failed past the catalog went wrong, for the entry's kind (CAUSE_TOOL is a hosted entry's)."""
+    if checks.kind == "lambda":
+        function = found.get(layout.function_name_key)
+        logs = f"/aws/lambda/{function}" if function else "the function's own log group (an existing function)"
+        return (
+            f"function: the tool call failed past the catalog; read {logs}, and check that the gateway's role may "
+            "invoke the function (its resource policy; cross-account: its owner's)"
+        )
+    auth = {
+        "apiKey": "its API-key credential provider (the key in Secrets Manager)",
+        "oauth": "its OAuth credential provider",
+        "iam": "the gateway role's grants for it (its shard's GatewayGrants policy)",
+    }[checks.auth]
+    if checks.kind in ("openapi", "smithy", "apiGateway"):
+        return (
+            f"API: the tool call failed past the catalog; the gateway's logs hold the API's answer; check the API's "
+            f"own logs and {auth}"
+        )
+    if checks.kind == "existing":
+        return f"server: the tool call failed past the catalog; check the team's server and {auth}"
+    return CAUSE_TOOL
+
+
 def where_to_look(found: dict[str, str], layout: TargetLayout) -> list[str]:
     """The dashboard and the log groups that hold the calls the smoke just made (those the outputs name)."""
     lines = []
@@ -829,6 +875,10 @@ def where_to_look(found: dict[str, str], layout: TargetLayout) -> list[str]:
         # AgentCore writes a runtime's output to a group named after its id and endpoint (README, "Observability").
         runtime_id = runtime_arn.rsplit("runtime/", 1)[1]
         lines.append(f"runtime logs: /aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT ({layout.target})")
+    function = found.get(layout.function_name_key)
+    if function:
+        # Lambda's default log group, which the app adopts with the environment's retention.
+        lines.append(f"function logs: /aws/lambda/{function} ({layout.target})")
     return ["where to look:", *("  " + line for line in lines)] if lines else []
 
 

@@ -6,6 +6,12 @@ its python this venv's, on a free port) and its lock written to <folder>/tools.l
 read from the Secrets Manager secret the entry names, which needs AWS credentials allowed
 secretsmanager:GetSecretValue on it), from any URL (--url, with --no-auth for a local server), or from the deployed
 gateway as an agent (--from-gateway); its lock goes to tool-locks/<name>.json beside the targets file.
+
+Declared kinds (lambda, openapi, smithy, apiGateway), offline: the lock is what the repository declares (a tool
+schema, a description's operations, the operations listed), written for every such entry without TARGET. What this
+tool cannot read is skipped without TARGET and refused with it, in one line, unless --from-gateway or --url says where
+to read: an existing server called with an API key or IAM (it holds neither), an OpenAPI description or Smithy model
+in S3 (only the gateway reads it).
 """
 
 from __future__ import annotations
@@ -166,8 +172,16 @@ def from_gateway(entry: Entry, args: argparse.Namespace) -> list[dict[str, Any]]
 # --- writing ----------------------------------------------------------------------------------------------------------
 
 
-def write_lock(path: Path, tools: list[dict[str, Any]], entries: list[tuple[int, Entry]], *, check: bool) -> bool:
-    """Write (or, with `check`, compare) one lock; print what changed. True when the lock is (or was) up to date."""
+def write_lock(
+    path: Path,
+    tools: list[dict[str, Any]],
+    entries: list[tuple[int, Entry]],
+    *,
+    check: bool,
+    source: str = "what the server lists",
+) -> bool:
+    """Write (or, with `check`, compare) one lock; print what changed. True when the lock is (or was) up to date.
+    `source`: what the tools were read from, as the --check failure says it."""
     shown = shown_path(path, ROOT)
     try:
         document = lock_document(tools)
@@ -187,7 +201,8 @@ def write_lock(path: Path, tools: list[dict[str, Any]], entries: list[tuple[int,
     for change in changes or []:
         print(f"  {change.line(label)}")
     if check:
-        print(f"{shown}: differs from what the server lists ({label}): run `make tools-lock`", file=sys.stderr)
+        target = f" TARGET={entries[0][1].name}" if len(entries) == 1 else ""
+        print(f"{shown}: differs from {source} ({label}): run `make tools-lock{target}`", file=sys.stderr)
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -226,7 +241,7 @@ def run(args: argparse.Namespace, fetch: Fetch = list_tools) -> int:
     by_lock: dict[Path, list[tuple[int, Entry]]] = {}
     for index, entry in indexed:
         if not isinstance(entry, HostedEntry) and declared_tools_or_none(entry) is None and not args.target:
-            print(f"{entry.name}: {entry.kind} entry, skipped: `make tools-lock TARGET={entry.name}` reads its server")
+            print(f"{entry.name}: {entry.kind} entry, skipped: {how_to_record(entry)}")
             continue
         by_lock.setdefault(lock_path(entry, targets_file), []).append((index, entry))
     for path, served in by_lock.items():
@@ -237,7 +252,7 @@ def run(args: argparse.Namespace, fetch: Fetch = list_tools) -> int:
             raise LockToolError(f"{entry.name}: {error}") from None
         if declared is not None:
             # Offline: what the repository declares (a tool schema, a description's operations) is the contract.
-            ok = write_lock(path, declared, served, check=args.check) and ok
+            ok = write_lock(path, declared, served, check=args.check, source="what its declaration says") and ok
             continue
         if args.url:
             tools = fetch(args.url, None if args.no_auth else _env_token(), args.timeout)
@@ -249,12 +264,32 @@ def run(args: argparse.Namespace, fetch: Fetch = list_tools) -> int:
         elif isinstance(entry, ExistingEntry) and entry.oauth is not None:
             tools = fetch(entry.endpoint, oauth_token(entry, args.timeout), args.timeout)
         else:
-            raise LockToolError(
-                f"{entry.name}: its server is reached with {'an API key' if getattr(entry, 'api_key', None) else 'IAM'}"
-                ", which this tool does not hold: record its tools through the gateway (--from-gateway) or --url"
-            )
+            raise LockToolError(f"{entry.name}: {unreadable(entry)}: {THROUGH_GATEWAY}")
         ok = write_lock(path, tools, served, check=args.check) and ok
     return 0 if ok else 1
+
+
+THROUGH_GATEWAY = (
+    "record its tools as the deployed gateway lists them (TOOLS_LOCK_ARGS=--from-gateway) or from an MCP endpoint "
+    "(--url)"
+)
+
+
+def unreadable(entry: Entry) -> str:
+    """Why this tool cannot read the entry's tools itself (an entry neither hosted, nor OAuth, nor declared)."""
+    spec = getattr(entry, "spec_s3", None) or getattr(entry, "model_s3", None)
+    if spec is not None:
+        what = "OpenAPI description" if entry.kind == "openapi" else "Smithy model"
+        return f"its {what} is in S3 ({spec.uri}), which only the gateway reads"
+    how = "an API key" if getattr(entry, "api_key", None) is not None else "IAM (SigV4)"
+    return f"its server is called with {how}, which this tool does not hold"
+
+
+def how_to_record(entry: Entry) -> str:
+    """What the skip line tells the team to run for an entry this tool does not read unasked."""
+    if isinstance(entry, ExistingEntry) and entry.oauth is not None:
+        return f"`make tools-lock TARGET={entry.name}` reads its server through its OAuth client"
+    return f"{unreadable(entry)}: `make tools-lock TARGET={entry.name} TOOLS_LOCK_ARGS=--from-gateway` records it"
 
 
 def declared_tools_or_none(entry: Entry) -> list[dict[str, Any]] | None:
