@@ -328,9 +328,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
     # The shared runtime pool's provider, and one per entry with an OAuth client or a pool of its own (a hosted entry on
     # the shared pool uses the shared provider).
     providers = 1 + sum(
-        1
-        for t in targets
-        if outbound_auth(t) == "oauth" and not (isinstance(t, HostedEntry) and not t.own_pool)
+        1 for t in targets if outbound_auth(t) == "oauth" and not (isinstance(t, HostedEntry) and not t.own_pool)
     )
     if providers > settings.max_oauth_credential_providers:
         raise ConfigError(

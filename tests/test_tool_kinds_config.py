@@ -355,7 +355,7 @@ def test_both_an_openapi_file_and_s3_are_refused_as_such(repo_tmp_path: Path) ->
 
 def test_hosted_entries_on_the_shared_pool_share_its_one_credential_provider(repo_tmp_path: Path) -> None:
     # The OAuth2 provider quota counts the shared runtime provider once, whatever the number of hosted entries on it.
-    hosted = [{"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server"} for i in range(3)]
+    hosted: list[dict[str, Any]] = [{"name": f"hosted{i}", "kind": "hosted", "path": "mcp_server"} for i in range(3)]
     context = write_config(repo_tmp_path, hosted, {**AGENTS, "agents": [{"name": "tester", "targets": ["hosted0"]}]})
     assert len(load_config(load_context(**context, maxOAuthCredentialProviders=1)).targets) == 3
     own = [*hosted, {"name": "own", "kind": "hosted", "path": "mcp_server", "ownPool": True}]
