@@ -28,7 +28,9 @@ def violations(assembly: Synthesized, templates: dict[str, Any] | None = None) -
 # Run on the app of early November 2026, these rules found what would have failed its first deploy: runtime
 # log-group grants without :*, the catalog sync's caller without the token permissions, a weak reference
 # inside Fn::Split, and the gateway role over its inline quota at nine entries.
-@pytest.mark.parametrize("set_name", ["dev", "prod", "example_three_targets", "example_every_kind", "many"])
+@pytest.mark.parametrize(
+    "set_name", ["dev", "prod", "example_three_targets", "example_every_kind", "example_every_kind_prod", "many"]
+)
 def test_every_rule_holds(set_name: str, request: pytest.FixtureRequest) -> None:
     assembly: Synthesized = request.getfixturevalue(set_name)
     assert not violations(assembly), "\n".join(map(str, violations(assembly)))
