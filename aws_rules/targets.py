@@ -241,13 +241,13 @@ def required_api_gateway(context: _Context) -> list[tuple[str, str]]:
         (str(method), str(model.evaluate(stack, f.get("FilterPath"))))
         for f in tools.get("ToolFilters", [])
         for method in f.get("Methods", [])
-    ]
+    ] + [(str(o.get("Method")), str(model.evaluate(stack, o.get("Path")))) for o in tools.get("ToolOverrides", [])]
     return [
         (
             "execute-api:Invoke",
             context.arn("execute-api", f"{rest_api}/{stage}/{method}{_request_path(path)}"),
         )
-        for method, path in operations
+        for method, path in dict.fromkeys(operations)
     ]
 
 

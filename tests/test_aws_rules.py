@@ -817,14 +817,21 @@ def test_an_api_gateway_operation_the_role_may_not_invoke_is_named(
     assert "ShippingTarget" in violation.where and lacking.format(account=ACCOUNT) in violation.detail
 
 
-def test_a_tool_filter_method_without_its_grant_is_named(example_every_kind: Synthesized) -> None:
-    def add_post(templates: dict[str, Any]) -> None:
-        target = templates[GRANTS_STACK]["Resources"]["ShippingTarget"]["Properties"]
-        target["TargetConfiguration"]["Mcp"]["ApiGateway"]["ApiGatewayToolConfiguration"]["ToolFilters"][1][
-            "Methods"
-        ].append("POST")
+def _add_post_filter(tools: dict[str, Any]) -> None:
+    tools["ToolFilters"][1]["Methods"].append("POST")
 
-    (violation,) = _only_rule(_broken(example_every_kind, add_post), "gateway-api-gateway-invoke")
+
+def _add_post_override(tools: dict[str, Any]) -> None:
+    tools["ToolOverrides"].append({"Name": "createShipment", "Method": "POST", "Path": "/shipments"})
+
+
+@pytest.mark.parametrize("add_post", [_add_post_filter, _add_post_override])
+def test_a_tool_filter_or_override_without_its_grant_is_named(example_every_kind: Synthesized, add_post: Any) -> None:
+    def change(templates: dict[str, Any]) -> None:
+        target = templates[GRANTS_STACK]["Resources"]["ShippingTarget"]["Properties"]
+        add_post(target["TargetConfiguration"]["Mcp"]["ApiGateway"]["ApiGatewayToolConfiguration"])
+
+    (violation,) = _only_rule(_broken(example_every_kind, change), "gateway-api-gateway-invoke")
     assert violation.detail.endswith(
         f"execute-api:Invoke on arn:aws:execute-api:us-east-1:{ACCOUNT}:a1b2c3d4e5/prod/POST/shipments"
     )
