@@ -285,10 +285,10 @@ def check_s3_schemas(model: Assembly) -> Iterator[Violation]:
             yield Violation(GATEWAY_SCHEMA, str(context.target), f"role {context.role} lacks: " + "; ".join(missing))
 
 
-def _execute_api_endpoint(context: _Context, endpoint: str) -> list[tuple[str, list[str]]] | None:
+def _execute_api_endpoint(context: _Context, endpoint: str) -> tuple[str, list[str]] | None:
     """For an endpoint behind API Gateway (https://<api>.execute-api.<region>.amazonaws.com/<stage>/<path>): the
-    operation ARN the gateway's POST reaches, once per account the role's grants name (the URL does not say the
-    API's account)."""
+    operation the gateway's POST reaches, as said in a violation, and its ARN once per account the role's grants name
+    (the URL does not say the API's account). None for any other endpoint."""
     url = urlparse(endpoint)
     host = _EXECUTE_API_HOST.match(url.hostname or "")
     stage, _, path = url.path.lstrip("/").partition("/")
@@ -302,12 +302,8 @@ def _execute_api_endpoint(context: _Context, endpoint: str) -> list[tuple[str, l
         if str(r).startswith("arn:") and str(r).count(":") >= 5
     }
     resource = f"{host['api']}/{stage}/POST/{path}"
-    return [
-        (
-            f"execute-api:Invoke on {context.arn('execute-api', resource, region=host['region'], account='<account>')}",
-            [context.arn("execute-api", resource, region=host["region"], account=a) for a in sorted(accounts)],
-        )
-    ]
+    shown = context.arn("execute-api", resource, region=host["region"], account="<account>")
+    return shown, [context.arn("execute-api", resource, region=host["region"], account=a) for a in sorted(accounts)]
 
 
 def check_iam_targets(model: Assembly) -> Iterator[Violation]:
@@ -322,9 +318,11 @@ def check_iam_targets(model: Assembly) -> Iterator[Violation]:
             problems.append(f"role {context.role} holds no statement named after the entry ({pascal(entry)}<n>)")
         if "McpServer" in mcp:
             endpoint = str(model.evaluate(target.stack, mcp["McpServer"].get("Endpoint")))
-            for needed, candidates in _execute_api_endpoint(context, endpoint) or []:
-                if not any(allows(context.documents, "execute-api:Invoke", arn) for arn in candidates):
-                    problems.append(f"role {context.role} lacks {needed}")
+            operation = _execute_api_endpoint(context, endpoint)
+            if operation is not None and not any(
+                allows(context.documents, "execute-api:Invoke", arn) for arn in operation[1]
+            ):
+                problems.append(f"role {context.role} lacks execute-api:Invoke on {operation[0]}")
             waits_for = depends_on(target.resource)
             granting = {str(p.declared_by): p.declared_by for p, _ in named}
             for declared in granting.values():
