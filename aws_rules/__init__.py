@@ -48,7 +48,7 @@ Check = Callable[[Assembly], Iterable[Violation]]
 
 
 def checks() -> list[Check]:
-    from aws_rules import gateway, handlers, iam, intrinsics, limits, names, observability, runtime_role
+    from aws_rules import gateway, handlers, iam, intrinsics, limits, names, observability, runtime_role, targets
 
     return [
         *gateway.CHECKS,
@@ -59,6 +59,7 @@ def checks() -> list[Check]:
         *limits.CHECKS,
         *observability.CHECKS,
         *runtime_role.CHECKS,
+        *targets.CHECKS,
     ]
 
 

@@ -94,6 +94,11 @@ def _role_of(model: Assembly, stack: str, expr: Any) -> ResourceRef | None:
     return None
 
 
+def _policy_name(model: Assembly, policy: ResourceRef) -> str:
+    name = policy.properties.get("PolicyName") or policy.properties.get("ManagedPolicyName")
+    return str(model.evaluate(policy.stack, name)) if name is not None else f"{policy.stack}/{policy.logical_id}"
+
+
 @lru_cache(maxsize=8)
 def _attachments(model: Assembly) -> dict[tuple[str, str], list[AttachedPolicy]]:
     found: dict[tuple[str, str], list[AttachedPolicy]] = {}
@@ -119,7 +124,7 @@ def _attachments(model: Assembly) -> dict[tuple[str, str], list[AttachedPolicy]]
             attached_to = _role_of(model, policy.stack, expr)
             if attached_to is not None:
                 found.setdefault((attached_to.stack, attached_to.logical_id), []).append(
-                    AttachedPolicy(str(policy.properties.get("PolicyName", policy.logical_id)), kind, document, policy)
+                    AttachedPolicy(_policy_name(model, policy), kind, document, policy)
                 )
     return found
 
@@ -139,7 +144,8 @@ def check_quotas(model: Assembly) -> Iterator[Violation]:
             yield Violation(INLINE_SIZE, str(role), f"{len(inline)} inline policies, {total} characters ({listed})")
         managed = [p for p in attached if p.kind in ("managed", "aws-managed")]
         if len(managed) > MANAGED_COUNT_LIMIT:
-            yield Violation(MANAGED_COUNT, str(role), f"{len(managed)} managed policies attached")
+            listed = ", ".join(p.name for p in managed)
+            yield Violation(MANAGED_COUNT, str(role), f"{len(managed)} managed policies attached ({listed})")
         document = model.evaluate(role.stack, role.properties.get("AssumeRolePolicyDocument", {}))
         trust = policy_size(document, model.regions[role.stack])
         if trust > TRUST_LIMIT:

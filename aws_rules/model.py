@@ -345,6 +345,13 @@ def _credential_provider(model: Assembly, r: ResourceRef, attribute: str | None)
     return {"CredentialProviderArn": provider_arn, "ClientSecretArn": secret_arn}.get(attribute or "", provider_arn)
 
 
+def _api_key_provider(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
+    # CredentialProviderArn: arn:...:token-vault/<vault>/apikeycredentialprovider/<name> (its registry schema's
+    # pattern); the key's secret is AgentCore Identity's bedrock-agentcore-identity!default/apikey/<name>.
+    name = _name(model, r, "Name", 128)
+    return _arn(model, r, "bedrock-agentcore", f"token-vault/default/apikeycredentialprovider/{name}")
+
+
 def _default_attribute(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     service = r.type.split("::")[1].lower() if r.type.startswith("AWS::") else "custom"
     identifier = f"{r.logical_id}-{_suffix(str(r), 12)}".ljust(64, "x")[:64]
@@ -364,5 +371,6 @@ _ATTRIBUTES: dict[str, Callable[[Assembly, ResourceRef, str | None], str]] = {
     "AWS::BedrockAgentCore::Gateway": _gateway,
     "AWS::BedrockAgentCore::Runtime": _runtime,
     "AWS::BedrockAgentCore::OAuth2CredentialProvider": _credential_provider,
+    "AWS::BedrockAgentCore::ApiKeyCredentialProvider": _api_key_provider,
     "AWS::BedrockAgentCore::PolicyEngine": _policy_engine,
 }

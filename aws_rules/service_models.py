@@ -98,3 +98,24 @@ def snake_case(operation: str) -> str:
 def regions(partition: str) -> list[str]:
     data = json.loads((DATA / "endpoints.json").read_text())
     return sorted(r for p in data["partitions"] if p["partition"] == partition for r in p["regions"])
+
+
+@lru_cache(maxsize=None)
+def shape_enum(service: str, shape: str) -> list[str]:
+    """The values of an enum shape of `service`'s newest model (e.g. lambda Runtime), cached as service_summary is."""
+    path = _model_path(service)
+    stat = path.stat()
+    cached = CACHE / f"{service}-enum-{shape}-{stat.st_size}-{int(stat.st_mtime)}.json"
+    try:
+        return list(json.loads(cached.read_text()))
+    except (OSError, ValueError):
+        pass
+    values = sorted(json.loads(gzip.decompress(path.read_bytes()))["shapes"][shape]["enum"])
+    try:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        staging = cached.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(json.dumps(values))
+        staging.replace(cached)
+    except OSError:
+        pass
+    return values

@@ -60,6 +60,12 @@ class McpTargetsStack(Stack):
             )
             name_logical_id(self.grants, "GatewayGrants")
             acknowledge_grants(self.grants, grants)
+            # A target is created after what its calls are granted: an MCP server's create lists its tools with the
+            # role (implicit synchronization; aws_rules gateway-iam-target-grants), and the others' first call
+            # comes right after the deploy.
+            for deployed in self.entries.values():
+                if deployed.grants:
+                    deployed.target.target.node.add_dependency(self.grants)
         for deployed in self.entries.values():
             for name, value in deployed.outputs.items():
                 CfnOutput(self, name, value=value)

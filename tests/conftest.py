@@ -79,6 +79,12 @@ def example_every_kind() -> Assembly:
     return synthesize_context(shipped_context(**snapshots.SETS["example-every-kind"]))
 
 
+@pytest.fixture(scope="session")
+def example_every_kind_prod() -> Assembly:
+    """The every-kind example as prod deploys it: what prod keeps of the new kinds (their functions' log groups)."""
+    return synthesize_context(shipped_context(**{**snapshots.SETS["example-every-kind"], "env": "prod"}))
+
+
 def many_entries() -> list[dict[str, Any]]:
     """Twelve entries of every kind: past the nine at which per-target grants overflowed the gateway role."""
     tools = ["getOrder", "updateOrder"]

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import Acknowledgment, ArnFormat
 
 import aws_rules
+from app_config import shard_of
 from aws_rules import Violation
 from aws_rules.iam import policy_size, role_policies
 from aws_rules.model import ACCOUNT, REGION, Assembly
@@ -27,13 +28,18 @@ def violations(assembly: Synthesized, templates: dict[str, Any] | None = None) -
 # Run on the app of early November 2026, these rules found what would have failed its first deploy: runtime
 # log-group grants without :*, the catalog sync's caller without the token permissions, a weak reference
 # inside Fn::Split, and the gateway role over its inline quota at nine entries.
-@pytest.mark.parametrize("set_name", ["dev", "prod", "example_three_targets", "example_every_kind", "many"])
+@pytest.mark.parametrize(
+    "set_name", ["dev", "prod", "example_three_targets", "example_every_kind", "example_every_kind_prod", "many"]
+)
 def test_every_rule_holds(set_name: str, request: pytest.FixtureRequest) -> None:
     assembly: Synthesized = request.getfixturevalue(set_name)
     assert not violations(assembly), "\n".join(map(str, violations(assembly)))
 
 
-def test_no_role_policy_grows_with_the_number_of_entries(dev: Synthesized, many: Synthesized) -> None:
+@pytest.mark.parametrize("larger", ["many", "example_every_kind"])
+def test_no_role_policy_grows_with_the_number_of_entries(
+    dev: Synthesized, larger: str, request: pytest.FixtureRequest
+) -> None:
     # The IAM quotas are per role (10,240 characters of inline policy): a policy per entry on a shared role
     # fails the deploy at some entry count. With 1 entry and with 12, every shared role holds the same.
     def sizes(assembly: Synthesized) -> dict[str, int]:
@@ -45,11 +51,12 @@ def test_no_role_policy_grows_with_the_number_of_entries(dev: Synthesized, many:
             for role in model.resources("AWS::IAM::Role")
         }
 
-    small, large = sizes(dev), sizes(many)
+    # Nine entries of every kind (API keys, IAM grants, functions) grow only their shards' own policies.
+    small, large = sizes(dev), sizes(request.getfixturevalue(larger))
     shared = set(small) & set(large)
     assert shared, "no role exists in both apps: the comparison checks nothing"
     for role in sorted(shared):
-        assert large[role] == small[role], f"{role}: {small[role]} characters with 1 entry, {large[role]} with 12"
+        assert large[role] == small[role], f"{role}: {small[role]} characters with 1 entry, {large[role]} in {larger}"
 
 
 def only(found: list[Violation], rule_id: str) -> Violation:
@@ -668,3 +675,308 @@ def test_an_explicit_deny_overrides_every_allow_in_the_rules_iam_evaluation(deny
     assert not allows([document(deny), document(allow)], action, resource)
     # A Deny of another action or resource denies nothing here.
     assert allows([document(allow, {**deny, "Action": "s3:GetObject"})], action, resource)
+
+
+# --- every kind of target (aws_rules/targets.py): each rule on a deliberate breakage of the every-kind example ---
+
+EVERY_KIND_SHARDS = {name: f"mcpgw-dev-mcp-targets-{shard_of(name, 4)}" for name in ("inventory", "pricing", "pets")}
+GRANTS_STACK = f"mcpgw-dev-mcp-targets-{shard_of('shipping', 4)}"  # the shard holding the grants policy
+
+
+def _broken(assembly: Synthesized, breakage: Any) -> list[Violation]:
+    templates = copy.deepcopy(assembly.templates)
+    breakage(templates)
+    return violations(assembly, templates)
+
+
+def _only_rule(found: list[Violation], rule_id: str) -> list[Violation]:
+    """The violations, all of `rule_id`: the breakage broke exactly that rule."""
+    assert found, "the breakage passed every rule"
+    assert {v.rule.id for v in found} == {rule_id}, "\n".join(map(str, found))
+    return found
+
+
+def _gateway_role_statements(templates: dict[str, Any]) -> list[dict[str, Any]]:
+    role = templates["mcpgw-dev-gateway-role"]["Resources"]["GatewayServiceRole"]["Properties"]
+    (outbound,) = [p for p in role["Policies"] if p["PolicyName"] == "outbound-credentials"]
+    statements: list[dict[str, Any]] = outbound["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _shard_grants(templates: dict[str, Any]) -> list[dict[str, Any]]:
+    grants: list[dict[str, Any]] = templates[GRANTS_STACK]["Resources"]["GatewayGrants"]["Properties"][
+        "PolicyDocument"
+    ]["Statement"]
+    return grants
+
+
+@pytest.mark.parametrize(
+    ("sid", "lacking"),
+    [
+        ("ResourceApiKey", "GetResourceApiKey on arn:aws:bedrock-agentcore:us-east-1:{account}:token-vault/default"),
+        (
+            "ProviderApiKeys",
+            "GetSecretValue on arn:aws:secretsmanager:us-east-1:{account}:secret:bedrock-agentcore-identity!default/"
+            "apikey/mcpgw-dev-{entry}-apikey-",
+        ),
+        ("WorkloadAccessToken", "GetWorkloadAccessToken on arn:aws:bedrock-agentcore:us-east-1:{account}:workload-"),
+    ],
+)
+def test_an_api_key_target_whose_role_cannot_fetch_its_key_is_named(
+    example_every_kind: Synthesized, sid: str, lacking: str
+) -> None:
+    def drop(templates: dict[str, Any]) -> None:
+        statements = _gateway_role_statements(templates)
+        statements[:] = [s for s in statements if s["Sid"] != sid]
+
+    found = [v for v in _broken(example_every_kind, drop) if v.rule.id == "gateway-outbound-api-key-permissions"]
+    # Both API-key targets (an existing MCP server's and an OpenAPI API's); the OAuth target's own rule also fires
+    # when the workload-token statement goes, so only this rule's are counted here.
+    assert sorted(v.where.split("/")[1].split(" ")[0] for v in found) == ["CatalogTarget", "PetsTarget"]
+    for violation, entry in zip(sorted(found, key=lambda v: v.where), ["catalog", "pets"], strict=True):
+        assert lacking.format(account=ACCOUNT, entry=entry) in violation.detail
+
+
+def test_api_key_grants_missing_break_only_the_api_key_rule(example_every_kind: Synthesized) -> None:
+    def drop(templates: dict[str, Any]) -> None:
+        statements = _gateway_role_statements(templates)
+        statements[:] = [s for s in statements if s["Sid"] not in ("ResourceApiKey", "ProviderApiKeys")]
+
+    _only_rule(_broken(example_every_kind, drop), "gateway-outbound-api-key-permissions")
+
+
+def test_a_built_function_without_its_resource_policy_is_named(example_every_kind: Synthesized) -> None:
+    def drop(templates: dict[str, Any]) -> None:
+        resources = templates[EVERY_KIND_SHARDS["inventory"]]["Resources"]
+        del resources["InventoryGatewayInvoke"]
+        resources["InventoryTarget"]["DependsOn"].remove("InventoryGatewayInvoke")
+
+    (violation,) = _only_rule(_broken(example_every_kind, drop), "gateway-lambda-invoke")
+    assert violation.where == f"{EVERY_KIND_SHARDS['inventory']}/InventoryTarget (AWS::BedrockAgentCore::GatewayTarget)"
+    assert f"lambda:InvokeFunction on arn:aws:lambda:us-east-1:{ACCOUNT}:function:mcpgw-dev-fn-inventory" in (
+        violation.detail
+    )
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        # The account's root: it delegates to the role's own policies, which do not allow it.
+        lambda p: p.update(Principal={"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":root"]]}),
+        lambda p: p.update(Principal="bedrock-agentcore.amazonaws.com"),  # the service, not the gateway's role
+        lambda p: p.update(FunctionName="arn:aws:lambda:us-east-1:111122223333:function:another-function"),
+        lambda p: p.update(SourceAccount={"Ref": "AWS::AccountId"}),  # a condition the gateway's call lacks
+    ],
+)
+def test_a_resource_policy_allowing_something_else_does_not_count(
+    example_every_kind: Synthesized, breakage: Any
+) -> None:
+    def change(templates: dict[str, Any]) -> None:
+        breakage(templates[EVERY_KIND_SHARDS["pricing"]]["Resources"]["PricingGatewayInvoke"]["Properties"])
+
+    (violation,) = _only_rule(_broken(example_every_kind, change), "gateway-lambda-invoke")
+    assert "PricingTarget" in violation.where
+
+
+def test_a_function_in_another_region_needs_the_roles_own_grant(example_every_kind: Synthesized) -> None:
+    elsewhere = "arn:aws:lambda:eu-west-1:111122223333:function:pricing-tools"
+
+    def move(templates: dict[str, Any]) -> None:
+        resources = templates[EVERY_KIND_SHARDS["pricing"]]["Resources"]
+        resources["PricingTarget"]["Properties"]["TargetConfiguration"]["Mcp"]["Lambda"]["LambdaArn"] = elsewhere
+        resources["PricingGatewayInvoke"]["Properties"]["FunctionName"] = elsewhere
+
+    (violation,) = _only_rule(_broken(example_every_kind, move), "gateway-lambda-invoke")
+    assert f"the function {elsewhere} is in another account or region" in violation.detail
+
+    def granted(templates: dict[str, Any]) -> None:
+        move(templates)
+        _shard_grants(templates).append(
+            {"Sid": "PricingInvoke", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": elsewhere}
+        )
+
+    assert not _broken(example_every_kind, granted)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "lacking"),
+    [
+        # One operation's grant gone: the path parameter's operation.
+        (
+            lambda s: s["Resource"].pop(1),
+            "execute-api:Invoke on arn:aws:execute-api:us-east-1:{account}:a1b2c3d4e5/prod/GET/shipments/a1b2c3",
+        ),
+        # A grant on another stage.
+        (lambda s: s.update(Resource="arn:aws:execute-api:us-east-1:*:a1b2c3d4e5/test/*"), "a1b2c3d4e5/prod/GET/"),
+    ],
+)
+def test_an_api_gateway_operation_the_role_may_not_invoke_is_named(
+    example_every_kind: Synthesized, breakage: Any, lacking: str
+) -> None:
+    def change(templates: dict[str, Any]) -> None:
+        (statement,) = [s for s in _shard_grants(templates) if s["Sid"] == "ShippingInvoke"]
+        breakage(statement)
+
+    (violation,) = _only_rule(_broken(example_every_kind, change), "gateway-api-gateway-invoke")
+    assert "ShippingTarget" in violation.where and lacking.format(account=ACCOUNT) in violation.detail
+
+
+def _add_post_filter(tools: dict[str, Any]) -> None:
+    tools["ToolFilters"][1]["Methods"].append("POST")
+
+
+def _add_post_override(tools: dict[str, Any]) -> None:
+    tools["ToolOverrides"].append({"Name": "createShipment", "Method": "POST", "Path": "/shipments"})
+
+
+@pytest.mark.parametrize("add_post", [_add_post_filter, _add_post_override])
+def test_a_tool_filter_or_override_without_its_grant_is_named(example_every_kind: Synthesized, add_post: Any) -> None:
+    def change(templates: dict[str, Any]) -> None:
+        target = templates[GRANTS_STACK]["Resources"]["ShippingTarget"]["Properties"]
+        add_post(target["TargetConfiguration"]["Mcp"]["ApiGateway"]["ApiGatewayToolConfiguration"])
+
+    (violation,) = _only_rule(_broken(example_every_kind, change), "gateway-api-gateway-invoke")
+    assert violation.detail.endswith(
+        f"execute-api:Invoke on arn:aws:execute-api:us-east-1:{ACCOUNT}:a1b2c3d4e5/prod/POST/shipments"
+    )
+
+
+def test_a_schema_in_s3_the_role_may_not_read_is_named(example_every_kind: Synthesized) -> None:
+    def to_s3(templates: dict[str, Any]) -> None:
+        target = templates[EVERY_KIND_SHARDS["pets"]]["Resources"]["PetsTarget"]["Properties"]
+        target["TargetConfiguration"]["Mcp"]["OpenApiSchema"] = {"S3": {"Uri": "s3://pets-specs/v1/openapi.json"}}
+
+    (violation,) = _only_rule(_broken(example_every_kind, to_s3), "gateway-s3-schema-read")
+    assert violation.detail.endswith("s3:GetObject on arn:aws:s3:::pets-specs/v1/openapi.json (OpenApiSchema)")
+
+    def granted(templates: dict[str, Any]) -> None:
+        to_s3(templates)
+        _shard_grants(templates).append(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pets-specs/v1/openapi.json"}
+        )
+
+    assert not _broken(example_every_kind, granted)
+
+
+@pytest.mark.parametrize(
+    ("sid", "target", "details"),
+    [
+        ("Tables", "TablesTarget", ["holds no statement named after the entry (Tables<n>)"]),
+        (
+            "Reports",
+            "ReportsTarget",
+            [
+                "holds no statement named after the entry (Reports<n>)",
+                "lacks execute-api:Invoke on arn:aws:execute-api:us-east-1:<account>:abcde12345/prod/POST/mcp",
+            ],
+        ),
+    ],
+)
+def test_an_iam_signed_target_without_its_declared_grants_is_named(
+    example_every_kind: Synthesized, sid: str, target: str, details: list[str]
+) -> None:
+    def drop(templates: dict[str, Any]) -> None:
+        statements = _shard_grants(templates)
+        # Every statement of the entry (<Label><n>).
+        statements[:] = [s for s in statements if not s["Sid"].rstrip("0123456789") == sid]
+
+    (violation,) = _only_rule(_broken(example_every_kind, drop), "gateway-iam-target-grants")
+    assert target in violation.where and all(d in violation.detail for d in details), violation.detail
+
+
+def test_an_iam_mcp_server_created_before_its_grant_is_named(example_every_kind: Synthesized) -> None:
+    # Its create lists the server's tools with the gateway's role: the grant must exist by then.
+    def unordered(templates: dict[str, Any]) -> None:
+        templates[GRANTS_STACK]["Resources"]["ReportsTarget"]["DependsOn"].remove("GatewayGrants")
+
+    (violation,) = _only_rule(_broken(example_every_kind, unordered), "gateway-iam-target-grants")
+    assert "ReportsTarget" in violation.where
+    assert f"does not wait for {GRANTS_STACK}/GatewayGrants (AWS::IAM::ManagedPolicy)" in violation.detail
+
+
+def test_a_shard_policy_over_the_managed_policy_size_fails_naming_it(example_every_kind: Synthesized) -> None:
+    def grow(templates: dict[str, Any]) -> None:
+        statement = _shard_grants(templates)[0]
+        statement["Resource"] = [statement["Resource"]] + [
+            f"arn:aws:execute-api:us-east-1:111122223333:abcde12345/prod/POST/mcp/{i:04d}" for i in range(100)
+        ]
+
+    (violation,) = _only_rule(_broken(example_every_kind, grow), "iam-managed-policy-size")
+    assert violation.where == f"{GRANTS_STACK}/GatewayGrants (AWS::IAM::ManagedPolicy)"
+
+
+@pytest.mark.parametrize(("shards", "refused"), [(10, False), (11, True), (20, True)])
+def test_a_grants_policy_per_shard_counts_toward_the_roles_managed_policies(
+    example_every_kind: Synthesized, shards: int, refused: bool
+) -> None:
+    # One managed policy per shard that needs identity grants: IAM attaches at most 10 to a role (adjustable to 20),
+    # so more than 10 such shards is refused at synth, naming the policies (the quota must be raised first).
+    def spread(templates: dict[str, Any]) -> None:
+        policy = templates[GRANTS_STACK]["Resources"]["GatewayGrants"]
+        for shard in range(shards):
+            copied = copy.deepcopy(policy)
+            copied["Properties"]["ManagedPolicyName"] = f"mcpgw-dev-gateway-shard-{shard}"
+            templates.setdefault(f"mcpgw-dev-mcp-targets-{shard}", {"Resources": {}})
+            templates[f"mcpgw-dev-mcp-targets-{shard}"]["Resources"]["GatewayGrants"] = copied
+
+    found = _broken(example_every_kind, spread)
+    if not refused:
+        assert not found, "\n".join(map(str, found))
+        return
+    (violation,) = _only_rule(found, "iam-managed-policies-per-role")
+    assert violation.where == "mcpgw-dev-gateway-role/GatewayServiceRole (AWS::IAM::Role)"
+    assert violation.detail.startswith(f"{shards} managed policies attached (mcpgw-dev-gateway-shard-")
+
+
+def _inventory_function(templates: dict[str, Any]) -> dict[str, Any]:
+    resources: dict[str, Any] = templates[EVERY_KIND_SHARDS["inventory"]]["Resources"]
+    return resources
+
+
+@pytest.mark.parametrize(
+    ("breakage", "detail"),
+    [
+        (
+            lambda r: r["InventoryFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+            ),
+            "allows s3:GetObject on *: more than its own log streams",
+        ),
+        (
+            lambda r: r["InventoryFunctionRole"]["Properties"].update(
+                ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+            ),
+            "has managed policies attached: arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        ),
+        (
+            lambda r: r["InventoryFunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0][
+                "Action"
+            ].remove("logs:PutLogEvents"),
+            "lacks logs:PutLogEvents on arn:aws:logs:us-east-1:",
+        ),
+        (lambda r: r["InventoryFunction"]["Properties"].update(Architectures=["x86_64"]), "not ['arm64']"),
+        (lambda r: r["InventoryFunction"]["Properties"].update(Runtime="python9.9"), "'python9.9' is not one of"),
+        (lambda r: r["InventoryFunction"].update(DependsOn=["InventoryFunctionRole"]), "does not wait for its log"),
+        (
+            lambda r: r.update(
+                InventoryFunctionLogGroup={
+                    "Type": "AWS::Logs::LogGroup",
+                    "Properties": {"LogGroupName": "/aws/lambda/mcpgw-dev-fn-inventory"},
+                }
+            ),
+            "has no RetentionInDays",
+        ),
+        (
+            lambda r: r["InventoryFunction"]["Properties"]["LoggingConfig"].update(LogGroup="/aws/lambda/elsewhere"),
+            "not a log group the app declares",
+        ),
+    ],
+)
+def test_a_built_function_beyond_its_own_logs_is_named(
+    example_every_kind: Synthesized, breakage: Any, detail: str
+) -> None:
+    (violation,) = _only_rule(
+        _broken(example_every_kind, lambda t: breakage(_inventory_function(t))), "tool-function-least-privilege"
+    )
+    assert violation.where == f"{EVERY_KIND_SHARDS['inventory']}/InventoryFunction (AWS::Lambda::Function)"
+    assert detail in violation.detail, violation.detail

@@ -69,15 +69,27 @@ ALWAYS_DELETED = {
     "AWS::BedrockAgentCore::PolicyEngine",
     "AWS::BedrockAgentCore::Policy",
     "AWS::BedrockAgentCore::GatewayRateLimit",
+    # The entries of the declared kinds (config/examples/every-kind/). An API-key provider is a copy of the key in
+    # Secrets Manager (the team's secret stays), re-made by the next deploy; retained, its fixed name would block
+    # that. A function's permission and a shard's grants are configuration. (A built function's log group is adopted:
+    # Custom::AdoptedLogGroup above.)
+    "AWS::BedrockAgentCore::ApiKeyCredentialProvider",
+    "AWS::Lambda::Permission",
+    "AWS::IAM::ManagedPolicy",
     # Opt-in account settings (-c transactionSearch=true): destroying the stack turns Transaction Search off.
     "AWS::XRay::TransactionSearchConfig",
     "AWS::Logs::ResourcePolicy",
 }
 
 
-def test_every_resource_type_has_a_lifecycle_decision(dev: Assembly, prod: Assembly) -> None:
+# The tests' own configuration in both environments, and the example of every kind of entry in both.
+SETS = [("dev", "dev"), ("prod", "prod"), ("dev", "example_every_kind"), ("prod", "example_every_kind_prod")]
+
+
+def test_every_resource_type_has_a_lifecycle_decision(request: pytest.FixtureRequest) -> None:
     decided = set(RETAINED_IN_PROD) | ALWAYS_DELETED
-    for assembly in (dev, prod):
+    for _, fixture in SETS:
+        assembly: Assembly = request.getfixturevalue(fixture)
         undecided = {
             f"{stack}/{logical_id}: {resource['Type']}"
             for stack, logical_id, resource in assembly.all_resources()
@@ -86,9 +98,9 @@ def test_every_resource_type_has_a_lifecycle_decision(dev: Assembly, prod: Assem
         assert not undecided, "decide whether prod retains these, then list them here:\n" + "\n".join(sorted(undecided))
 
 
-@pytest.mark.parametrize("env_name", ["dev", "prod"])
-def test_removal_policy_of_every_resource(env_name: str, request: pytest.FixtureRequest) -> None:
-    assembly: Assembly = request.getfixturevalue(env_name)
+@pytest.mark.parametrize(("env_name", "fixture"), SETS)
+def test_removal_policy_of_every_resource(env_name: str, fixture: str, request: pytest.FixtureRequest) -> None:
+    assembly: Assembly = request.getfixturevalue(fixture)
     for stack, logical_id, resource in assembly.all_resources():
         retained = env_name == "prod" and resource["Type"] in RETAINED_IN_PROD
         except_on_create = retained and resource["Type"] in RETAINED_EXCEPT_ON_CREATE_IN_PROD
@@ -119,11 +131,12 @@ def test_stack_termination_protection(env_name: str, protected: bool, request: p
         assert artifact["properties"].get("terminationProtection", False) is protected, artifact["displayName"]
 
 
-@pytest.mark.parametrize(("env_name", "days"), [("dev", 14), ("prod", 365)])
+@pytest.mark.parametrize(("env_name", "fixture"), SETS)
 def test_every_log_group_has_the_environment_retention(
-    env_name: str, days: int, request: pytest.FixtureRequest
+    env_name: str, fixture: str, request: pytest.FixtureRequest
 ) -> None:
-    assembly: Assembly = request.getfixturevalue(env_name)
+    days = {"dev": 14, "prod": 365}[env_name]
+    assembly: Assembly = request.getfixturevalue(fixture)
     groups = [
         r for _, _, r in assembly.all_resources() if r["Type"] in ("AWS::Logs::LogGroup", "Custom::AdoptedLogGroup")
     ]
@@ -148,6 +161,30 @@ def test_the_gateway_log_group_is_adopted_and_deleted_only_in_dev(
     # The handler may act on exactly that group (aws_rules checks every call against its role on every synth).
     producer, token = assembly.resolve_import(props["ServiceToken"])
     assert producer == f"mcpgw-{env_name}-cognito" and token["Fn::GetAtt"][1] == "Arn"
+
+
+@pytest.mark.parametrize(("env_name", "fixture", "remove"), [SETS[2] + ("true",), SETS[3] + ("false",)])
+def test_a_built_functions_log_group_is_adopted_and_deleted_only_in_dev(
+    env_name: str, fixture: str, remove: str, request: pytest.FixtureRequest
+) -> None:
+    # Lambda would create /aws/lambda/<function> itself on the first call (without retention, never deleted), and a
+    # LogGroup of that name would fail "already exists" after a destroy: adopted, as the gateway's, prod keeps it.
+    assembly: Assembly = request.getfixturevalue(fixture)
+    stack = f"mcpgw-{env_name}-mcp-targets-{shard_of('inventory', 4)}"
+    resources = assembly.template(stack)["Resources"]
+    function = resources["InventoryFunction"]
+    name = f"/aws/lambda/mcpgw-{env_name}-fn-inventory"
+    assert function["Properties"]["LoggingConfig"]["LogGroup"] == name
+    adopted = resources["InventoryFunctionLogGroup"]
+    assert adopted["Type"] == "Custom::AdoptedLogGroup" and "InventoryFunctionLogGroup" in function["DependsOn"]
+    props = adopted["Properties"]
+    assert props["LogGroupName"] == name and props["RemoveOnDelete"] == remove
+    assert props["RetentionInDays"] == {"dev": 14, "prod": 365}[env_name]
+    # The group's own deletion policy is always Delete: what prod keeps, the handler keeps (it leaves the group).
+    assert adopted["DeletionPolicy"] == "Delete"
+    # Nothing else of the function survives a dev destroy, and in prod nothing of it but the group.
+    for logical_id in ("InventoryFunction", "InventoryFunctionRole", "InventoryGatewayInvoke", "InventoryTarget"):
+        assert resources[logical_id].get("DeletionPolicy", "Delete") == "Delete", logical_id
 
 
 @pytest.mark.parametrize(("env_name", "days"), [("dev", 14), ("prod", 365)])
@@ -309,3 +346,19 @@ def test_the_guard_refuses_to_record_the_removal_of_an_output_still_read(
     assert "mcpgw-prod-cognito/AgentOrderViewerClient" in json.loads(recorded.read_text())  # not recorded
     err = capsys.readouterr().err
     assert "still read its output" in err and "retired: true" in err and "not recorded" in err
+
+
+@pytest.mark.parametrize(("env_name", "fixture"), SETS)
+def test_dev_destroy_removes_every_adopted_log_group_and_prod_keeps_them(
+    env_name: str, fixture: str, request: pytest.FixtureRequest
+) -> None:
+    # Adopted groups outlive their resource unless the handler deletes them: in dev it must (a destroy leaves
+    # nothing), in prod it must not (prod keeps data).
+    assembly: Assembly = request.getfixturevalue(fixture)
+    adopted = {
+        f"{stack}/{logical_id}": resource["Properties"]["RemoveOnDelete"]
+        for stack, logical_id, resource in assembly.all_resources()
+        if resource["Type"] == "Custom::AdoptedLogGroup"
+    }
+    assert adopted, "no adopted log group: the test checks nothing"
+    assert set(adopted.values()) == {"true" if env_name == "dev" else "false"}, adopted
