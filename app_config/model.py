@@ -58,7 +58,9 @@ class ApiKey(_Strict):
         description="The header or query parameter's name (the service's default when left out: Authorization).",
     )
     prefix: rules.ApiKeyPrefix | None = Field(
-        None, description="Written before the key, as 'Bearer ' (the service's default when left out)."
+        None,
+        description="Written before the key, as 'Bearer ' for an Authorization header; left out, the key is sent as "
+        "it is (as an x-api-key header expects).",
     )
 
 

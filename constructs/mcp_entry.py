@@ -22,6 +22,7 @@ from constructs.tool_entries import (
     declared_entry,
     declared_grants,
     target_description,
+    without_default_prefix,
 )
 
 __all__ = ["ExistingMcpEntry", "HostedMcpEntry", "McpEntry", "SharedResources"]
@@ -191,4 +192,5 @@ class ExistingMcpEntry(McpEntry):
         self.target = self._target(
             shared, entry, image=None, endpoint=entry.endpoint, credentials=credentials, wait_for=[]
         )
+        without_default_prefix(self.target.target, entry.api_key)
         self.outputs = {f"{label}TargetId": self.target.target.target_id}

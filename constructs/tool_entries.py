@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, Duration, SecretValue, Stack, Token
+from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnResource, Duration, SecretValue, Stack, Token
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
@@ -133,6 +133,19 @@ class ApiKeyAccess(Construct):
             ),
             credential_location=location_of(credential_parameter_name=key.parameter_name, credential_prefix=key.prefix),
         )
+
+
+def without_default_prefix(target: agentcore.GatewayTarget, key: ApiKey | None) -> None:
+    """An API key sent as written when the entry sets no prefix: the L2 writes its own default ('Bearer ' for a
+    header), which an API reading a key from x-api-key would refuse, and a prefix cannot be set empty (the target's
+    CredentialPrefix has 1-64 characters, registry schema): so it is left out of the template."""
+    if key is None or key.prefix is not None:
+        return
+    cfn = target.node.default_child
+    assert isinstance(cfn, CfnResource)
+    cfn.add_property_deletion_override(
+        "CredentialProviderConfigurations.0.CredentialProvider.ApiKeyCredentialProvider.CredentialPrefix"
+    )
 
 
 def declared_grants(entry: str, grants: Sequence[IamGrant]) -> list[iam.PolicyStatement]:
@@ -362,6 +375,7 @@ class OpenApiToolEntry(ToolEntry):
             validate_open_api_schema=False,
         )
         acknowledge_secret_wildcard(shared.gateway)
+        without_default_prefix(target, entry.api_key)
         name_logical_id(target, f"{label}Target")
         self.target = _Target(target)
         if entry.spec_s3 is not None:
@@ -439,6 +453,7 @@ class ApiGatewayToolEntry(ToolEntry):
         )
         if entry.api_key is not None:
             acknowledge_secret_wildcard(shared.gateway)
+        without_default_prefix(target, entry.api_key)
         name_logical_id(target, f"{label}Target")
         self.target = _Target(target)
         if entry.api_key is None:

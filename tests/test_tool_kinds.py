@@ -133,7 +133,7 @@ def test_each_outbound_authentication_has_its_credential_provider_type(example_e
             }
         },
     }
-    for name, prefix in (("catalog", ENTRIES["catalog"]["apiKey"]["prefix"]), ("pets", "Bearer ")):
+    for name, prefix in (("catalog", {"CredentialPrefix": ENTRIES["catalog"]["apiKey"]["prefix"]}), ("pets", {})):
         key = ENTRIES[name]["apiKey"]
         assert credentials(example_every_kind, name) == {
             "CredentialProviderType": "API_KEY",
@@ -142,8 +142,8 @@ def test_each_outbound_authentication_has_its_credential_provider_type(example_e
                     "ProviderArn": {"Fn::GetAtt": [f"{pascal(name)}ApiKeyProvider", "CredentialProviderArn"]},
                     "CredentialLocation": "HEADER",
                     "CredentialParameterName": key["parameterName"],
-                    # Left out, the L2 writes the service's default for a header ('Bearer ').
-                    "CredentialPrefix": prefix,
+                    # Left out, no prefix (not the L2's 'Bearer ').
+                    **prefix,
                 }
             },
         }
@@ -262,6 +262,14 @@ NEWCOMERS: list[dict[str, Any]] = [
         "description": "Quotes, a function of this account",
         "toolSchema": ENTRIES["pricing"]["toolSchema"],
     },
+    {
+        "name": "remote",
+        "kind": "lambda",
+        "functionArn": "arn:aws:lambda:eu-west-1:444455556666:function:remote-tools:live",
+        "crossAccountOrRegion": True,
+        "description": "A function of another team's account and region",
+        "toolSchema": ENTRIES["pricing"]["toolSchema"],
+    },
     {**ENTRIES["pets"], "name": "zoo", "apiKey": {"secretName": "mcp-gateway/zoo/api-key"}},
     {**ENTRIES["tables"], "name": "forecast"},
     {**ENTRIES["shipping"], "name": "tickets", "restApiId": "f6g7h8i9j0"},
@@ -318,6 +326,15 @@ def test_adding_an_entry_of_each_kind_changes_its_shard_only(tmp_path: Path, exa
                 ), (stack, logical_id)
         new_outputs = set(now.get("Outputs", {})) - set(before.get("Outputs", {}))
         assert new_outputs and all(o.startswith(tuple(labels)) for o in new_outputs), (stack, new_outputs)
+    # A function elsewhere: no resource policy this app could not write; the gateway's role is granted exactly it in
+    # its shard's policy instead (cross-account access needs the caller's identity policy: IAM policy evaluation).
+    remote = after.template(stack_of("remote"))["Resources"]
+    assert not [k for k, r in remote.items() if k.startswith("Remote") and r["Type"] == "AWS::Lambda::Permission"]
+    (invoke,) = [
+        s for s in remote["GatewayGrants"]["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "RemoteInvoke"
+    ]
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert invoke["Resource"] == "arn:aws:lambda:eu-west-1:444455556666:function:remote-tools:live"
 
 
 def test_a_built_function_runs_as_declared_and_may_only_write_its_logs(example_every_kind: Assembly) -> None:
@@ -346,3 +363,15 @@ def test_a_built_function_runs_as_declared_and_may_only_write_its_logs(example_e
         and "InventoryFunctionRole" in json.dumps(r["Properties"].get("Roles", []))
     ]
     assert others == []
+
+
+def test_an_api_key_is_sent_as_written_unless_the_entry_gives_a_prefix(example_every_kind: Assembly) -> None:
+    def api_key(entry: str) -> dict[str, Any]:
+        target = example_every_kind.template(stack_of(entry))["Resources"][f"{pascal(entry)}Target"]["Properties"]
+        (configuration,) = target["CredentialProviderConfigurations"]
+        assert configuration["CredentialProviderType"] == "API_KEY"
+        return dict(configuration["CredentialProvider"]["ApiKeyCredentialProvider"])
+
+    # pets reads its key from x-api-key as it is: the L2's default 'Bearer ' is not sent.
+    assert "CredentialPrefix" not in api_key("pets") and api_key("pets")["CredentialParameterName"] == "x-api-key"
+    assert api_key("catalog")["CredentialPrefix"] == ENTRIES["catalog"]["apiKey"]["prefix"] == "Key "
