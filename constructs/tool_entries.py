@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnResource, Duration, SecretValue, Stack, Token
-from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 
 from app_config import ApiGatewayEntry, Entry, LambdaEntry, Names, OpenApiEntry, SmithyEntry, ToolLock, pascal
 from app_config.declared import lambda_definitions, spec_of
@@ -165,6 +163,8 @@ def _schema(source: S3Object | None, payload: str | None, scope: Construct) -> a
     if source is None:
         assert payload is not None
         return agentcore.ApiSchema.from_inline(payload)
+    from aws_cdk import aws_s3 as s3  # only for a description in S3: its module costs every synth an import
+
     bucket, _, key = source.uri.removeprefix("s3://").partition("/")
     return agentcore.ApiSchema.from_s3_file(
         s3.Bucket.from_bucket_name(scope, "SchemaBucket", bucket), key, source.bucket_owner_account_id
@@ -415,6 +415,8 @@ class ApiGatewayToolEntry(ToolEntry):
 
     def __init__(self, scope: Construct, construct_id: str, *, entry: ApiGatewayEntry, shared: SharedResources) -> None:
         super().__init__(scope, construct_id)
+        from aws_cdk import aws_apigateway as apigateway  # only for these entries: its module costs an import
+
         label = pascal(entry.name)
         description = target_description(entry, shared.tool_locks.get(entry.name))
         check_target(self, entry.name, description)
