@@ -122,6 +122,8 @@ def build_stacks(app: App) -> GatewayApp:
     config = load_config(_context_of(app))
     for entry, lock in config.unpinned.items():
         print(unpinned_note(entry, lock), file=sys.stderr)
+    for note in config.notes:
+        print(note, file=sys.stderr)
     stacks = build(app, config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stacks

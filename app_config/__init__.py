@@ -199,6 +199,8 @@ class AppConfig:
     # Each entry's tool lock (app_config.tool_locks), by entry name; existing entries without one are `unpinned`.
     tool_locks: Mapping[str, ToolLock] = field(default_factory=dict)
     unpinned: Mapping[str, str] = field(default_factory=dict)  # entry name -> the lock file it lacks
+    # What synth says about the config without refusing it (one line each).
+    notes: tuple[str, ...] = ()
 
     @property
     def names(self) -> Names:
@@ -315,9 +317,11 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         )
     except TargetsError as error:
         raise ConfigError("targetsFile", str(targets_file), str(error)) from None
+    notes = []
     for index, target in enumerate(targets):
         if isinstance(target, LambdaEntry):
-            _check_function_home(index, target, environment, targets_file)
+            note = _check_function_home(index, target, environment, targets_file)
+            notes += [note] if note else []
     # Tool contracts: each entry's lock, which its declared tools must agree with; agents are granted the lock's names.
     try:
         targets, tool_locks, unpinned = resolve(
@@ -374,6 +378,7 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         agents=agents,
         tool_locks=tool_locks,
         unpinned=unpinned,
+        notes=tuple(notes),
     )
     _check_derived_names(config)
     return config
@@ -392,11 +397,11 @@ def outbound_auth(entry: Entry) -> str:
     return "iam"
 
 
-def _check_function_home(index: int, entry: LambdaEntry, environment: EnvironmentSettings, file: Path) -> None:
+def _check_function_home(index: int, entry: LambdaEntry, environment: EnvironmentSettings, file: Path) -> str | None:
     """A functionArn in another region, or (when the environment names its account) another account, must say so:
     this app can then not allow the gateway's role in the function's resource policy, and its owner must."""
     if entry.function_arn is None:
-        return
+        return None
     _, _, _, region, account, *_ = entry.function_arn.split(":")
     elsewhere = [
         *([f"region {region} (the deployment's is {environment.region})"] if region != environment.region else []),
@@ -419,6 +424,15 @@ def _check_function_home(index: int, entry: LambdaEntry, environment: Environmen
             str(file),
             f"targets[{index}].crossAccountOrRegion is set, but functionArn is in the deployment's account and region",
         )
+    if environment.account is None and not entry.cross_account_or_region:
+        # Not knowable at synth: a deploy to another account fails at the function's resource policy (AddPermission
+        # is refused outside the function's account), so the app says how to have it checked here.
+        return (
+            f"note: targets entry {entry.name}'s functionArn is in account {account}, and the environment names no "
+            "account: the app cannot check it is the deployment's (set environments.<env>.account, or -c account=..., "
+            "to have it checked at synth; a deploy to another account fails at the function's resource policy)"
+        )
+    return None
 
 
 class _EnvName(BaseModel):

@@ -68,25 +68,27 @@ def check(
     template_bytes: Mapping[str, int] | None = None,
     regions: Mapping[str, str] | None = None,
     recorded: Mapping[str, Mapping[str, Any]] | None = None,
+    accounts: Mapping[str, str] | None = None,
 ) -> list[Violation]:
-    model = Assembly(templates, template_bytes, regions, recorded)
+    model = Assembly(templates, template_bytes, regions, recorded, accounts)
     return [violation for rule_check in checks() for violation in rule_check(model)]
 
 
 def enforce(assembly: Any, recorded: Mapping[str, Mapping[str, Any]] | None = None) -> None:
     """Raise RulesError for a synthesized CDK assembly (or its directory) that breaks any rule. `recorded`: what is
     known of resources that already exist (the replacement guard's record), for the rules on what create fixes."""
-    violations = check(*read_assembly(getattr(assembly, "directory", assembly)), recorded=recorded)
+    templates, sizes, regions, accounts = read_assembly(getattr(assembly, "directory", assembly))
+    violations = check(templates, sizes, regions, recorded=recorded, accounts=accounts)
     if violations:
         raise RulesError(violations)
 
 
-def read_assembly(directory: str | Path) -> tuple[dict[str, Any], dict[str, int], dict[str, str]]:
+def read_assembly(directory: str | Path) -> tuple[dict[str, Any], dict[str, int], dict[str, str], dict[str, str]]:
     """Templates, template sizes and regions by stack name, read from a cloud assembly directory's files (the
     same values as through the CDK's objects, without a round trip to the jsii runtime for each)."""
     root = Path(directory)
     manifest = json.loads((root / "manifest.json").read_text())
-    templates, sizes, regions = {}, {}, {}
+    templates, sizes, regions, accounts = {}, {}, {}, {}
     for artifact in manifest["artifacts"].values():
         if artifact["type"] != "aws:cloudformation:stack":
             continue
@@ -94,7 +96,9 @@ def read_assembly(directory: str | Path) -> tuple[dict[str, Any], dict[str, int]
         name = artifact["properties"].get("stackName") or path.name.removesuffix(".template.json")
         templates[name] = json.loads(path.read_text())
         sizes[name] = path.stat().st_size
-        region = artifact["environment"].rsplit("/", 1)[-1]
+        account, region = artifact["environment"].removeprefix("aws://").split("/", 1)
         if not region.startswith("unknown-"):
             regions[name] = region
-    return templates, sizes, regions
+        if not account.startswith("unknown-"):
+            accounts[name] = account
+    return templates, sizes, regions, accounts

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from aws_rules import Rule, Violation
 from aws_rules.iam import allows, matches, role_policies, statements
-from aws_rules.model import ACCOUNT, Assembly, ResourceRef, arn
+from aws_rules.model import Assembly, ResourceRef, arn
 from aws_rules.schemas import resource_schema
 from aws_rules.service_models import input_members, operation_names, signing_name, snake_case
 
@@ -252,7 +252,7 @@ def check_custom_resources(model: Assembly) -> Iterator[Violation]:
         functions = _handler_functions(model, resource)
         if not functions:
             continue
-        region, account = model.regions[resource.stack], ACCOUNT
+        region, account = model.regions[resource.stack], model.accounts[resource.stack]
         documents = [d for f in functions for d in _role_documents(model, f)]
         planned: list[tuple[str, str, dict[str, Any]]] = []
         if any(key in resource.properties for key in ("Create", "Update", "Delete")):

@@ -281,7 +281,7 @@ def required_outbound_oauth(model: Assembly, target: ResourceRef) -> list[tuple[
             model.attribute(provider.stack, provider.logical_id, "ClientSecretArn")
             if provider is not None
             else f"{prefix}:secretsmanager:{region_account[0]}:{region_account[1]}:secret:"
-            f"bedrock-agentcore-identity!default/oauth2/{name}-AbCdEf"
+            f"bedrock-agentcore-identity!default/oauth2/{name}-0e976f98-AbCdEf"
         )
         for action in (
             "bedrock-agentcore:GetWorkloadAccessToken",

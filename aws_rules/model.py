@@ -94,6 +94,7 @@ class Assembly:
         template_bytes: Mapping[str, int] | None = None,
         regions: Mapping[str, str] | None = None,
         recorded: Mapping[str, Mapping[str, Any]] | None = None,
+        accounts: Mapping[str, str] | None = None,
     ) -> None:
         self.templates = templates
         # What is known of resources that already exist, by "<stack>/<logical id>" (the replacement guard's record):
@@ -102,6 +103,9 @@ class Assembly:
         template_bytes = template_bytes or {}
         # A stack's region when its environment names one (then CDK writes it literally into ARNs), else a token.
         self.regions = {name: (regions or {}).get(name) or REGION for name in templates}
+        # Its account likewise: an environment naming one gets it written literally into ARNs by CDK, beside the
+        # AWS::AccountId references the same stack holds, which must then evaluate to the same account.
+        self.accounts = {name: (accounts or {}).get(name) or ACCOUNT for name in templates}
         # Likewise its partition: the region's where known, else the longest of the app's (the stricter for sizes).
         self.partitions = {
             name: partition_of(region) if (region := (regions or {}).get(name)) else PARTITION for name in templates
@@ -182,6 +186,8 @@ def _ref(model: Assembly, stack: str, name: str) -> str:
         return model.regions[stack]
     if name == "AWS::Partition":
         return model.partitions[stack]
+    if name == "AWS::AccountId":
+        return model.accounts[stack]
     if name in PSEUDO:
         return PSEUDO[name]
     if name == "AWS::StackName":
@@ -262,13 +268,21 @@ def _name(model: Assembly, resource: ResourceRef, prop: str, length: int) -> str
 
 
 def _arn(model: Assembly, r: ResourceRef, service: str, resource: str) -> str:
-    return arn(service, resource, region=model.regions[r.stack], partition=model.partitions[r.stack])
+    return arn(
+        service,
+        resource,
+        region=model.regions[r.stack],
+        account=model.accounts[r.stack],
+        partition=model.partitions[r.stack],
+    )
 
 
 def _role(model: Assembly, r: ResourceRef, attribute: str | None) -> str:
     name = _name(model, r, "RoleName", 64)
     return {
-        "Arn": arn("iam", f"role/{name}", region="", partition=model.partitions[r.stack]),
+        "Arn": arn(
+            "iam", f"role/{name}", region="", account=model.accounts[r.stack], partition=model.partitions[r.stack]
+        ),
         "RoleId": "AROA" + _suffix(str(r), 17),
     }.get(attribute or "", name)
 
@@ -340,7 +354,10 @@ def _credential_provider(model: Assembly, r: ResourceRef, attribute: str | None)
     name = _name(model, r, "Name", 128)
     provider_arn = _arn(model, r, "bedrock-agentcore", f"token-vault/default/oauth2credentialprovider/{name}")
     secret_arn = _arn(
-        model, r, "secretsmanager", f"secret:bedrock-agentcore-identity!default/oauth2/{name}-{_suffix(name, 6)}"
+        model,
+        r,
+        "secretsmanager",
+        f"secret:bedrock-agentcore-identity!default/oauth2/{name}-{_suffix(name + '/id', 8).lower()}-{_suffix(name, 6)}",
     )
     return {"CredentialProviderArn": provider_arn, "ClientSecretArn": secret_arn}.get(attribute or "", provider_arn)
 

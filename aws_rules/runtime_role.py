@@ -62,23 +62,38 @@ def required(model: Assembly, runtime: ResourceRef) -> tuple[list[tuple[str, str
     """(action, resource) pairs the runtime's role must allow, and the image's repository ARN (None when the
     container URI is not one of ECR's)."""
     region, partition = model.regions[runtime.stack], model.partitions[runtime.stack]
+    account = model.accounts[runtime.stack]
     runtime_id = model.attribute(runtime.stack, runtime.logical_id, "AgentRuntimeId")
     group = f"/aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT"
     needed = [
-        ("logs:CreateLogGroup", arn("logs", f"log-group:{group}:*", region=region, partition=partition)),
-        ("logs:DescribeLogStreams", arn("logs", f"log-group:{group}:*", region=region, partition=partition)),
-        ("logs:DescribeLogGroups", arn("logs", "log-group:*", region=region, partition=partition)),
+        (
+            "logs:CreateLogGroup",
+            arn("logs", f"log-group:{group}:*", region=region, account=account, partition=partition),
+        ),
+        (
+            "logs:DescribeLogStreams",
+            arn("logs", f"log-group:{group}:*", region=region, account=account, partition=partition),
+        ),
+        ("logs:DescribeLogGroups", arn("logs", "log-group:*", region=region, account=account, partition=partition)),
         *[
             (
                 action,
-                arn("logs", f"log-group:{group}:log-stream:runtime-logs-1a2b3c", region=region, partition=partition),
+                arn(
+                    "logs",
+                    f"log-group:{group}:log-stream:runtime-logs-1a2b3c",
+                    region=region,
+                    account=account,
+                    partition=partition,
+                ),
             )
             for action in LOG_WRITES
         ],
         *[(action, "*") for action in XRAY],
         ("ecr:GetAuthorizationToken", "*"),
     ]
-    directory = arn("bedrock-agentcore", "workload-identity-directory/default", region=region, partition=partition)
+    directory = arn(
+        "bedrock-agentcore", "workload-identity-directory/default", region=region, account=account, partition=partition
+    )
     # The service names a runtime's workload identity after the runtime (<runtime name>-<suffix>, the doc's
     # workload-identity/agentName-*).
     for resource in (directory, f"{directory}/workload-identity/{runtime_id}"):

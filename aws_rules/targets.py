@@ -27,7 +27,7 @@ IAM_EVALUATION = (
 GATEWAY_API_KEY = Rule(
     "gateway-outbound-api-key-permissions",
     "a gateway's service role must get a workload access token, the provider's API key and the provider's secret "
-    "(bedrock-agentcore-identity!default/apikey/<provider name>-??????) for every target with API-key credentials",
+    "(bedrock-agentcore-identity!default/apikey/<provider name>-<8 hex>-<6 random>, as one was seen deployed) for every target with API-key credentials",
     OUTBOUND_AUTH + "; aws-cdk-lib 2.275 aws-bedrockagentcore/lib/gateway/outbound-auth/api-key.js "
     "(grantNeededPermissionsToRole: GATEWAY_WORKLOAD_IDENTITY_PERMS, GATEWAY_API_KEY_PERMS, GATEWAY_SECRETS_PERMS)",
 )
@@ -164,7 +164,9 @@ def required_api_key(context: _Context) -> list[tuple[str, str]]:
         name = provider_arn.rsplit("/", 1)[-1]
         # AgentCore Identity keeps the key in a secret of its own naming; Secrets Manager appends a 6-character
         # suffix to a secret's ARN.
-        secret = context.arn("secretsmanager", f"secret:bedrock-agentcore-identity!default/apikey/{name}-AbCdEf")
+        secret = context.arn(
+            "secretsmanager", f"secret:bedrock-agentcore-identity!default/apikey/{name}-0e976f98-AbCdEf"
+        )
         needed += [("bedrock-agentcore:GetWorkloadAccessToken", resource) for resource in (directory, identity)]
         needed += [
             ("bedrock-agentcore:GetResourceApiKey", resource)
@@ -379,8 +381,9 @@ def _function_problems(model: Assembly, function: ResourceRef) -> list[str]:
     if managed:
         problems.append(f"role {role} has managed policies attached: {', '.join(managed)}")
     region, partition = model.regions[function.stack], model.partitions[function.stack]
-    stream = f"arn:{partition}:logs:{region}:{ACCOUNT}:log-group:{group_name}:log-stream:2026/12/03/[$LATEST]abc"
-    own = (f"arn:{partition}:logs:{region}:{ACCOUNT}:log-group:{group_name}:*", stream)
+    account = model.accounts[function.stack]
+    stream = f"arn:{partition}:logs:{region}:{account}:log-group:{group_name}:log-stream:2026/12/03/[$LATEST]abc"
+    own = (f"arn:{partition}:logs:{region}:{account}:log-group:{group_name}:*", stream)
     documents = [p.document for p in attached if p.document is not None]
     for action in FUNCTION_LOG_ACTIONS:
         if group_name is not None and not allows(documents, action, stream):

@@ -8,15 +8,17 @@ from constructs import IConstruct
 
 
 def provider_secret_arn(scope: IConstruct, provider_name: str) -> str:
-    """ARN pattern of the provider's token-vault secret, `bedrock-agentcore-identity!default/oauth2/<name>-XXXXXX`.
+    """ARN pattern of the provider's token-vault secret, `bedrock-agentcore-identity!default/oauth2/<name>-...`.
 
     Built from the provider's name rather than read from the resource: the L2's `client_secret_arn` is
     GetAtt ClientSecretArn, an object ({SecretArn}) that IAM cannot use, and the CloudFormation schema
-    exposes no string attribute for the nested ARN. `??????` is Secrets Manager's random ARN suffix.
+    exposes no string attribute for the nested ARN. `-*`, not Secrets Manager's `-??????` alone: a deployed API-key
+    provider's secret was seen named `<name>-<8 hex>-<6 random>` (a public write-up; docs/assumptions.md), and
+    public grants for OAuth2 ones end in `-*` too.
     """
     return Stack.of(scope).format_arn(
         service="secretsmanager",
         resource="secret",
-        resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_name}-??????",
+        resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_name}-*",
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )

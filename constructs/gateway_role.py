@@ -55,11 +55,12 @@ class GatewayServiceRole(Construct):
         # The service names the gateway's workload identity after the gateway id, i.e. <name>-<suffix>.
         workload_identity = agentcore(f"workload-identity-directory/default/workload-identity/{gateway_name}-*")
         providers = agentcore(f"token-vault/default/oauth2credentialprovider/{provider_prefix}*{provider_suffix}")
-        # Secrets Manager appends "-" and six random characters to a secret's name.
+        # Secrets Manager appends "-" and six random characters to a secret's name, and AgentCore Identity may put a
+        # segment of its own before them (<name>-<8 hex>-<6 random>, seen for an API-key provider): "-*".
         secrets = stack.format_arn(
             service="secretsmanager",
             resource="secret",
-            resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_prefix}*{provider_suffix}-??????",
+            resource_name=f"bedrock-agentcore-identity!default/oauth2/{provider_prefix}*{provider_suffix}-*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         api_key_providers = agentcore(
@@ -68,7 +69,7 @@ class GatewayServiceRole(Construct):
         api_key_secrets = stack.format_arn(
             service="secretsmanager",
             resource="secret",
-            resource_name=f"bedrock-agentcore-identity!default/apikey/{provider_prefix}*{api_key_suffix}-??????",
+            resource_name=f"bedrock-agentcore-identity!default/apikey/{provider_prefix}*{api_key_suffix}-*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         outbound = iam.PolicyDocument(
@@ -171,7 +172,7 @@ class GatewayServiceRole(Construct):
             + nag_arn(
                 self,
                 "secretsmanager",
-                f"secret:bedrock-agentcore-identity!default/oauth2/{provider_prefix}*{provider_suffix}-??????",
+                f"secret:bedrock-agentcore-identity!default/oauth2/{provider_prefix}*{provider_suffix}-*",
             )
             + "]",
             "The client secrets AgentCore Identity keeps for this deployment's credential providers "
@@ -183,7 +184,7 @@ class GatewayServiceRole(Construct):
             + nag_arn(
                 self,
                 "secretsmanager",
-                f"secret:bedrock-agentcore-identity!default/apikey/{provider_prefix}*{api_key_suffix}-??????",
+                f"secret:bedrock-agentcore-identity!default/apikey/{provider_prefix}*{api_key_suffix}-*",
             )
             + "]",
             "The API keys AgentCore Identity keeps for this deployment's API-key credential providers "

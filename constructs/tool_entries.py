@@ -120,13 +120,13 @@ class ApiKeyAccess(Construct):
         )
         self.config = agentcore.GatewayCredentialProvider.from_api_key_identity_arn(
             provider_arn=self.provider.credential_provider_arn,
-            # AgentCore Identity keeps the key in bedrock-agentcore-identity!default/apikey/<provider name> (Secrets
-            # Manager appends -??????): the provider's ApiKeySecretArn attribute is an object ({SecretArn}) IAM
-            # cannot use, as the OAuth2 provider's is.
+            # AgentCore Identity keeps the key in bedrock-agentcore-identity!default/apikey/<provider name>-..., seen
+            # as <name>-<8 hex>-<6 random> (credential_provider.provider_secret_arn): the provider's ApiKeySecretArn
+            # attribute is an object ({SecretArn}) IAM cannot use, as the OAuth2 provider's is.
             secret_arn=Stack.of(self).format_arn(
                 service="secretsmanager",
                 resource="secret",
-                resource_name=f"bedrock-agentcore-identity!default/apikey/{self.provider_name}-??????",
+                resource_name=f"bedrock-agentcore-identity!default/apikey/{self.provider_name}-*",
                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
             ),
             credential_location=location_of(credential_parameter_name=key.parameter_name, credential_prefix=key.prefix),

@@ -21,8 +21,9 @@ from tests.cdk_helpers import Assembly as Synthesized
 
 
 def violations(assembly: Synthesized, templates: dict[str, Any] | None = None) -> list[Violation]:
-    regions = {name: "us-east-1" for name in assembly.templates}
-    return aws_rules.check(templates or assembly.templates, None, regions)
+    # Each stack's region and (where its environment names one) account, as the app's own check reads them.
+    _, _, regions, accounts = aws_rules.read_assembly(assembly.outdir)
+    return aws_rules.check(templates or assembly.templates, None, regions, accounts=accounts)
 
 
 # Run on the app of early November 2026, these rules found what would have failed its first deploy: runtime
@@ -980,3 +981,19 @@ def test_a_built_function_beyond_its_own_logs_is_named(
     )
     assert violation.where == f"{EVERY_KIND_SHARDS['inventory']}/InventoryFunction (AWS::Lambda::Function)"
     assert detail in violation.detail, violation.detail
+
+
+def test_an_environment_naming_its_account_passes_every_rule() -> None:
+    # CDK writes a named account literally into ARNs, beside the AWS::AccountId references the same templates hold:
+    # the rules must evaluate both to that account (they once took AWS::AccountId for a stand-in, and failed every
+    # environment that names its account). The every-kind example's function is in that account, so no note either.
+    from app import create_app, synthesize
+    from tests.cdk_helpers import shipped_context
+    from tools.snapshots import SETS
+
+    context = shipped_context(**SETS["example-every-kind"], account="111122223333")
+    assembly = synthesize(create_app(context))  # aws_rules.enforce runs in it
+    _, _, _, accounts = aws_rules.read_assembly(assembly.directory)
+    assert set(accounts.values()) == {"111122223333"}
+    gateway = next(s for s in assembly.stacks if s.stack_name == "mcpgw-dev-gateway-role").template
+    assert "111122223333" in json.dumps(gateway)

@@ -274,12 +274,12 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
         assert "*" not in resources
     secret = evaluate(statements["ProviderClientSecrets"]["Resource"], _pseudo)
     assert secret == (
-        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/oauth2/mcpgw-dev-*-oauth-??????"
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/oauth2/mcpgw-dev-*-oauth-*"
     )
     assert statements["ProviderClientSecrets"]["Action"] == "secretsmanager:GetSecretValue"
     # API keys likewise: this deployment's API-key providers (mcpgw-dev-*-apikey) and the keys AgentCore keeps for them.
     assert evaluate(statements["ProviderApiKeys"]["Resource"], _pseudo) == (
-        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/apikey/mcpgw-dev-*-apikey-??????"
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:bedrock-agentcore-identity!default/apikey/mcpgw-dev-*-apikey-*"
     )
     api_keys = [evaluate(r, _pseudo) for r in statements["ResourceApiKey"]["Resource"]]
     assert statements["ResourceApiKey"]["Action"] == "bedrock-agentcore:GetResourceApiKey"

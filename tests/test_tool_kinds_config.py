@@ -362,3 +362,19 @@ def test_hosted_entries_on_the_shared_pool_share_its_one_credential_provider(rep
     context = write_config(repo_tmp_path, own, {**AGENTS, "agents": [{"name": "tester", "targets": ["hosted0"]}]})
     with pytest.raises(ConfigError, match="needs 2 OAuth2 credential providers"):
         load_config(load_context(**context, maxOAuthCredentialProviders=1))
+
+
+def test_a_function_of_an_unnamed_account_is_noted_and_of_another_named_account_refused(repo_tmp_path: Path) -> None:
+    entry = {"name": "fn", "kind": "lambda", "functionArn": FUNCTION_ARN, "toolSchema": SCHEMA}
+    # The environment names no account: the function's cannot be compared, and synth says so (and how to have it).
+    (note,) = load(repo_tmp_path, [entry]).notes
+    assert "fn's functionArn is in account 111122223333" in note and "environments.<env>.account" in note
+    # Named and the same: nothing to say; named and another: refused in one line.
+    context = load_context(
+        targetsFile=str(repo_tmp_path / "targets.yaml"), agentsFile=str(repo_tmp_path / "agents.yaml")
+    )
+    assert load_config({**context, "account": "111122223333"}).notes == ()
+    with pytest.raises(ConfigError) as raised:
+        load_config({**context, "account": "444455556666"})
+    assert "targets[0].functionArn is in account 111122223333 (the deployment's is 444455556666)" in str(raised.value)
+    assert "set crossAccountOrRegion: true" in str(raised.value)

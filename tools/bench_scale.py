@@ -59,7 +59,7 @@ context["agentsFile"] = sys.argv[3]
 from app_config import load_config
 tool_functions = load_config(context).names.tool_function_prefix
 assembly = synthesize(create_app(context))  # raises aws_rules.RulesError on any broken rule
-templates, sizes, _ = read_assembly(assembly.directory)
+templates, sizes, _, _ = read_assembly(assembly.directory)
 worst = {}
 for name, template in templates.items():
     for what, value in usage(template, sizes[name]).items():
