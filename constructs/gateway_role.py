@@ -72,7 +72,7 @@ class GatewayServiceRole(Construct):
             resource_name=f"bedrock-agentcore-identity!default/apikey/{provider_prefix}*{api_key_suffix}-*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        outbound = iam.PolicyDocument(
+        outbound_oauth = iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(
                     sid="WorkloadAccessToken",
@@ -96,6 +96,10 @@ class GatewayServiceRole(Construct):
                     actions=["secretsmanager:GetSecretValue"],
                     resources=[secrets],
                 ),
+            ]
+        )
+        api_keys = iam.PolicyDocument(
+            statements=[
                 # API keys (OpenAPI, API Gateway and MCP entries with an apiKey): GetResourceApiKey on the token vault
                 # and the providers (aws-cdk-lib's GATEWAY_API_KEY_PERMS; AgentCore guide, OpenAPI targets "Required
                 # permissions"), and the key AgentCore Identity keeps in bedrock-agentcore-identity!default/apikey/
@@ -144,7 +148,14 @@ class GatewayServiceRole(Construct):
                     "ArnLike": {"aws:SourceArn": gateway_source_arn(gateway_name)},
                 }
             ),
-            inline_policies={"outbound-credentials": outbound, "policy-engine": policy_engine},
+            # The API-key grants in a policy of their own: the deployed outbound-oauth policy keeps its name (renaming
+            # an inline policy of a role in use deletes one and puts the other, in an order CloudFormation does not
+            # document), and the workload-token statement it holds serves both.
+            inline_policies={
+                "outbound-oauth": outbound_oauth,
+                "outbound-api-keys": api_keys,
+                "policy-engine": policy_engine,
+            },
         )
         reasons = {
             f"workload-identity-directory/default/workload-identity/{gateway_name}-*": "The gateway's workload "

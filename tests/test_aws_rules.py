@@ -697,11 +697,13 @@ def _only_rule(found: list[Violation], rule_id: str) -> list[Violation]:
     return found
 
 
-def _gateway_role_statements(templates: dict[str, Any]) -> list[dict[str, Any]]:
+def _drop_gateway_role_statements(templates: dict[str, Any], *sids: str) -> None:
+    """The gateway role's outbound statements named `sids` removed, in whichever of its policies they are."""
     role = templates["mcpgw-dev-gateway-role"]["Resources"]["GatewayServiceRole"]["Properties"]
-    (outbound,) = [p for p in role["Policies"] if p["PolicyName"] == "outbound-credentials"]
-    statements: list[dict[str, Any]] = outbound["PolicyDocument"]["Statement"]
-    return statements
+    for policy in role["Policies"]:
+        if policy["PolicyName"] in ("outbound-oauth", "outbound-api-keys"):
+            statements = policy["PolicyDocument"]["Statement"]
+            statements[:] = [s for s in statements if s["Sid"] not in sids]
 
 
 def _shard_grants(templates: dict[str, Any]) -> list[dict[str, Any]]:
@@ -727,8 +729,7 @@ def test_an_api_key_target_whose_role_cannot_fetch_its_key_is_named(
     example_every_kind: Synthesized, sid: str, lacking: str
 ) -> None:
     def drop(templates: dict[str, Any]) -> None:
-        statements = _gateway_role_statements(templates)
-        statements[:] = [s for s in statements if s["Sid"] != sid]
+        _drop_gateway_role_statements(templates, sid)
 
     found = [v for v in _broken(example_every_kind, drop) if v.rule.id == "gateway-outbound-api-key-permissions"]
     # Both API-key targets (an existing MCP server's and an OpenAPI API's); the OAuth target's own rule also fires
@@ -740,8 +741,7 @@ def test_an_api_key_target_whose_role_cannot_fetch_its_key_is_named(
 
 def test_api_key_grants_missing_break_only_the_api_key_rule(example_every_kind: Synthesized) -> None:
     def drop(templates: dict[str, Any]) -> None:
-        statements = _gateway_role_statements(templates)
-        statements[:] = [s for s in statements if s["Sid"] not in ("ResourceApiKey", "ProviderApiKeys")]
+        _drop_gateway_role_statements(templates, "ResourceApiKey", "ProviderApiKeys")
 
     _only_rule(_broken(example_every_kind, drop), "gateway-outbound-api-key-permissions")
 

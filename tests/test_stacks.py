@@ -105,7 +105,7 @@ def test_gateway_role_trust_is_conditioned_on_our_account_and_gateway(dev: Assem
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     source_arn = evaluate(trust["Condition"]["ArnLike"]["aws:SourceArn"], _pseudo)
     assert source_arn == "arn:aws:bedrock-agentcore:us-east-1:111122223333:gateway/mcpgw-dev-gateway-*"
-    assert [p["PolicyName"] for p in role["Policies"]] == ["outbound-credentials", "policy-engine"]
+    assert [p["PolicyName"] for p in role["Policies"]] == ["outbound-oauth", "outbound-api-keys", "policy-engine"]
     assert "ManagedPolicyArns" not in role
 
 
@@ -260,8 +260,12 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
     # One policy, whatever the number of targets: scoped by the app's provider naming (mcpgw-dev-*-oauth), so that
     # no target has to add a grant to the role (IAM caps a role's inline policies at 10,240 characters).
     policies = dev.template(ROLE)["Resources"]["GatewayServiceRole"]["Properties"]["Policies"]
-    (policy,) = [p for p in policies if p["PolicyName"] == "outbound-credentials"]
-    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    statements = {
+        s["Sid"]: s
+        for p in policies
+        if p["PolicyName"] in ("outbound-oauth", "outbound-api-keys")
+        for s in p["PolicyDocument"]["Statement"]
+    }
     assert set(statements) == {
         "WorkloadAccessToken",
         "ResourceOAuth2Token",
@@ -294,7 +298,7 @@ def test_the_gateway_role_gets_tokens_from_this_deployments_providers_only(dev: 
         "arn:aws:bedrock-agentcore:us-east-1:111122223333:token-vault/default/oauth2credentialprovider/mcpgw-dev-*-oauth"
         in token_resources
     )
-    assert "CompleteResourceTokenAuth" not in json.dumps(policy)  # client credentials never need it
+    assert "CompleteResourceTokenAuth" not in json.dumps(policies)  # client credentials never need it
     workload = [evaluate(r, _pseudo) for r in statements["WorkloadAccessToken"]["Resource"]]
     assert workload[-1].endswith(":workload-identity-directory/default/workload-identity/mcpgw-dev-gateway-*")
     # No other stack attaches anything to the role: its own two policies are all it holds.
