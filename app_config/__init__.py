@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from app_config.agents import Agents, load_agents
 from app_config.context import CONTEXT_KEYS, ENVIRONMENT_FLAGS, TEXT_KEYS, check_keys
+from app_config.declared import spec_of
 from app_config.errors import ConfigError, TargetsError, first_setting_error
 from app_config.model import (
     ROOT,
@@ -329,6 +330,18 @@ def load_config(context: Mapping[str, Any]) -> AppConfig:
         )
     except LockError as error:
         raise ConfigError("targetsFile", str(targets_file), str(error)) from None
+    for index, target in enumerate(targets):
+        if isinstance(target, SmithyEntry) and (spec := spec_of(target)) is not None:
+            # The role signs for the model's service only: a grant of another service's actions is for no tool here.
+            for number, grant in enumerate(target.grants):
+                for action in grant.actions:
+                    if action.split(":", 1)[0] != spec.signing_name:
+                        raise ConfigError(
+                            "targetsFile",
+                            str(targets_file),
+                            f"targets[{index}].grants[{number}]: {action} is not an action of the model's service "
+                            f"({spec.signing_name}:...): a Smithy target's tools call that service only",
+                        )
     # The shared runtime pool's provider, and one per entry with an OAuth client or a pool of its own (a hosted entry on
     # the shared pool uses the shared provider).
     providers = 1 + sum(

@@ -403,13 +403,41 @@ SigningService = Annotated[
 ]
 # IAM: an action is <service prefix>:<action> (wildcards in the action part only: a bare * grants everything), a
 # resource an ARN or the * some actions require (they have no resource type, IAM service authorization reference).
-IamAction = Annotated[
-    str,
-    text(
-        pattern=r"^[a-z0-9-]+:[A-Za-z0-9*?]+$",
-        rule="must be an IAM action as <service>:<Action> (a wildcard only within the action, never a bare *)",
-    ),
-]
+# What no entry may give the gateway's role, shared by every IAM-signed target (least privilege, IAM best practices:
+# actions that change who may do what, or read every secret): identity and account services, and the grants and
+# policies of other services' resources.
+PRIVILEGED_SERVICES = ("iam", "sts", "organizations", "account", "sso", "identitystore")
+PRIVILEGED_ACTIONS = (
+    "kms:creategrant",
+    "kms:putkeypolicy",
+    "lambda:addpermission",
+    "lambda:updatefunctioncode",
+    "secretsmanager:getsecretvalue",
+    "secretsmanager:putresourcepolicy",
+    "s3:putbucketpolicy",
+)
+_IAM_ACTION = text(
+    pattern=r"^[a-z0-9-]+:[A-Za-z0-9*?]+$",
+    rule="must be an IAM action as <service>:<Action> (a wildcard only within the action, never a bare *)",
+)
+
+
+def _iam_action_check(value: Any) -> Any:
+    action = _IAM_ACTION.check(value)
+    service, _, name = str(action).lower().partition(":")
+    pattern = re.compile(re.escape(name).replace(r"\*", ".*").replace(r"\?", "."))
+    if service in PRIVILEGED_SERVICES or any(
+        p.startswith(f"{service}:") and pattern.fullmatch(p.split(":", 1)[1]) for p in PRIVILEGED_ACTIONS
+    ):
+        raise violation(
+            "grants what no tool source may give the gateway's role, which every IAM-signed target shares (the "
+            f"services {', '.join(PRIVILEGED_SERVICES)} and the actions {', '.join(PRIVILEGED_ACTIONS)} are refused): "
+            "a tool needing it belongs behind a service of its own"
+        )
+    return action
+
+
+IamAction = Annotated[str, Rule(_iam_action_check, _IAM_ACTION.json_schema)]
 IamResource = Annotated[
     str,
     text(

@@ -105,6 +105,7 @@ class Spec:
     operations: tuple[Operation, ...]  # sorted by name
     payload: str  # the document as compact canonical JSON: the same document in YAML or JSON gives the same payload
     servers: tuple[str, ...]  # OpenAPI: the top-level servers' URLs; () for Smithy
+    signing_name: str = ""  # Smithy: the service's SigV4 name (aws.auth#sigv4), its IAM actions' prefix
 
 
 # --- reading a document -------------------------------------------------------------------------------------------
@@ -501,6 +502,14 @@ def read_smithy(path: Path, shown: str) -> Spec:
             f"must carry {' and '.join(AWS_SERVICE_TRAITS)}: AgentCore Gateway serves Smithy models of AWS services "
             "only (Smithy targets guide); describe your own API with an openapi entry",
         )
+    if "aws.protocols#restJson1" not in traits:
+        # AgentCore guide, "Smithy model targets": "Only RestJson protocol is supported" (an older page named
+        # DynamoDB, awsJson1_0, as the default model: built for the stricter, current statement).
+        fail(
+            _at(("shapes", service, "traits")),
+            "must carry aws.protocols#restJson1: AgentCore Gateway calls Smithy services over restJson1 only (Smithy "
+            "targets guide)",
+        )
     operation_ids = sorted(_reachable_operations(shapes, service, fail))
     if not operation_ids:
         fail(_at(("shapes", service)), "reaches no operation: a target needs at least one tool")
@@ -514,8 +523,16 @@ def read_smithy(path: Path, shown: str) -> Spec:
         found[name] = operation_id
         documentation = shapes[operation_id].get("traits", {}).get(SMITHY_DOCUMENTATION)
         operations.append(Operation(name, documentation.strip() if isinstance(documentation, str) else "", None, None))
+    sigv4 = traits.get("aws.auth#sigv4")
+    signing = sigv4.get("name") if isinstance(sigv4, dict) else None
+    if not isinstance(signing, str) or not signing:
+        fail(_at(("shapes", service, "traits", "aws.auth#sigv4")), "must name the service's SigV4 signing name (name)")
     return Spec(
-        "smithy", tuple(sorted(operations, key=lambda operation: operation.name)), _payload(document, shown), ()
+        "smithy",
+        tuple(sorted(operations, key=lambda operation: operation.name)),
+        _payload(document, shown),
+        (),
+        signing,
     )
 
 

@@ -862,7 +862,7 @@ def test_a_schema_in_s3_the_role_may_not_read_is_named(example_every_kind: Synth
 @pytest.mark.parametrize(
     ("sid", "target", "details"),
     [
-        ("Tables", "TablesTarget", ["holds no statement named after the entry (Tables<n>)"]),
+        ("LambdaApi", "LambdaApiTarget", ["holds no statement named after the entry (LambdaApi<n>)"]),
         (
             "Reports",
             "ReportsTarget",

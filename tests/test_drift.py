@@ -294,7 +294,7 @@ def test_a_field_the_gateway_builds_for_a_declared_tool_is_no_drift(capsys: pyte
     assert "no drift: 7 locked entries match the recorded answer" in out
     # The locks of openapi, smithy and apiGateway entries hold name and description: the gateway's inputSchema is
     # said once per entry, not compared.
-    for entry, kind in (("pets", "openapi"), ("tables", "smithy"), ("shipping", "apiGateway")):
+    for entry, kind in (("pets", "openapi"), ("lambda-api", "smithy"), ("shipping", "apiGateway")):
         assert (
             f"note: {entry}: the gateway lists inputSchema of its {kind} tools, which it builds itself and the lock "
             f"config/examples/every-kind/tool-locks/{entry}.json (from the declaration) does not hold: not compared"
@@ -323,8 +323,8 @@ def test_a_field_the_gateway_builds_for_a_declared_tool_is_no_drift(capsys: pyte
             id="apigateway-new-tool",
         ),
         pytest.param(
-            lambda tools: tools.remove(tool(tools, "tables___DescribeTable")),
-            "DRIFT tables: tool DescribeTable: in its lock config/examples/every-kind/tool-locks/tables.json, not "
+            lambda tools: tools.remove(tool(tools, "lambda-api___GetFunctionConfiguration")),
+            "DRIFT lambda-api: tool GetFunctionConfiguration: in its lock config/examples/every-kind/tool-locks/lambda-api.json, not "
             "listed by the gateway",
             id="smithy-tool-gone",
         ),

@@ -1062,7 +1062,7 @@ def test_a_lambda_entrys_outputs_are_the_ones_its_shard_declares(example_every_k
         ("inventory", {"InventoryTargetId", "InventoryFunctionName"}),
         ("pricing", {"PricingTargetId"}),
         ("pets", {"PetsTargetId"}),
-        ("tables", {"TablesTargetId"}),
+        ("lambda-api", {"LambdaApiTargetId"}),
         ("shipping", {"ShippingTargetId"}),
     ):
         layout = smoke.TargetLayout("mcpgw", "dev", target, 4)

@@ -33,7 +33,7 @@ EXAMPLES = ROOT / "config" / "examples" / "every-kind"
 PETSTORE = EXAMPLES / "specs" / "petstore.openapi.yaml"
 # A model of an AWS-style service (the traits AgentCore requires) with every feature the reader handles.
 WEATHER = ROOT / "tests" / "fixtures" / "specs" / "weather.smithy.json"
-DYNAMODB = EXAMPLES / "specs" / "dynamodb.smithy.json"
+LAMBDA_MODEL = EXAMPLES / "specs" / "lambda.smithy.json"
 INVENTORY_TOOLS = EXAMPLES / "tools" / "inventory.tools.json"
 INVENTORY_APP = ROOT / "functions" / "inventory" / "app.py"
 SHOWN = "config/specs/broken"  # how the app names the file in its errors
@@ -120,6 +120,7 @@ def test_the_weather_example_gives_a_tool_per_operation_of_its_service() -> None
         ),
         spec.payload,
         (),
+        "weather",
     )
     assert json.loads(spec.payload) == weather()
 
@@ -687,9 +688,10 @@ def test_an_unknown_or_missing_tool_name_is_an_error_result(inventory_app: Modul
 
 
 def test_the_example_models_an_aws_service_and_its_operations_become_tools() -> None:
-    spec = read_smithy(DYNAMODB, "dynamodb")
-    assert [operation.name for operation in spec.operations] == ["DescribeTable", "ListTables"]
-    assert spec.operations[0].description == "Returns a table's status, item count and size."
+    spec = read_smithy(LAMBDA_MODEL, "lambda")
+    assert [operation.name for operation in spec.operations] == ["GetFunctionConfiguration", "ListFunctions"]
+    assert spec.operations[0].description == "Returns a function's runtime, memory, timeout and last modification."
+    assert spec.signing_name == "lambda"
 
 
 def test_a_smithy_model_of_a_service_that_is_not_aws_is_refused(tmp_path: Path) -> None:
@@ -698,3 +700,12 @@ def test_a_smithy_model_of_a_service_that_is_not_aws_is_refused(tmp_path: Path) 
     traits = document["shapes"]["example.weather#WeatherService"]["traits"]
     del traits["aws.api#service"], traits["aws.auth#sigv4"]
     refusal(read_smithy, write(tmp_path, document, ".json"), "aws.api#service", "openapi entry")
+
+
+def test_a_smithy_service_not_over_rest_json_is_refused(tmp_path: Path) -> None:
+    # AgentCore guide, "Smithy model targets": "Only RestJson protocol is supported".
+    document = weather()
+    traits = document["shapes"]["example.weather#WeatherService"]["traits"]
+    del traits["aws.protocols#restJson1"]
+    traits["aws.protocols#awsJson1_0"] = {}
+    refusal(read_smithy, write(tmp_path, document, ".json"), "aws.protocols#restJson1", "restJson1 only")

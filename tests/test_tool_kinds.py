@@ -94,8 +94,8 @@ def test_lambda_targets_name_the_function_and_carry_the_declared_tools(example_e
 def test_openapi_and_smithy_targets_carry_the_repositorys_description_inline(example_every_kind: Assembly) -> None:
     spec = yaml.safe_load((ROOT / ENTRIES["pets"]["spec"]).read_text())
     assert json.loads(mcp(example_every_kind, "pets")["OpenApiSchema"]["InlinePayload"]) == spec
-    model = json.loads((ROOT / ENTRIES["tables"]["model"]).read_text())
-    assert json.loads(mcp(example_every_kind, "tables")["SmithyModel"]["InlinePayload"]) == model
+    model = json.loads((ROOT / ENTRIES["lambda-api"]["model"]).read_text())
+    assert json.loads(mcp(example_every_kind, "lambda-api")["SmithyModel"]["InlinePayload"]) == model
 
 
 def test_an_api_gateway_target_exposes_exactly_the_declared_operations(example_every_kind: Assembly) -> None:
@@ -152,7 +152,7 @@ def test_each_outbound_authentication_has_its_credential_provider_type(example_e
         "CredentialProviderType": "GATEWAY_IAM_ROLE",
         "CredentialProvider": {"IamCredentialProvider": {"Service": ENTRIES["reports"]["iam"]["service"]}},
     }
-    for name in ("inventory", "pricing", "tables", "shipping"):
+    for name in ("inventory", "pricing", "lambda-api", "shipping"):
         assert credentials(example_every_kind, name) == {"CredentialProviderType": "GATEWAY_IAM_ROLE"}, name
 
 
@@ -200,13 +200,13 @@ def test_the_shard_policy_holds_exactly_the_declared_grants(example_every_kind: 
             one(ENTRIES["reports"]["iam"]["grants"][0]["actions"]),
             one(ENTRIES["reports"]["iam"]["grants"][0]["resources"]),
         ),
-        "Tables0": (
-            one(ENTRIES["tables"]["grants"][0]["actions"]),
-            one(ENTRIES["tables"]["grants"][0]["resources"]),
+        "LambdaApi0": (
+            one(ENTRIES["lambda-api"]["grants"][0]["actions"]),
+            one(ENTRIES["lambda-api"]["grants"][0]["resources"]),
         ),
-        "Tables1": (
-            one(ENTRIES["tables"]["grants"][1]["actions"]),
-            one(ENTRIES["tables"]["grants"][1]["resources"]),
+        "LambdaApi1": (
+            one(ENTRIES["lambda-api"]["grants"][1]["actions"]),
+            one(ENTRIES["lambda-api"]["grants"][1]["resources"]),
         ),
         "ShippingInvoke": (
             "execute-api:Invoke",
@@ -271,7 +271,7 @@ NEWCOMERS: list[dict[str, Any]] = [
         "toolSchema": ENTRIES["pricing"]["toolSchema"],
     },
     {**ENTRIES["pets"], "name": "zoo", "apiKey": {"secretName": "mcp-gateway/zoo/api-key"}},
-    {**ENTRIES["tables"], "name": "forecast"},
+    {**ENTRIES["lambda-api"], "name": "forecast"},
     {**ENTRIES["shipping"], "name": "tickets", "restApiId": "f6g7h8i9j0"},
     {**ENTRIES["catalog"], "name": "docs", "endpoint": "https://docs.example.com/mcp"},
     {

@@ -89,7 +89,7 @@ def test_every_kind_of_the_example_loads_with_the_tools_its_declaration_gives() 
     assert by_name["inventory"].tools == ["getStock", "reserveItem"]
     assert by_name["pricing"].tools == ["quotePrice"]
     assert by_name["pets"].tools == ["createPet", "getPet", "listPets"]
-    assert by_name["tables"].tools == ["DescribeTable", "ListTables"]
+    assert by_name["lambda-api"].tools == ["GetFunctionConfiguration", "ListFunctions"]
     assert by_name["shipping"].tools == ["getShipment", "listShipments"]
     assert {name: outbound_auth(entry) for name, entry in by_name.items()} == {
         "orders": "oauth",
@@ -99,7 +99,7 @@ def test_every_kind_of_the_example_loads_with_the_tools_its_declaration_gives() 
         "inventory": "iam",
         "pricing": "iam",
         "pets": "apiKey",
-        "tables": "iam",
+        "lambda-api": "iam",
         "shipping": "iam",
     }
 
@@ -267,7 +267,7 @@ OPENAPI_HEAD = "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: 
         (
             lambda d: {
                 "kind": "smithy",
-                "model": relative(EXAMPLE / "specs" / "dynamodb.smithy.json"),
+                "model": relative(EXAMPLE / "specs" / "lambda.smithy.json"),
                 "grants": [{"actions": ["*"], "resources": ["*"]}],
             },
             ("targets[0].grants[0].actions[0]: '*' is invalid: must be an IAM action",),
@@ -378,3 +378,38 @@ def test_a_function_of_an_unnamed_account_is_noted_and_of_another_named_account_
         load_config({**context, "account": "444455556666"})
     assert "targets[0].functionArn is in account 111122223333 (the deployment's is 444455556666)" in str(raised.value)
     assert "set crossAccountOrRegion: true" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("action", "fragment"),
+    [
+        ("iam:PassRole", "grants what no tool source may give the gateway's role"),
+        ("sts:AssumeRole", "grants what no tool source may give the gateway's role"),
+        ("kms:Create*", "grants what no tool source may give the gateway's role"),
+        ("secretsmanager:GetSecretValue", "grants what no tool source may give the gateway's role"),
+    ],
+)
+def test_no_entry_may_grant_the_shared_role_power_over_identities_or_secrets(
+    repo_tmp_path: Path, action: str, fragment: str
+) -> None:
+    # Every IAM-signed target shares the one gateway role: one entry's grant would be every such target's.
+    entry = {
+        "name": "e",
+        "kind": "existing",
+        "endpoint": "https://mcp.example.com/mcp",
+        "tools": ["ping"],
+        "iam": {"service": "execute-api", "grants": [{"actions": [action], "resources": ["*"]}]},
+    }
+    message = refusal(repo_tmp_path, [entry])
+    assert "targets[0].iam.grants[0].actions[0]" in message and fragment in message
+
+
+def test_a_smithy_entry_grants_only_its_services_actions(repo_tmp_path: Path) -> None:
+    entry = {
+        "name": "lambda-api",
+        "kind": "smithy",
+        "model": relative(EXAMPLE / "specs" / "lambda.smithy.json"),
+        "grants": [{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bucket/key"]}],
+    }
+    message = refusal(repo_tmp_path, [entry])
+    assert "targets[0].grants[0]: s3:GetObject is not an action of the model's service (lambda:...)" in message

@@ -119,7 +119,7 @@ def test_make_access_shows_every_kind_its_outbound_auth_and_callers() -> None:
         "inventory": "kind lambda, outbound iam (the gateway's own role invokes the function)",
         "pricing": "kind lambda, outbound iam (the gateway's own role invokes the function)",
         "pets": "kind openapi, outbound apiKey (an API-key credential provider; the key stays in Secrets Manager)",
-        "tables": "kind smithy, outbound iam (the gateway's own role, SigV4)",
+        "lambda-api": "kind smithy, outbound iam (the gateway's own role, SigV4)",
         "shipping": "kind apiGateway, outbound iam (the gateway's own role, SigV4)",
     }
     # Where the tools come from, and the lock that pins them (an existing entry may still be unpinned).
@@ -142,7 +142,10 @@ def test_make_access_shows_every_kind_its_outbound_auth_and_callers() -> None:
         "    pets___getPet: concierge",
         "    pets___listPets: no agent",
     ]
-    assert by_entry["tables"][2:] == ["    tables___DescribeTable: concierge", "    tables___ListTables: no agent"]
+    assert by_entry["lambda-api"][2:] == [
+        "    lambda-api___GetFunctionConfiguration: concierge",
+        "    lambda-api___ListFunctions: no agent",
+    ]
     assert by_entry["shipping"][2:] == [
         "    shipping___getShipment: concierge, warehouse",
         "    shipping___listShipments: warehouse",

@@ -101,7 +101,7 @@ MIX = (
 # The example's description files (config/examples/every-kind/): paths relative to the repository, as an entry's are.
 EXAMPLE = "config/examples/every-kind"
 OPENAPI_SPEC = f"{EXAMPLE}/specs/petstore.openapi.yaml"
-SMITHY_MODEL = f"{EXAMPLE}/specs/dynamodb.smithy.json"
+SMITHY_MODEL = f"{EXAMPLE}/specs/lambda.smithy.json"
 TOOL_SCHEMA_FILE = f"{EXAMPLE}/tools/inventory.tools.json"
 FUNCTION_FOLDER = ROOT / "functions" / "inventory"
 ACCOUNT = "111122223333"  # another team's account, for the ARNs entries name (the dev environment sets none)
@@ -188,10 +188,10 @@ def entry(index: int, workdir: Path, region: str) -> dict[str, Any]:
             "kind": "smithy",
             "model": SMITHY_MODEL,
             "grants": [
-                {"actions": ["dynamodb:ListTables"], "resources": ["*"]},
+                {"actions": ["lambda:ListFunctions"], "resources": ["*"]},
                 {
-                    "actions": ["dynamodb:DescribeTable"],
-                    "resources": [f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{name}"],
+                    "actions": ["lambda:GetFunctionConfiguration"],
+                    "resources": [f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}-*"],
                 },
             ],
         }
