@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from app_config.rules import TOOL_NAME_PATTERN
+from app_config.targets import DuplicateKey, UniqueKeysLoader, yaml_problem
 
 __all__ = [
     "INLINE_PAYLOAD_MAX_BYTES",
@@ -111,27 +112,9 @@ class Spec:
 # --- reading a document -------------------------------------------------------------------------------------------
 
 
-class _DuplicateKey(Exception):
-    pass
-
-
-class _SpecLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key written twice in one mapping (plain YAML keeps the last one silently), and
-    leaving dates as strings: JSON has no date, and `version: 2026-01-01` means the text."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise _DuplicateKey(
-                    f"line {line}: the key {key!r} is written twice in one mapping (first at line {seen[key]})"
-                )
-            seen[key] = line
-        return super().construct_mapping(node, deep)
+class _SpecLoader(UniqueKeysLoader):
+    """The targets file's loader (a key written twice is refused), leaving dates as strings: JSON has no date, and
+    `version: 2026-01-01` means the text."""
 
 
 _SpecLoader.yaml_implicit_resolvers = {
@@ -144,23 +127,13 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKey(f"the key {key!r} is written twice in one object")
+            raise DuplicateKey(f"the key {key!r} is written twice in one object")
         result[key] = value
     return result
 
 
 def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON data")
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    """A YAML error in one line, without the snippet of the file PyYAML quotes (it may hold a secret)."""
-    if isinstance(error, yaml.MarkedYAMLError):
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = ": ".join(part for part in (error.context, error.problem) if part)
-        return f"not valid YAML at {where}{problem}"
-    return "not valid YAML"
 
 
 def _read_document(path: Path, shown: str, *, json_only: bool = False) -> Any:
@@ -180,7 +153,7 @@ def _read_document(path: Path, shown: str, *, json_only: bool = False) -> Any:
             document = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
         else:
             document = yaml.load(text, Loader=_SpecLoader)  # a SafeLoader: plain data only
-    except _DuplicateKey as error:
+    except DuplicateKey as error:
         raise SpecError(f"{shown}: {error}") from None
     except json.JSONDecodeError as error:
         # error.msg names the problem ("Expecting ',' delimiter"), never the text.
@@ -188,7 +161,7 @@ def _read_document(path: Path, shown: str, *, json_only: bool = False) -> Any:
     except ValueError as error:
         raise SpecError(f"{shown}: {error}") from None
     except yaml.YAMLError as error:
-        raise SpecError(f"{shown}: {_yaml_problem(error)}") from None
+        raise SpecError(f"{shown}: {yaml_problem(error)}") from None
     if document is None:
         raise SpecError(f"{shown}: the file is empty (or only comments)")
     try:

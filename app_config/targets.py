@@ -30,7 +30,7 @@ SCHEMA_FILE = ROOT / "config" / "targets.schema.json"
 M = TypeVar("M", bound=BaseModel)
 
 
-class _UniqueKeysLoader(yaml.SafeLoader):
+class UniqueKeysLoader(yaml.SafeLoader):
     """YAML's safe loader, refusing a key written twice in one mapping: plain YAML keeps the last value silently
     (two `path:` lines in one entry ship whichever comes second)."""
 
@@ -43,7 +43,7 @@ class _UniqueKeysLoader(yaml.SafeLoader):
             key = self.construct_object(key_node)
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise _DuplicateKey(
+                raise DuplicateKey(
                     f"line {line}: the key {key!r} is written twice in one mapping (first at line "
                     f"{seen[key]}); YAML would keep the last value silently"
                 )
@@ -51,11 +51,11 @@ class _UniqueKeysLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-class _DuplicateKey(yaml.YAMLError):
+class DuplicateKey(yaml.YAMLError):
     pass
 
 
-def _yaml_problem(error: yaml.YAMLError) -> str:
+def yaml_problem(error: yaml.YAMLError) -> str:
     """A YAML error in one line, without the snippet of the file PyYAML quotes (it may hold a secret)."""
     if isinstance(error, yaml.MarkedYAMLError):
         mark = error.problem_mark or error.context_mark
@@ -68,15 +68,15 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
 def read_entries(path: Path, model: type[M], flag: str) -> M:
     """An entries file (targets, agents) parsed and validated by `model`; errors name the entry and the field."""
     try:
-        document = yaml.load(path.read_text(), Loader=_UniqueKeysLoader)  # a SafeLoader: plain data only
+        document = yaml.load(path.read_text(), Loader=UniqueKeysLoader)  # a SafeLoader: plain data only
     except FileNotFoundError:
         raise TargetsError(f"file not found (set -c {flag}=... or create it)") from None
     except IsADirectoryError:
         raise TargetsError(f"is a folder, not a file (set -c {flag}=... to a YAML file)") from None
-    except _DuplicateKey as error:
+    except DuplicateKey as error:
         raise TargetsError(str(error)) from None
     except yaml.YAMLError as error:
-        raise TargetsError(_yaml_problem(error)) from None
+        raise TargetsError(yaml_problem(error)) from None
     if document is None:
         raise TargetsError("the file is empty (or only comments): see config/examples/ for what it holds")
     try:
