@@ -3,7 +3,7 @@ construct for the entry's kind, so that a stack composes entries without knowing
 
 from __future__ import annotations
 
-from aws_cdk import Aws, SecretValue
+from aws_cdk import Aws
 from aws_cdk import aws_bedrockagentcore as agentcore
 
 from app_config import Entry, ExistingEntry, HostedEntry, pascal
@@ -16,11 +16,11 @@ from constructs.naming import name_logical_id
 from constructs.pool_credential_provider import PoolCredentialProvider
 from constructs.runtime_url import runtime_invocation_url
 from constructs.tool_entries import (
-    ApiKeyAccess,
     SharedResources,
     ToolEntry,
     declared_entry,
     declared_grants,
+    provider_credentials,
     target_description,
     without_default_prefix,
 )
@@ -162,29 +162,9 @@ class ExistingMcpEntry(McpEntry):
         super().__init__(scope, construct_id)
         label = pascal(entry.name)
         credentials: agentcore.ICredentialProviderConfig
-        if entry.oauth is not None:
-            provider_name = shared.names.target_provider(entry.name)
-            provider = agentcore.OAuth2CredentialProvider.using_custom(
-                self,
-                "OAuthProvider",
-                o_auth2_credential_provider_name=provider_name,
-                discovery_url=entry.oauth.discovery_url,
-                client_id=entry.oauth.client_id,
-                # A dynamic reference, resolved by CloudFormation at deploy time: the template holds the secret's
-                # name, never its value, and the config file only ever names it.
-                client_secret=SecretValue.secrets_manager(entry.oauth.client_secret_name),
-            )
-            name_logical_id(provider, f"{label}OAuthProvider")
-            credentials = oauth_credentials(
-                self,
-                provider_arn=provider.credential_provider_arn,
-                provider_name=provider_name,
-                scopes=list(entry.oauth.scopes),
-            )
-        elif entry.api_key is not None:
-            credentials = ApiKeyAccess(self, "ApiKey", names=shared.names, entry=entry.name, key=entry.api_key).config
+        if entry.iam is None:
+            credentials = provider_credentials(self, shared, entry.name, entry.api_key, entry.oauth)
         else:
-            assert entry.iam is not None
             credentials = agentcore.GatewayCredentialProvider.from_iam_role(
                 service=entry.iam.service, region=entry.iam.region
             )

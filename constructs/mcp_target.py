@@ -13,6 +13,17 @@ from constructs.credential_provider import provider_secret_arn
 MAX_DESCRIPTION = 200
 
 
+def check_target(scope: Construct, name: str, description: str) -> None:
+    """A target's name and description as the service takes them (every kind of target)."""
+    pattern, rule = SERVICE_NAME_RULES["target"]
+    if not pattern.match(name):
+        raise ValueError(f"{scope.node.path}: target name {name!r} must be {rule}")
+    if not Token.is_unresolved(description) and not 1 <= len(description) <= MAX_DESCRIPTION:
+        raise ValueError(
+            f"{scope.node.path}: a target description has 1-{MAX_DESCRIPTION} characters, got {len(description)}"
+        )
+
+
 def acknowledge_secret_wildcard(gateway: agentcore.IGateway) -> None:
     # The L2 warns on the gateway when a target binds a credential provider whose secret ARN is a token (ours is a
     # pattern of the provider's name, with the stack's partition and account).
@@ -59,13 +70,7 @@ class GatewayMcpTarget(Construct):
         static_tools: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        pattern, rule = SERVICE_NAME_RULES["target"]
-        if not pattern.match(target_name):
-            raise ValueError(f"{self.node.path}: target name {target_name!r} must be {rule}")
-        if not Token.is_unresolved(description) and not 1 <= len(description) <= MAX_DESCRIPTION:
-            raise ValueError(
-                f"{self.node.path}: a target description has 1-{MAX_DESCRIPTION} characters, got {len(description)}"
-            )
+        check_target(self, target_name, description)
         self.target = agentcore.GatewayTarget.for_mcp_server(
             self,
             "Target",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnResource, Duration, SecretValue, Stack, Token
+from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, CfnResource, Duration, SecretValue, Stack
 from aws_cdk import aws_bedrockagentcore as agentcore
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -33,7 +33,7 @@ from constructs import Construct
 from constructs.adopted_log_group import AdoptedLogGroup
 from constructs.custom_resource_handlers import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, HandlerEndpoint
 from constructs.hosted_server import RuntimeSettings
-from constructs.mcp_target import MAX_DESCRIPTION, acknowledge_secret_wildcard, oauth_credentials
+from constructs.mcp_target import acknowledge_secret_wildcard, check_target, oauth_credentials
 from constructs.nag import acknowledge, nag_arn
 from constructs.naming import name_logical_id
 from constructs.pool_credential_provider import PoolCredentialProvider
@@ -80,16 +80,6 @@ def target_description(entry: Entry, lock: ToolLock | None, image: str | None = 
     image, so that a change of either updates the target."""
     marks = ", ".join([*([f"image {image}"] if image else []), f"sync {contract_mark(lock, entry)}"])
     return f"{entry.text} ({marks})"
-
-
-def check_target(scope: Construct, name: str, description: str) -> None:
-    pattern, rule = SERVICE_NAME_RULES["target"]
-    if not pattern.match(name):
-        raise ValueError(f"{scope.node.path}: target name {name!r} must be {rule}")
-    if not Token.is_unresolved(description) and not 1 <= len(description) <= MAX_DESCRIPTION:
-        raise ValueError(
-            f"{scope.node.path}: a target description has 1-{MAX_DESCRIPTION} characters, got {len(description)}"
-        )
 
 
 @dataclass
@@ -359,7 +349,7 @@ class OpenApiToolEntry(ToolEntry):
         super().__init__(scope, construct_id)
         label = pascal(entry.name)
         spec = spec_of(entry)
-        credentials = _api_credentials(self, shared, entry.name, entry.api_key, entry.oauth)
+        credentials = provider_credentials(self, shared, entry.name, entry.api_key, entry.oauth)
         description = target_description(entry, shared.tool_locks.get(entry.name))
         check_target(self, entry.name, description)
         target = agentcore.GatewayTarget.for_open_api(
@@ -490,9 +480,10 @@ def _read_object(label: str, source: S3Object) -> iam.PolicyStatement:
     return iam.PolicyStatement(sid=f"{label}Schema", actions=["s3:GetObject"], resources=[_s3_object_arn(source)])
 
 
-def _api_credentials(
+def provider_credentials(
     scope: Construct, shared: SharedResources, entry: str, api_key: ApiKey | None, oauth: OAuthClient | None
 ) -> agentcore.ICredentialProviderConfig:
+    """An entry's own credential provider (an API key, else an OAuth client) and how the gateway uses it."""
     if api_key is not None:
         return ApiKeyAccess(scope, "ApiKey", names=shared.names, entry=entry, key=api_key).config
     assert oauth is not None
@@ -503,6 +494,8 @@ def _api_credentials(
         o_auth2_credential_provider_name=provider_name,
         discovery_url=oauth.discovery_url,
         client_id=oauth.client_id,
+        # A dynamic reference, resolved by CloudFormation at deploy time: the template holds the secret's name, never
+        # its value, and the config file only ever names it.
         client_secret=SecretValue.secrets_manager(oauth.client_secret_name),
     )
     name_logical_id(provider, f"{pascal(entry)}OAuthProvider")
