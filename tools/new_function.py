@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
-from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN
 from app_config.tool_locks import EXISTING_LOCKS_DIR, lock_document, render
 from tools.hosted import ROOT
+from tools.new_server import name_problem
 
 
 def display(path: Path) -> str:
@@ -105,12 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         "--targets-file", default="config/targets.yaml", help="where the entry goes (its lock goes beside it)"
     )
     args = parser.parse_args(argv)
-    if not re.fullmatch(ENTRY_NAME_PATTERN, args.name) or len(args.name) > ENTRY_NAME_MAX:
-        print(
-            f"error: NAME {args.name!r} must be 1-{ENTRY_NAME_MAX} lowercase letters and digits in words joined by "
-            "single hyphens (it names the target and its tools)",
-            file=sys.stderr,
-        )
+    problem = name_problem(args.name)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     folder = (ROOT / (args.dir or f"functions/{args.name}")).resolve()
     targets = (ROOT / args.targets_file).resolve()

@@ -16,7 +16,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN
+from app_config.rules import ENTRY_NAME_MAX, ENTRY_NAME_PATTERN, ENTRY_NAME_RULE
 from tools.hosted import LOCK, ROOT, closure, display, locked, requirements
 
 REFERENCE = ROOT / "mcp_server"
@@ -167,17 +167,22 @@ def entry(name: str, path: str) -> str:
     )
 
 
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name an entry (the rule config/targets.yaml applies), or None: what `make new-server` and
+    `make new-function` print before creating anything."""
+    if re.fullmatch(ENTRY_NAME_PATTERN, name) and len(name) <= ENTRY_NAME_MAX:
+        return None
+    return f"error: NAME={name!r} {ENTRY_NAME_RULE} (it names the target and its tools)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make new-server", description=__doc__.splitlines()[0])
     parser.add_argument("name", help="the entry's name: target name and tool prefix (lowercase, digits, hyphens)")
     parser.add_argument("--dir", help="the folder to create (default: servers/<name>)")
     args = parser.parse_args(argv)
-    if not re.match(ENTRY_NAME_PATTERN, args.name) or len(args.name) > ENTRY_NAME_MAX:
-        print(
-            f"error: NAME={args.name!r}: an entry name is 1-{ENTRY_NAME_MAX} lowercase letters, digits and single "
-            "hyphens, starting with a letter",
-            file=sys.stderr,
-        )
+    problem = name_problem(args.name)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     folder = (ROOT / (args.dir or f"servers/{args.name}")).resolve()
     if folder.exists():
