@@ -12,7 +12,7 @@ from typing import Any
 from app_config.model import ROOT, ApiGatewayEntry, Entry, LambdaEntry, OpenApiEntry, SmithyEntry
 from app_config.specs import Spec, SpecError, check_tool_definitions, read_openapi, read_smithy, read_tool_definitions
 
-__all__ = ["SpecError", "declared_tools", "is_declared", "spec_of"]
+__all__ = ["SpecError", "declared_tools", "declares_its_tools", "is_declared", "spec_of"]
 
 DECLARED_KINDS = (LambdaEntry, OpenApiEntry, SmithyEntry, ApiGatewayEntry)
 
@@ -25,6 +25,15 @@ def is_declared(entry: Entry) -> bool:
 def _spec(kind: str, path: Path) -> Spec:
     shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     return read_openapi(path, shown) if kind == "openapi" else read_smithy(path, shown)
+
+
+def declares_its_tools(entry: Entry) -> bool:
+    """Whether the repository holds what the entry's tools are (declared_tools gives them), without reading it."""
+    if isinstance(entry, (LambdaEntry, ApiGatewayEntry)):
+        return True
+    if isinstance(entry, OpenApiEntry):
+        return entry.spec is not None
+    return isinstance(entry, SmithyEntry) and entry.model is not None
 
 
 def spec_of(entry: Entry) -> Spec | None:

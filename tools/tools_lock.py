@@ -29,7 +29,7 @@ from typing import Any, Callable
 import anyio
 import httpx2
 
-from app_config.declared import SpecError, declared_tools
+from app_config.declared import SpecError, declared_tools, declares_its_tools
 from app_config.errors import TargetsError
 from app_config.model import ROOT, Entry, ExistingEntry, HostedEntry
 from app_config.targets import load_targets
@@ -240,7 +240,7 @@ def run(args: argparse.Namespace, fetch: Fetch = list_tools) -> int:
     ok = True
     by_lock: dict[Path, list[tuple[int, Entry]]] = {}
     for index, entry in indexed:
-        if not isinstance(entry, HostedEntry) and declared_tools_or_none(entry) is None and not args.target:
+        if not isinstance(entry, HostedEntry) and not declares_its_tools(entry) and not args.target:
             print(f"{entry.name}: {entry.kind} entry, skipped: {how_to_record(entry)}")
             continue
         by_lock.setdefault(lock_path(entry, targets_file), []).append((index, entry))
@@ -290,13 +290,6 @@ def how_to_record(entry: Entry) -> str:
     if isinstance(entry, ExistingEntry) and entry.oauth is not None:
         return f"`make tools-lock TARGET={entry.name}` reads its server through its OAuth client"
     return f"{unreadable(entry)}: `make tools-lock TARGET={entry.name} TOOLS_LOCK_ARGS=--from-gateway` records it"
-
-
-def declared_tools_or_none(entry: Entry) -> list[dict[str, Any]] | None:
-    try:
-        return declared_tools(entry)
-    except SpecError:
-        return []  # not skipped: run() reports the problem
 
 
 def _env_token() -> str | None:
