@@ -10,7 +10,7 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 _SPEC = importlib.util.find_spec("botocore")
 assert _SPEC is not None and _SPEC.submodule_search_locations, "botocore is not installed (requirements.txt)"
@@ -41,25 +41,31 @@ def _summary(model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=None)
-def service_summary(service: str) -> dict[str, Any]:
-    """Operations (with their input members) and signing name of the newest API version of `service`."""
+def _derived(service: str, label: str, derive: Callable[[dict[str, Any]], Any]) -> Any:
+    """`derive` of `service`'s newest model, cached on disk beside the model's size and time (parsing a gzipped model
+    costs a synth tens of milliseconds)."""
     path = _model_path(service)
     stat = path.stat()
-    cached = CACHE / f"{service}-{stat.st_size}-{int(stat.st_mtime)}.json"
+    cached = CACHE / f"{service}{label}-{stat.st_size}-{int(stat.st_mtime)}.json"
     try:
-        return dict(json.loads(cached.read_text()))
+        return json.loads(cached.read_text())
     except (OSError, ValueError):
         pass
-    summary = _summary(dict(json.loads(gzip.decompress(path.read_bytes()))))
+    value = derive(dict(json.loads(gzip.decompress(path.read_bytes()))))
     try:
         CACHE.mkdir(parents=True, exist_ok=True)
         staging = cached.with_suffix(f".{os.getpid()}.tmp")
-        staging.write_text(json.dumps(summary))
+        staging.write_text(json.dumps(value))
         staging.replace(cached)  # atomic: a concurrent synth reads a whole file or none
     except OSError:
         pass  # a read-only checkout: parse the model every time
-    return summary
+    return value
+
+
+@lru_cache(maxsize=None)
+def service_summary(service: str) -> dict[str, Any]:
+    """Operations (with their input members) and signing name of the newest API version of `service`."""
+    return dict(_derived(service, "", _summary))
 
 
 def operation_names(service: str) -> list[str]:
@@ -103,19 +109,4 @@ def regions(partition: str) -> list[str]:
 @lru_cache(maxsize=None)
 def shape_enum(service: str, shape: str) -> list[str]:
     """The values of an enum shape of `service`'s newest model (e.g. lambda Runtime), cached as service_summary is."""
-    path = _model_path(service)
-    stat = path.stat()
-    cached = CACHE / f"{service}-enum-{shape}-{stat.st_size}-{int(stat.st_mtime)}.json"
-    try:
-        return list(json.loads(cached.read_text()))
-    except (OSError, ValueError):
-        pass
-    values = sorted(json.loads(gzip.decompress(path.read_bytes()))["shapes"][shape]["enum"])
-    try:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        staging = cached.with_suffix(f".{os.getpid()}.tmp")
-        staging.write_text(json.dumps(values))
-        staging.replace(cached)
-    except OSError:
-        pass
-    return values
+    return list(_derived(service, f"-enum-{shape}", lambda model: sorted(model["shapes"][shape]["enum"])))
