@@ -239,14 +239,7 @@ def _declared_by(entry: Entry) -> str:
 def _check_handler(index: int, entry: LambdaEntry) -> None:
     folder = entry.folder
     assert folder is not None
-    where = f"targets[{index}].path {entry.path!r}"
-    if not folder.is_relative_to(ROOT):
-        raise TargetsError(
-            f"{where} is outside the repository ({ROOT}): the function would be built from files no "
-            "review of this repository saw"
-        )
-    if not folder.is_dir():
-        raise TargetsError(f"{where}: no such folder in the repository (paths are relative to its root)")
+    _repository_folder(f"targets[{index}].path {entry.path!r}", folder, "the function would be built")
     module, function = entry.handler.rsplit(".", 1)
     source = folder / (module.replace(".", "/") + ".py")
     if not source.is_file():
@@ -273,16 +266,20 @@ def _defines(source: Path, function: str) -> bool:
     )
 
 
-def _check_folder(index: int, entry: HostedEntry) -> None:
-    where = f"targets[{index}].path {entry.path!r}"
-    folder = entry.folder  # resolved: symbolic links followed, .. applied
+def _repository_folder(where: str, folder: Path, built: str, advice: str = "") -> None:
+    """A folder of this repository (resolved: links followed, .. applied): what a review of it saw is what deploys."""
     if not folder.is_relative_to(ROOT):
         raise TargetsError(
-            f"{where} is outside the repository ({ROOT}): the image would be built from files no review of this "
-            "repository saw; put the server's folder in the repository"
+            f"{where} is outside the repository ({ROOT}): {built} from files no review of this repository saw{advice}"
         )
     if not folder.is_dir():
         raise TargetsError(f"{where}: no such folder in the repository (paths are relative to its root)")
+
+
+def _check_folder(index: int, entry: HostedEntry) -> None:
+    where = f"targets[{index}].path {entry.path!r}"
+    folder = entry.folder  # resolved: symbolic links followed, .. applied
+    _repository_folder(where, folder, "the image would be built", "; put the server's folder in the repository")
     if not (folder / "Dockerfile").is_file():
         raise TargetsError(f"{where}: no Dockerfile in {folder.relative_to(ROOT)}/ (the image is built from it)")
 
