@@ -74,6 +74,12 @@ class ToolEntry(Construct):
         super().__init__(scope, construct_id)
         self.grants = []
 
+    def _adopt(self, target: agentcore.GatewayTarget, label: str) -> None:
+        """`target` as this entry's, its logical id and its output named after the entry."""
+        name_logical_id(target, f"{label}Target")
+        self.target = _Target(target)
+        self.outputs = {f"{label}TargetId": target.target_id}
+
 
 def target_description(entry: Entry, lock: ToolLock | None, image: str | None = None) -> str:
     """The entry's description with its sync revision (app_config.tool_locks.contract_mark), and a hosted entry's
@@ -307,8 +313,7 @@ class LambdaToolEntry(ToolEntry):
             lambda_function=function,
             tool_schema=tools,
         )
-        name_logical_id(target, f"{label}Target")
-        self.target = _Target(target)
+        self._adopt(target, label)
         if self.function is None:
             # The L2 allows the gateway's role in an imported function's resource policy under a generated id; this
             # construct declares that permission itself (below, named after the entry), or for a function elsewhere
@@ -337,7 +342,6 @@ class LambdaToolEntry(ToolEntry):
             )
             name_logical_id(permission, f"{label}GatewayInvoke")
             target.node.add_dependency(permission)
-        self.outputs = {f"{label}TargetId": target.target_id}
         if self.function is not None:
             self.outputs[f"{label}FunctionName"] = self.function.function.function_name
 
@@ -366,11 +370,9 @@ class OpenApiToolEntry(ToolEntry):
         )
         acknowledge_secret_wildcard(shared.gateway)
         without_default_prefix(target, entry.api_key)
-        name_logical_id(target, f"{label}Target")
-        self.target = _Target(target)
+        self._adopt(target, label)
         if entry.spec_s3 is not None:
             self.grants.append(_read_object(label, entry.spec_s3))
-        self.outputs = {f"{label}TargetId": target.target_id}
 
 
 class SmithyToolEntry(ToolEntry):
@@ -391,12 +393,10 @@ class SmithyToolEntry(ToolEntry):
             smithy_model=_schema(entry.model_s3, spec.payload if spec else None, self),
             credential_provider_configurations=[agentcore.GatewayCredentialProvider.from_iam_role()],
         )
-        name_logical_id(target, f"{label}Target")
-        self.target = _Target(target)
+        self._adopt(target, label)
         self.grants.extend(declared_grants(entry.name, entry.grants))
         if entry.model_s3 is not None:
             self.grants.append(_read_object(label, entry.model_s3))
-        self.outputs = {f"{label}TargetId": target.target_id}
 
 
 class ApiGatewayToolEntry(ToolEntry):
@@ -446,8 +446,7 @@ class ApiGatewayToolEntry(ToolEntry):
         if entry.api_key is not None:
             acknowledge_secret_wildcard(shared.gateway)
         without_default_prefix(target, entry.api_key)
-        name_logical_id(target, f"{label}Target")
-        self.target = _Target(target)
+        self._adopt(target, label)
         if entry.api_key is None:
             # execute-api:Invoke on each operation (arn:...:execute-api:<region>:<account>:<api id>/<stage>/<METHOD>/
             # <path>, API Gateway developer guide, "Resource format of permissions for executing the API"; a path
@@ -469,7 +468,6 @@ class ApiGatewayToolEntry(ToolEntry):
             self.grants.append(
                 iam.PolicyStatement(sid=f"{label}Invoke", actions=["execute-api:Invoke"], resources=resources)
             )
-        self.outputs = {f"{label}TargetId": target.target_id}
 
 
 def _wildcard_parameters(path: str) -> str:
